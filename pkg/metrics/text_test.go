@@ -110,6 +110,11 @@ func TestBLEUEdgeCases(t *testing.T) {
 	if s := SentenceBLEU("the cat sat on the mat", "the cat sat on the mat").Score; math.Abs(s-100) > 1e-9 {
 		t.Errorf("identical BLEU = %g, want 100", s)
 	}
+	// Effective order (sacreBLEU's sentence_bleu default): a two-token
+	// exact match scores 100 instead of 0.
+	if s := SentenceBLEU("thank you", "thank you").Score; math.Abs(s-100) > 1e-9 {
+		t.Errorf("short identical BLEU = %g, want 100", s)
+	}
 	if s := SentenceBLEU("", "").Score; s != 0 {
 		t.Errorf("empty BLEU = %g, want 0", s)
 	}
