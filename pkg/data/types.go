@@ -34,14 +34,15 @@ type Labels struct {
 // client, assistant turns the counsellor, and the last message is always an
 // assistant turn (the target).
 type Conversation struct {
-	Source   string    `json:"source"`   // SourceCounselChat or SourceAnnoMI
-	ID       string    `json:"id"`       // unique within the source
-	Group    string    `json:"group"`    // split unit: question id or transcript id
-	Messages []Message `json:"messages"` // alternating user/assistant, ending with assistant
-	Quality  string    `json:"quality"`  // AnnoMI mi_quality (high/low); empty for CounselChat
-	Topic    string    `json:"topic"`    // CounselChat topic or AnnoMI topic
-	Labels   Labels    `json:"labels"`   // labels of the final assistant turn (AnnoMI)
-	Upvotes  int       `json:"upvotes"`  // CounselChat answer upvotes
+	Source   string    `json:"source"`          // SourceCounselChat or SourceAnnoMI
+	ID       string    `json:"id"`              // unique within the source
+	Group    string    `json:"group"`           // split unit: question id or transcript id
+	Messages []Message `json:"messages"`        // alternating user/assistant, ending with assistant
+	Quality  string    `json:"quality"`         // AnnoMI mi_quality (high/low); empty for CounselChat
+	Topic    string    `json:"topic"`           // CounselChat topic or AnnoMI topic
+	Labels   Labels    `json:"labels"`          // labels of the final assistant turn (AnnoMI)
+	Upvotes  int       `json:"upvotes"`         // CounselChat answer upvotes
+	Split    string    `json:"split,omitempty"` // train, validation or test, once assigned (Prepare)
 }
 
 // PreferencePair is a DPO example: a prompt and two answers, the chosen one

@@ -1,0 +1,161 @@
+package data
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Corpus holds both corpora as loaded from a datasets directory.
+type Corpus struct {
+	Paths       Paths
+	AnnoMI      *AnnoMI
+	CounselChat *CounselChat
+}
+
+// LoadCorpus loads AnnoMI (simple and full) and CounselChat from dir, or
+// from FindDataDir's answer when dir is empty. The files are parsed
+// concurrently.
+func LoadCorpus(dir string) (*Corpus, error) {
+	dir, err := FindDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Corpus{Paths: PathsIn(dir)}
+	var wg sync.WaitGroup
+	var annoErr, ccErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		c.AnnoMI, annoErr = LoadAnnoMI(c.Paths.AnnoMISimple, c.Paths.AnnoMIFull)
+	}()
+	go func() {
+		defer wg.Done()
+		c.CounselChat, ccErr = LoadCounselChat(c.Paths.CounselChat)
+	}()
+	wg.Wait()
+	if annoErr != nil {
+		return nil, annoErr
+	}
+	if ccErr != nil {
+		return nil, ccErr
+	}
+	return c, nil
+}
+
+// Options turn a corpus into training and evaluation sets (data.yaml).
+type Options struct {
+	Seed        uint64
+	Ratios      SplitRatios
+	Window      WindowOptions
+	Quality     string // AnnoMI quality filter: high, low or all
+	DebugGroups int    // > 0: keep only the first N groups of each source in each split
+	Pairs       PairOptions
+}
+
+// DefaultSeed seeds the splits when nothing else is configured.
+const DefaultSeed = 42
+
+// DefaultDebugGroups is the per-split, per-source group count of --debug.
+const DefaultDebugGroups = 8
+
+// DefaultOptions: seed 42, 80/10/10 splits, 8-turn AnnoMI windows, all
+// qualities, the full data, one strict preference pair per question.
+func DefaultOptions() Options {
+	return Options{
+		Seed:    DefaultSeed,
+		Ratios:  DefaultSplitRatios(),
+		Window:  WindowOptions{MaxTurns: DefaultMaxTurns},
+		Quality: QualityAll,
+		Pairs:   PairOptions{TieBreak: TieBreakFirst},
+	}
+}
+
+// Set is one split of both corpora.
+type Set struct {
+	CounselChat []Conversation
+	AnnoMI      []Conversation
+	Pairs       []PreferencePair // CounselChat preference pairs
+}
+
+// Prepared is a corpus cut into splits.
+type Prepared struct {
+	Options           Options
+	AnnoMISplits      Assignment // transcript ID → split
+	CounselChatSplits Assignment // question ID → split
+	Sets              map[Split]*Set
+}
+
+// Prepare builds conversations and preference pairs, assigns every group to
+// a split (before the quality filter, so a transcript's split never depends
+// on the filter), then applies the quality filter and the debug subset.
+// Each conversation's Split field is set.
+func (c *Corpus) Prepare(opts Options) (*Prepared, error) {
+	if c.AnnoMI == nil || c.CounselChat == nil {
+		return nil, fmt.Errorf("prepare: corpus lacks AnnoMI or CounselChat")
+	}
+	quality, err := ParseQuality(opts.Quality)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{Options: opts, Sets: map[Split]*Set{}}
+	if p.AnnoMISplits, err = AnnoMISplits(c.AnnoMI, opts.Ratios, opts.Seed); err != nil {
+		return nil, err
+	}
+	if p.CounselChatSplits, err = CounselChatSplits(c.CounselChat, opts.Ratios, opts.Seed); err != nil {
+		return nil, err
+	}
+	pairs, err := PreferencePairs(c.CounselChat, opts.Pairs)
+	if err != nil {
+		return nil, err
+	}
+	anno := AnnoMIConversations(c.AnnoMI, opts.Window)
+	cc := CounselChatConversations(c.CounselChat)
+	for _, sp := range Splits {
+		s := &Set{
+			CounselChat: FirstGroups(SelectSplit(cc, p.CounselChatSplits, sp), opts.DebugGroups),
+			AnnoMI:      FirstGroups(FilterQuality(SelectSplit(anno, p.AnnoMISplits, sp), quality), opts.DebugGroups),
+			Pairs:       FirstPairGroups(SelectPairSplit(pairs, p.CounselChatSplits, sp), opts.DebugGroups),
+		}
+		for _, convs := range [][]Conversation{s.CounselChat, s.AnnoMI} {
+			for i := range convs {
+				convs[i].Split = string(sp)
+			}
+		}
+		p.Sets[sp] = s
+	}
+	return p, nil
+}
+
+// All selects the argument value meaning every source or every split.
+const All = "all"
+
+// Conversations returns the conversations of one source (counselchat,
+// annomi or all) and one split (train, validation, test or all): all
+// sources in that order, and splits in the order train, validation, test.
+func (p *Prepared) Conversations(source, split string) ([]Conversation, error) {
+	if source != All && source != SourceCounselChat && source != SourceAnnoMI {
+		return nil, fmt.Errorf("unknown source %q (want counselchat, annomi or all)", source)
+	}
+	splits := Splits
+	if split != All {
+		sp, err := ParseSplit(split)
+		if err != nil {
+			return nil, err
+		}
+		splits = []Split{sp}
+	}
+	var out []Conversation
+	for _, src := range []string{SourceCounselChat, SourceAnnoMI} {
+		if source != All && source != src {
+			continue
+		}
+		for _, sp := range splits {
+			if src == SourceCounselChat {
+				out = append(out, p.Sets[sp].CounselChat...)
+			} else {
+				out = append(out, p.Sets[sp].AnnoMI...)
+			}
+		}
+	}
+	return out, nil
+}

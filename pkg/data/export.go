@@ -1,0 +1,122 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// EncodeJSONL writes one JSON object per line. HTML characters are not
+// escaped, so texts stay readable.
+func EncodeJSONL[T any](w io.Writer, items []T) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range items {
+		if err := enc.Encode(&items[i]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// WriteJSONL writes items as JSON lines to path atomically: to a temporary
+// file in the same directory, renamed over path only once complete, so a
+// crash never leaves a half-written file. Conversations come out in the
+// common {"messages":[{"role","content"}], ...} format.
+func WriteJSONL[T any](path string, items []T) error {
+	return writeFileAtomic(path, func(w io.Writer) error { return EncodeJSONL(w, items) })
+}
+
+// writeFileAtomic writes through fill into a temporary file next to path and
+// renames it into place.
+func writeFileAtomic(path string, fill func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = fill(f); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// LoadConversations reads a JSONL file of conversations (see ReadConversations).
+func LoadConversations(path string) ([]Conversation, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadConversations(f, path)
+}
+
+// ReadConversations reads conversations in the common JSONL format, one
+// object per line; blank lines are skipped and unknown fields ignored. Only
+// "messages" is required: a missing id becomes the line number and a
+// missing source "jsonl". Every conversation must pass ValidateConversation;
+// errors name the file and line.
+func ReadConversations(r io.Reader, name string) ([]Conversation, error) {
+	br := bufio.NewReader(r)
+	var convs []Conversation
+	ids := map[string]int{}
+	for line := 1; ; line++ {
+		text, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, &ParseError{File: name, Line: line, Err: err}
+		}
+		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
+			c, perr := parseConversationLine(trimmed, line)
+			if perr != nil {
+				return nil, &ParseError{File: name, Line: line, Err: perr}
+			}
+			key := c.Source + "\x00" + c.ID
+			if first, dup := ids[key]; dup {
+				return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("duplicate id %q of source %q (first on line %d)", c.ID, c.Source, first)}
+			}
+			ids[key] = line
+			convs = append(convs, c)
+		}
+		if errors.Is(err, io.EOF) {
+			return convs, nil
+		}
+	}
+}
+
+func parseConversationLine(text []byte, line int) (Conversation, error) {
+	var c Conversation
+	if err := json.Unmarshal(text, &c); err != nil {
+		return c, err
+	}
+	if c.Messages == nil {
+		return c, errors.New(`missing "messages"`)
+	}
+	if c.ID == "" {
+		c.ID = strconv.Itoa(line)
+	}
+	if c.Source == "" {
+		c.Source = "jsonl"
+	}
+	return c, ValidateConversation(&c)
+}
