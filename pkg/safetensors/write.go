@@ -1,0 +1,356 @@
+package safetensors
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// Entry is one tensor to write: raw little-endian data in row-major order.
+type Entry struct {
+	Name  string
+	DType DType
+	Shape []int
+	Data  []byte
+}
+
+// EntryFromTensor copies a GoMLX tensor into an Entry of the given dtype
+// (empty: the tensor's own). Floats convert to F32/BF16/F16/F64 with
+// round-to-nearest-even; integers to integer types that hold their values.
+func EntryFromTensor(name string, t *tensors.Tensor, dtype DType) (Entry, error) {
+	if t == nil {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q is nil", name)
+	}
+	srcType, ok := FromGoMLX(t.DType())
+	if !ok {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q: GoMLX dtype %s has no safetensors counterpart", name, t.DType())
+	}
+	if dtype == "" {
+		dtype = srcType
+	}
+	if !convertible(srcType, dtype) {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q: cannot convert %s to %s", name, t.DType(), dtype)
+	}
+	if !hostIsLittleEndian {
+		return Entry{}, errBigEndianHost
+	}
+	n := t.Size()
+	e := Entry{Name: name, DType: dtype, Shape: slices.Clone(t.Shape().Dimensions), Data: make([]byte, n*dtype.Size())}
+	if e.Shape == nil {
+		e.Shape = []int{}
+	}
+	if n == 0 {
+		return e, nil
+	}
+	var convErr error
+	if err := t.ConstBytes(func(src []byte) { convErr = convertParallel(e.Data, dtype, src, srcType) }); err != nil {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q: %w", name, err)
+	}
+	if convErr != nil {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q: %w", name, convErr)
+	}
+	return e, nil
+}
+
+// NumBytes is the size the entry's data must have.
+func (e Entry) numBytes() (int64, error) {
+	if !e.DType.Valid() {
+		return 0, fmt.Errorf("unknown dtype %q", e.DType)
+	}
+	limit := int64(math.MaxInt64 / e.DType.Size())
+	n := int64(1)
+	for _, d := range e.Shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", e.Shape)
+		}
+		if d != 0 && n > limit/int64(d) {
+			return 0, fmt.Errorf("shape %v overflows", e.Shape)
+		}
+		n *= int64(d)
+	}
+	return n * int64(e.DType.Size()), nil
+}
+
+// checkEntries validates names, dtypes, shapes and data sizes, returning
+// the total data size.
+func checkEntries(entries []Entry) (int64, error) {
+	seen := make(map[string]bool, len(entries))
+	var total int64
+	for _, e := range entries {
+		switch {
+		case e.Name == "":
+			return 0, errors.New("safetensors: entry with an empty name")
+		case e.Name == metadataKey:
+			return 0, fmt.Errorf("safetensors: tensor name %q is reserved", metadataKey)
+		case !utf8.ValidString(e.Name):
+			return 0, fmt.Errorf("safetensors: tensor name %q is not valid UTF-8", e.Name)
+		case seen[e.Name]:
+			return 0, fmt.Errorf("safetensors: tensor %q given twice", e.Name)
+		}
+		seen[e.Name] = true
+		want, err := e.numBytes()
+		if err != nil {
+			return 0, fmt.Errorf("safetensors: tensor %q: %v", e.Name, err)
+		}
+		if int64(len(e.Data)) != want {
+			return 0, fmt.Errorf("safetensors: tensor %q: %s%v needs %d bytes, data has %d", e.Name, e.DType, e.Shape, want, len(e.Data))
+		}
+		total += want
+	}
+	return total, nil
+}
+
+// sortForWriting orders entries as the Rust library does: by decreasing
+// dtype alignment, then by name, so each tensor starts aligned to its
+// element size when the header length is a multiple of 8.
+func sortForWriting(entries []Entry) []Entry {
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b Entry) int {
+		return cmp.Or(cmp.Compare(dtypeTable[b.DType].rank, dtypeTable[a.DType].rank), strings.Compare(a.Name, b.Name))
+	})
+	return sorted
+}
+
+// encodeHeader returns the JSON header for sorted entries, padded with
+// spaces to a multiple of 8 bytes.
+func encodeHeader(sorted []Entry, metadata map[string]string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	writeJSON := func(v any) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		b.Truncate(b.Len() - 1) // Encode appends a newline
+		return nil
+	}
+	b.WriteByte('{')
+	if metadata != nil {
+		for k, v := range metadata {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) {
+				return nil, fmt.Errorf("safetensors: metadata %q is not valid UTF-8", k)
+			}
+		}
+		b.WriteString(`"` + metadataKey + `":`)
+		if err := writeJSON(metadata); err != nil {
+			return nil, err
+		}
+	}
+	var offset int64
+	for i, e := range sorted {
+		if i > 0 || metadata != nil {
+			b.WriteByte(',')
+		}
+		if err := writeJSON(e.Name); err != nil {
+			return nil, err
+		}
+		shape := e.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		b.WriteString(`:{"dtype":`)
+		if err := writeJSON(string(e.DType)); err != nil {
+			return nil, err
+		}
+		b.WriteString(`,"shape":`)
+		if err := writeJSON(shape); err != nil {
+			return nil, err
+		}
+		end := offset + int64(len(e.Data))
+		fmt.Fprintf(&b, `,"data_offsets":[%d,%d]}`, offset, end)
+		offset = end
+	}
+	b.WriteByte('}')
+	for b.Len()%8 != 0 {
+		b.WriteByte(' ')
+	}
+	if b.Len() > MaxHeaderSize {
+		return nil, fmt.Errorf("safetensors: header of %d bytes exceeds the %d-byte limit", b.Len(), MaxHeaderSize)
+	}
+	return b.Bytes(), nil
+}
+
+// Write writes entries and optional metadata to path atomically: a
+// temporary file in the same directory is written, synced and renamed.
+func Write(path string, entries []Entry, metadata map[string]string) error {
+	if _, err := checkEntries(entries); err != nil {
+		return fmt.Errorf("%w (writing %s)", err, path)
+	}
+	sorted := sortForWriting(entries)
+	hdr, err := encodeHeader(sorted, metadata)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, func(w io.Writer) error {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(hdr)))
+		if _, err := w.Write(n[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		for _, e := range sorted {
+			if _, err := w.Write(e.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeFileAtomic writes path through a synced temporary file and a rename,
+// so that readers see the old file or the complete new one, never a part.
+func writeFileAtomic(path string, fill func(w io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("safetensors: writing %s: %w", path, err)
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err = fill(w); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename durable; not all systems support it, hence no error.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// shardNamePattern matches the shard files WriteSharded produces.
+var shardNamePattern = regexp.MustCompile(`^model-\d{5}-of-\d{5}\.safetensors$`)
+
+// WriteSharded writes entries into dir as Hugging Face does: a single
+// model.safetensors when the data fits in maxShardBytes (≤ 0: no limit),
+// else model-0000N-of-0000M.safetensors shards of at most maxShardBytes
+// (a larger tensor gets a shard of its own) and model.safetensors.index.json.
+// Tensors are assigned to shards in name order. Files of a previous
+// checkpoint in dir that the new one does not use (an index, a single file or
+// shards) are removed afterwards, so that OpenCheckpoint(dir) sees only the
+// new checkpoint.
+func WriteSharded(dir string, entries []Entry, metadata map[string]string, maxShardBytes int64) error {
+	total, err := checkEntries(entries)
+	if err != nil {
+		return fmt.Errorf("%w (writing %s)", err, dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	shards := splitShards(entries, maxShardBytes)
+	keep := map[string]bool{}
+	if len(shards) <= 1 {
+		if err := Write(filepath.Join(dir, SingleFileName), entries, metadata); err != nil {
+			return err
+		}
+		keep[SingleFileName] = true
+		return removeStale(dir, keep)
+	}
+	idx := indexJSON{Metadata: map[string]any{"total_size": total}, WeightMap: map[string]string{}}
+	for i, shard := range shards {
+		name := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+		if err := Write(filepath.Join(dir, name), shard, metadata); err != nil {
+			return err
+		}
+		keep[name] = true
+		for _, e := range shard {
+			idx.WeightMap[e.Name] = name
+		}
+	}
+	data, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	data = append(data, '\n')
+	if err := writeFileAtomic(filepath.Join(dir, IndexFileName), func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}); err != nil {
+		return err
+	}
+	keep[IndexFileName] = true
+	return removeStale(dir, keep)
+}
+
+// splitShards groups name-sorted entries into consecutive shards.
+func splitShards(entries []Entry, maxShardBytes int64) [][]Entry {
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	var shards [][]Entry
+	var cur []Entry
+	var size int64
+	for _, e := range sorted {
+		n := int64(len(e.Data))
+		if maxShardBytes > 0 && len(cur) > 0 && size+n > maxShardBytes {
+			shards = append(shards, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, e)
+		size += n
+	}
+	if len(cur) > 0 || len(shards) == 0 {
+		shards = append(shards, cur)
+	}
+	return shards
+}
+
+// removeStale deletes checkpoint files of dir not in keep.
+func removeStale(dir string, keep map[string]bool) error {
+	dirEntries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	for _, de := range dirEntries {
+		name := de.Name()
+		if keep[name] || !de.Type().IsRegular() {
+			continue
+		}
+		if name == IndexFileName || name == SingleFileName || shardNamePattern.MatchString(name) {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("safetensors: removing stale %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
