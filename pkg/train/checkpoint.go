@@ -1,0 +1,484 @@
+package train
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// Checkpoint layout: RUN_DIR/checkpoints/step-00000042/{state.json,variables.bin}.
+// A checkpoint is written in a ".tmp-*" directory next to it and renamed into
+// place, so a directory named step-N is always complete; leftovers of a
+// killed write are ignored and removed on the next start.
+const (
+	checkpointsDirName = "checkpoints"
+	stateFileName      = "state.json"
+	variablesFileName  = "variables.bin"
+	bestFileName       = "best.json"
+	tmpPrefix          = ".tmp-"
+	checkpointFormat   = "gemma3n-therapy/train-checkpoint/v1"
+)
+
+// checkpointDTypes are the dtypes a checkpoint may hold (whole bytes per element).
+var checkpointDTypes = map[dtypes.DType]bool{
+	dtypes.Float32: true, dtypes.Float64: true, dtypes.BFloat16: true, dtypes.Float16: true,
+	dtypes.Int8: true, dtypes.Int16: true, dtypes.Int32: true, dtypes.Int64: true,
+	dtypes.Uint8: true, dtypes.Uint16: true, dtypes.Uint32: true, dtypes.Uint64: true, dtypes.Bool: true,
+}
+
+var checkpointDirPattern = regexp.MustCompile(`^step-(\d{8,})$`)
+
+// runState is everything besides variables that a resumed run needs to
+// continue exactly where the interrupted one stopped.
+type runState struct {
+	Step         int      `json:"step"`          // optimizer steps taken (skipped ones included)
+	Updates      int      `json:"updates"`       // optimizer steps that changed the variables
+	Position     Position `json:"data_position"` // next micro-batch
+	Examples     int64    `json:"examples"`
+	Tokens       int64    `json:"tokens"`
+	Elapsed      float64  `json:"elapsed_s"`
+	SkippedSteps int      `json:"skipped_steps"`
+	BadStreak    int      `json:"bad_streak"` // consecutive non-finite steps
+	LastLoss     *float64 `json:"last_loss,omitempty"`
+
+	HasBest                 bool    `json:"has_best"`
+	BestStep                int     `json:"best_step"`
+	BestEvalLoss            float64 `json:"best_eval_loss"`
+	EvalsWithoutImprovement int     `json:"evals_without_improvement"`
+}
+
+// tensorEntry locates one variable's raw little-endian bytes in variables.bin.
+type tensorEntry struct {
+	Scope     string `json:"scope"`
+	Name      string `json:"name"`
+	DType     string `json:"dtype"`
+	Dims      []int  `json:"dims"`
+	Offset    int64  `json:"offset"`
+	Length    int64  `json:"length"`
+	Trainable bool   `json:"trainable"`
+}
+
+// checkpointMeta is the content of state.json.
+type checkpointMeta struct {
+	Format          string        `json:"format"`
+	State           runState      `json:"state"`
+	BatchesPerEpoch int           `json:"batches_per_epoch"`
+	GradAccum       int           `json:"grad_accum"`
+	TotalSteps      int           `json:"total_steps"`
+	Variables       []tensorEntry `json:"variables"`
+}
+
+// Checkpoint is a loaded checkpoint: the run state and the saved variables
+// (trainable variables, optimizer moments and the context's RNG state).
+type Checkpoint struct {
+	Dir  string
+	Step int
+	meta checkpointMeta
+	// Variables maps a variable's scope and name ("/scope/name") to its value.
+	Variables map[string]*tensors.Tensor
+	// Trainable lists the keys of Variables that were trained, in save order.
+	Trainable []string
+}
+
+// CheckpointDirs lists the complete checkpoints of a run directory, oldest first.
+func CheckpointDirs(runDir string) ([]string, error) {
+	root := filepath.Join(runDir, checkpointsDirName)
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: listing checkpoints: %w", err)
+	}
+	type stepDir struct {
+		step int
+		dir  string
+	}
+	var found []stepDir
+	for _, e := range entries {
+		m := checkpointDirPattern.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, stateFileName)); err != nil {
+			continue // not ours or damaged by hand: never resume from it
+		}
+		step, _ := strconv.Atoi(m[1])
+		found = append(found, stepDir{step, dir})
+	}
+	slices.SortFunc(found, func(a, b stepDir) int { return a.step - b.step })
+	dirs := make([]string, len(found))
+	for i, f := range found {
+		dirs[i] = f.dir
+	}
+	return dirs, nil
+}
+
+// LatestCheckpoint returns the newest complete checkpoint of a run directory,
+// or "" when there is none.
+func LatestCheckpoint(runDir string) (string, error) {
+	dirs, err := CheckpointDirs(runDir)
+	if err != nil || len(dirs) == 0 {
+		return "", err
+	}
+	return dirs[len(dirs)-1], nil
+}
+
+// BestCheckpoint returns the checkpoint with the best evaluation loss recorded
+// in the run directory, or "" when no evaluation has happened.
+func BestCheckpoint(runDir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(runDir, checkpointsDirName, bestFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("train: %w", err)
+	}
+	var best bestRecord
+	if err := json.Unmarshal(data, &best); err != nil {
+		return "", fmt.Errorf("train: %s: %w", filepath.Join(runDir, checkpointsDirName, bestFileName), err)
+	}
+	return filepath.Join(runDir, checkpointsDirName, best.Dir), nil
+}
+
+// bestRecord is the content of checkpoints/best.json.
+type bestRecord struct {
+	Dir      string  `json:"dir"`
+	Step     int     `json:"step"`
+	EvalSet  string  `json:"eval_set"`
+	EvalLoss float64 `json:"eval_loss"`
+}
+
+func checkpointDirName(step int) string { return fmt.Sprintf("step-%08d", step) }
+
+// writeCheckpoint saves the variables and state atomically as the checkpoint
+// of meta.State.Step and returns its directory.
+func writeCheckpoint(runDir string, meta checkpointMeta, vars []*context.Variable) (string, error) {
+	root := filepath.Join(runDir, checkpointsDirName)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, tmpPrefix+checkpointDirName(meta.State.Step)+"-")
+	if err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	defer os.RemoveAll(tmp) // no-op after the rename
+
+	meta.Format = checkpointFormat
+	meta.Variables = nil
+	if err := writeVariables(filepath.Join(tmp, variablesFileName), vars, &meta); err != nil {
+		return "", err
+	}
+	data, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("train: checkpoint state: %w", err)
+	}
+	if err := writeFileSync(filepath.Join(tmp, stateFileName), data); err != nil {
+		return "", err
+	}
+	final := filepath.Join(root, checkpointDirName(meta.State.Step))
+	if _, err := os.Stat(final); err == nil {
+		// A resumed run re-saving a step: move the old one away first, since
+		// rename cannot replace a non-empty directory.
+		old := filepath.Join(root, tmpPrefix+"old-"+filepath.Base(final))
+		_ = os.RemoveAll(old)
+		if err := os.Rename(final, old); err != nil {
+			return "", fmt.Errorf("train: checkpoint: %w", err)
+		}
+		defer os.RemoveAll(old)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	syncDir(root)
+	return final, nil
+}
+
+// writeVariables writes the raw bytes of each variable and records where.
+func writeVariables(path string, vars []*context.Variable, meta *checkpointMeta) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var offset int64
+	for _, v := range vars {
+		value, err := v.Value()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("train: checkpoint: variable %s: %w", v.ScopeAndName(), err)
+		}
+		var writeErr error
+		var n int
+		if err := value.ConstBytes(func(data []byte) { n, writeErr = w.Write(data) }); err != nil {
+			writeErr = err
+		}
+		if writeErr != nil {
+			f.Close()
+			return fmt.Errorf("train: checkpoint: writing variable %s: %w", v.ScopeAndName(), writeErr)
+		}
+		shape := value.Shape()
+		meta.Variables = append(meta.Variables, tensorEntry{
+			Scope: v.Scope(), Name: v.Name(), DType: shape.DType.String(), Dims: slices.Clone(shape.Dimensions),
+			Offset: offset, Length: int64(n), Trainable: v.Trainable,
+		})
+		offset += int64(n)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("train: writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("train: writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// writeFileAtomic writes a small file through a temporary file and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+filepath.Base(path)+"-")
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("train: writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("train: writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("train: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("train: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename durable; errors are ignored since some file systems
+// do not support syncing directories.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// removeTempDirs deletes leftovers of interrupted checkpoint writes.
+func removeTempDirs(runDir string) {
+	root := filepath.Join(runDir, checkpointsDirName)
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if len(e.Name()) > len(tmpPrefix) && e.Name()[:len(tmpPrefix)] == tmpPrefix {
+			_ = os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
+}
+
+// LoadCheckpoint reads a checkpoint directory written by a Trainer.
+func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	statePath := filepath.Join(dir, stateFileName)
+	data, err := os.ReadFile(statePath)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	binPath := filepath.Join(dir, variablesFileName)
+	f, err := os.Open(binPath)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	ckpt, err := decodeCheckpoint(data, f, info.Size())
+	if err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s: %w", dir, err)
+	}
+	ckpt.Dir = dir
+	return ckpt, nil
+}
+
+// decodeCheckpoint parses state.json and reads the variables it lists from
+// bin (of the given size), validating every entry before allocating.
+func decodeCheckpoint(stateJSON []byte, bin io.ReaderAt, binSize int64) (*Checkpoint, error) {
+	var meta checkpointMeta
+	if err := json.Unmarshal(stateJSON, &meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", stateFileName, err)
+	}
+	if meta.Format != checkpointFormat {
+		return nil, fmt.Errorf("%s: format %q, want %q", stateFileName, meta.Format, checkpointFormat)
+	}
+	if meta.State.Step < 0 || meta.State.Updates < 0 || meta.State.Position.Epoch < 0 || meta.State.Position.Index < 0 {
+		return nil, fmt.Errorf("%s: negative step, update count or data position", stateFileName)
+	}
+	ckpt := &Checkpoint{Step: meta.State.Step, meta: meta, Variables: make(map[string]*tensors.Tensor, len(meta.Variables))}
+	for i, e := range meta.Variables {
+		key := context.JoinScope(e.Scope, e.Name)
+		where := fmt.Sprintf("%s: variable #%d %q", stateFileName, i, key)
+		if e.Name == "" || e.Scope == "" || e.Scope[0] != '/' {
+			return nil, fmt.Errorf("%s: scope must be absolute and name non-empty", where)
+		}
+		if _, dup := ckpt.Variables[key]; dup {
+			return nil, fmt.Errorf("%s: saved twice", where)
+		}
+		dtype, err := dtypes.DTypeString(e.DType)
+		if err != nil || !checkpointDTypes[dtype] {
+			return nil, fmt.Errorf("%s: unsupported dtype %q", where, e.DType)
+		}
+		size := int64(1)
+		for _, d := range e.Dims {
+			if d < 0 || (d > 0 && size > (1<<40)/int64(d)) {
+				return nil, fmt.Errorf("%s: invalid dimensions %v", where, e.Dims)
+			}
+			size *= int64(d)
+		}
+		if size*int64(dtype.Size()) != e.Length {
+			return nil, fmt.Errorf("%s: %d bytes for %s%v, want %d", where, e.Length, e.DType, e.Dims, size*int64(dtype.Size()))
+		}
+		if e.Offset < 0 || e.Length < 0 || e.Offset > binSize-e.Length {
+			return nil, fmt.Errorf("%s: bytes [%d, %d) outside %s (%d bytes)", where, e.Offset, e.Offset+e.Length, variablesFileName, binSize)
+		}
+		t := tensors.FromShape(shapes.Make(dtype, e.Dims...))
+		var readErr error
+		if err := t.MutableBytes(func(data []byte) { _, readErr = bin.ReadAt(data, e.Offset) }); err != nil {
+			readErr = err
+		}
+		if readErr != nil && !(errors.Is(readErr, io.EOF) && e.Length == 0) {
+			return nil, fmt.Errorf("%s: reading %s: %w", where, variablesFileName, readErr)
+		}
+		ckpt.Variables[key] = t
+		if e.Trainable {
+			ckpt.Trainable = append(ckpt.Trainable, key)
+		}
+	}
+	return ckpt, nil
+}
+
+// Restore puts the checkpoint's variables into ctx: variables that exist get
+// the saved value (shapes must match); the others are handed to ctx through a
+// Loader, so that they take the saved value when the model creates them.
+// Only the Trainable ones are restored when trainableOnly is set (e.g. to
+// load an adapter without optimizer state).
+func (c *Checkpoint) Restore(ctx *context.Context, trainableOnly bool) error {
+	pending := map[string]*tensors.Tensor{}
+	for key, value := range c.Variables {
+		if trainableOnly && !slices.Contains(c.Trainable, key) {
+			continue
+		}
+		scope, name := context.SplitScope(key)
+		if scope == "" {
+			scope = context.RootScope
+		}
+		v := ctx.InspectVariableIfLoaded(scope, name)
+		if v == nil && name == context.RNGStateVariableName && scope == context.RootScope {
+			if err := ctx.SetRNGStateFromSeed(0); err != nil { // creates the (non-trainable) RNG variable
+				return fmt.Errorf("train: restoring RNG state: %w", err)
+			}
+			v = ctx.InspectVariableIfLoaded(scope, name)
+		}
+		clone, err := value.LocalClone() // the context owns (and may donate) its values
+		if err != nil {
+			return fmt.Errorf("train: checkpoint %s: variable %q: %w", c.Dir, key, err)
+		}
+		if v == nil {
+			pending[key] = clone
+			continue
+		}
+		if !v.Shape().Equal(value.Shape()) {
+			return fmt.Errorf("train: checkpoint %s: variable %q has shape %s, the model has %s", c.Dir, key, value.Shape(), v.Shape())
+		}
+		if err := v.SetValue(clone); err != nil {
+			return fmt.Errorf("train: checkpoint %s: variable %q: %w", c.Dir, key, err)
+		}
+	}
+	if len(pending) > 0 {
+		ctx.SetLoader(&pendingLoader{values: pending, next: ctx.Loader()})
+	}
+	return nil
+}
+
+// pendingLoader hands saved values to variables created after a restore,
+// and defers to the loader that was installed before it.
+type pendingLoader struct {
+	values map[string]*tensors.Tensor
+	next   context.Loader
+}
+
+func (l *pendingLoader) LoadVariable(ctx *context.Context, scope, name string) (*tensors.Tensor, bool) {
+	key := context.JoinScope(scope, name)
+	if value, ok := l.values[key]; ok {
+		delete(l.values, key)
+		return value, true
+	}
+	if l.next != nil {
+		return l.next.LoadVariable(ctx, scope, name)
+	}
+	return nil, false
+}
+
+func (l *pendingLoader) DeleteVariable(ctx *context.Context, scope, name string) error {
+	delete(l.values, context.JoinScope(scope, name))
+	if l.next != nil {
+		return l.next.DeleteVariable(ctx, scope, name)
+	}
+	return nil
+}
+
+// pruneCheckpoints keeps the newest keep checkpoints and the best one (keep ≤ 0 keeps all).
+func pruneCheckpoints(runDir string, keep int, bestStep int, hasBest bool) error {
+	if keep <= 0 {
+		return nil
+	}
+	dirs, err := CheckpointDirs(runDir)
+	if err != nil {
+		return err
+	}
+	bestName := checkpointDirName(bestStep)
+	for i, dir := range dirs {
+		if i >= len(dirs)-keep || (hasBest && filepath.Base(dir) == bestName) {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("train: removing old checkpoint: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+package train
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// Example is one causal-LM training example: token ids and, per token, whether
+// that token is a training target (its prediction from the tokens before it
+// contributes to the loss). pkg/chat produces exactly this pair.
+type Example struct {
+	IDs      []int32
+	LossMask []bool
+}
+
+// Batch is one micro-batch of host tensors, fed to the Objective in order.
+// Its shapes must come from a small, bounded set: every distinct shape
+// compiles a new graph.
+type Batch struct {
+	Inputs   []*tensors.Tensor
+	Examples int // real (non-padding) rows
+	Tokens   int // real (non-padding) input tokens, for throughput
+}
+
+// Source gives deterministic random access to micro-batches: the same
+// (epoch, index) always yields the same batch, so a resumed run continues
+// with exactly the batch an uninterrupted run would have seen.
+type Source interface {
+	// NumBatches is the number of micro-batches in one epoch.
+	NumBatches() int
+	// Batch returns micro-batch index (0 ≤ index < NumBatches) of the given epoch.
+	Batch(epoch, index int) (Batch, error)
+}
+
+// Position is a place in the training data stream: the next micro-batch to
+// read is Batch(Epoch, Index).
+type Position struct {
+	Epoch int `json:"epoch"`
+	Index int `json:"index"`
+}
+
+// advance returns the position after one micro-batch of a source with n batches per epoch.
+func (p Position) advance(n int) Position {
+	p.Index++
+	if p.Index >= n {
+		p.Epoch++
+		p.Index = 0
+	}
+	return p
+}
+
+// The inputs of a causal-LM batch (LMSource), in the order the Objective receives them.
+const (
+	InputIDs      = iota // [B,L] int32: the tokens fed to the model; padding is PadID
+	Labels               // [B,L] int32: Labels[b,t] = InputIDs[b,t+1] (the next token); PadID past the end
+	LossWeights          // [B,L] float32: 1 where Labels[b,t] is a training target, else 0
+	AttentionMask        // [B,L] float32: 1 on real tokens, 0 on padding
+	numLMInputs
+)
+
+// LMSourceConfig configures the batching of causal-LM examples.
+type LMSourceConfig struct {
+	// BatchSize is the number of rows of every micro-batch. A short last batch
+	// is filled with padding rows (all weights 0) so that it compiles no new graph.
+	BatchSize int
+	// MaxLen is the longest sequence fed to the model; longer examples are
+	// truncated to their first MaxLen tokens.
+	MaxLen int
+	// Buckets are the allowed padded lengths, ascending; the last must be ≥ MaxLen.
+	// Default: PowerOfTwoBuckets(16, MaxLen).
+	Buckets []int
+	// Shuffle reorders the examples every epoch with a permutation derived from (Seed, epoch).
+	Shuffle bool
+	Seed    uint64
+	// GroupByLength puts examples of similar length in the same batch (within
+	// windows of 64 batches, then shuffles the batches), which cuts padding.
+	GroupByLength bool
+	// PadID is the token used for padding (default 0).
+	PadID int32
+}
+
+// LMSourceStats describes what LMSource did to the examples it was given.
+type LMSourceStats struct {
+	Examples     int         // examples kept
+	Dropped      int         // examples with no target token (after truncation)
+	Truncated    int         // examples cut to MaxLen
+	Tokens       int         // input tokens of the kept examples
+	Targets      int         // target (trained) tokens of the kept examples
+	BucketCounts map[int]int // examples per padded length (when batched alone)
+}
+
+// LMSource batches causal-LM examples with length-bucketed padding.
+type LMSource struct {
+	cfg      LMSourceConfig
+	examples []Example // validated, truncated, non-empty
+	stats    LMSourceStats
+
+	mu         sync.Mutex
+	orderEpoch int
+	order      [][]int // example indices of each batch of orderEpoch
+}
+
+// PowerOfTwoBuckets returns minLen, 2·minLen, 4·minLen, … capped by maxLen,
+// with maxLen itself as the last bucket.
+func PowerOfTwoBuckets(minLen, maxLen int) []int {
+	if minLen < 1 {
+		minLen = 1
+	}
+	var buckets []int
+	for n := minLen; n < maxLen; n *= 2 {
+		buckets = append(buckets, n)
+	}
+	return append(buckets, maxLen)
+}
+
+// MultipleBuckets returns step, 2·step, … up to maxLen, with maxLen as the last bucket.
+func MultipleBuckets(step, maxLen int) []int {
+	if step < 1 {
+		step = 1
+	}
+	var buckets []int
+	for n := step; n < maxLen; n += step {
+		buckets = append(buckets, n)
+	}
+	return append(buckets, maxLen)
+}
+
+// BucketFor returns the smallest bucket ≥ n, or -1 if n is longer than every bucket.
+func BucketFor(buckets []int, n int) int {
+	i, _ := slices.BinarySearch(buckets, n)
+	if i == len(buckets) {
+		return -1
+	}
+	return buckets[i]
+}
+
+// NewLMSource validates and prepares examples for batching. An example whose
+// mask length differs from its ids is an error naming the example; examples
+// without any target token are dropped and counted in Stats.
+func NewLMSource(examples []Example, cfg LMSourceConfig) (*LMSource, error) {
+	if cfg.BatchSize < 1 {
+		return nil, fmt.Errorf("train: LMSource batch size %d must be ≥ 1", cfg.BatchSize)
+	}
+	if cfg.MaxLen < 2 {
+		return nil, fmt.Errorf("train: LMSource max length %d must be ≥ 2", cfg.MaxLen)
+	}
+	if len(cfg.Buckets) == 0 {
+		cfg.Buckets = PowerOfTwoBuckets(16, cfg.MaxLen)
+	}
+	cfg.Buckets = slices.Clone(cfg.Buckets)
+	for i, b := range cfg.Buckets {
+		if b < 1 || (i > 0 && b <= cfg.Buckets[i-1]) {
+			return nil, fmt.Errorf("train: LMSource buckets %v must be positive and strictly ascending", cfg.Buckets)
+		}
+	}
+	if last := cfg.Buckets[len(cfg.Buckets)-1]; last < cfg.MaxLen {
+		return nil, fmt.Errorf("train: LMSource largest bucket %d is below max length %d", last, cfg.MaxLen)
+	}
+	s := &LMSource{cfg: cfg, orderEpoch: -1, stats: LMSourceStats{BucketCounts: map[int]int{}}}
+	for i, ex := range examples {
+		if len(ex.IDs) != len(ex.LossMask) {
+			return nil, fmt.Errorf("train: example %d has %d ids but %d loss-mask entries", i, len(ex.IDs), len(ex.LossMask))
+		}
+		if len(ex.IDs) > cfg.MaxLen {
+			ex = Example{IDs: ex.IDs[:cfg.MaxLen], LossMask: ex.LossMask[:cfg.MaxLen]}
+			s.stats.Truncated++
+		}
+		// Token 0 has no predecessor, so it can never be a target.
+		targets := 0
+		for _, m := range ex.LossMask[min(1, len(ex.LossMask)):] {
+			if m {
+				targets++
+			}
+		}
+		if targets == 0 {
+			s.stats.Dropped++
+			continue
+		}
+		s.examples = append(s.examples, ex)
+		s.stats.Examples++
+		s.stats.Tokens += len(ex.IDs)
+		s.stats.Targets += targets
+		s.stats.BucketCounts[BucketFor(cfg.Buckets, len(ex.IDs))]++
+	}
+	if len(s.examples) == 0 {
+		return nil, fmt.Errorf("train: none of the %d examples has a target token", len(examples))
+	}
+	return s, nil
+}
+
+// Stats reports how the examples were prepared.
+func (s *LMSource) Stats() LMSourceStats { return s.stats }
+
+// Config returns the configuration with defaults filled in.
+func (s *LMSource) Config() LMSourceConfig { return s.cfg }
+
+// NumBatches implements Source.
+func (s *LMSource) NumBatches() int { return (len(s.examples) + s.cfg.BatchSize - 1) / s.cfg.BatchSize }
+
+// Batch implements Source.
+func (s *LMSource) Batch(epoch, index int) (Batch, error) {
+	if epoch < 0 || index < 0 || index >= s.NumBatches() {
+		return Batch{}, fmt.Errorf("train: batch (epoch %d, index %d) out of range: %d batches per epoch", epoch, index, s.NumBatches())
+	}
+	s.mu.Lock()
+	if s.orderEpoch != epoch {
+		s.order = s.batchOrder(epoch)
+		s.orderEpoch = epoch
+	}
+	rows := s.order[index]
+	s.mu.Unlock()
+	return s.pad(rows), nil
+}
+
+// batchOrder lists the example indices of every batch of an epoch.
+func (s *LMSource) batchOrder(epoch int) [][]int {
+	n, bs := len(s.examples), s.cfg.BatchSize
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	var rng *rand.Rand
+	if s.cfg.Shuffle || s.cfg.GroupByLength {
+		rng = rand.New(rand.NewPCG(s.cfg.Seed, uint64(epoch)))
+	}
+	if s.cfg.Shuffle {
+		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	}
+	if s.cfg.GroupByLength {
+		window := 64 * bs
+		for start := 0; start < n; start += window {
+			w := perm[start:min(start+window, n)]
+			slices.SortStableFunc(w, func(a, b int) int {
+				return cmp.Compare(len(s.examples[b].IDs), len(s.examples[a].IDs))
+			})
+		}
+	}
+	var batches [][]int
+	for start := 0; start < n; start += bs {
+		batches = append(batches, perm[start:min(start+bs, n)])
+	}
+	if s.cfg.GroupByLength && s.cfg.Shuffle {
+		rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+	}
+	return batches
+}
+
+// pad builds the four LM tensors for the given examples, padded to the
+// smallest bucket that holds the longest of them and to BatchSize rows.
+func (s *LMSource) pad(rows []int) Batch {
+	longest := 0
+	for _, r := range rows {
+		longest = max(longest, len(s.examples[r].IDs))
+	}
+	bs, length := s.cfg.BatchSize, BucketFor(s.cfg.Buckets, longest)
+	ids := make([]int32, bs*length)
+	labels := make([]int32, bs*length)
+	weights := make([]float32, bs*length)
+	attention := make([]float32, bs*length)
+	if s.cfg.PadID != 0 {
+		for i := range ids {
+			ids[i], labels[i] = s.cfg.PadID, s.cfg.PadID
+		}
+	}
+	batch := Batch{Examples: len(rows)}
+	for b, r := range rows {
+		ex := s.examples[r]
+		off := b * length
+		for t, id := range ex.IDs {
+			ids[off+t] = id
+			attention[off+t] = 1
+			if t+1 < len(ex.IDs) {
+				labels[off+t] = ex.IDs[t+1]
+				if ex.LossMask[t+1] {
+					weights[off+t] = 1
+				}
+			}
+		}
+		batch.Tokens += len(ex.IDs)
+	}
+	batch.Inputs = []*tensors.Tensor{
+		tensors.FromFlatDataAndDimensions(ids, bs, length),
+		tensors.FromFlatDataAndDimensions(labels, bs, length),
+		tensors.FromFlatDataAndDimensions(weights, bs, length),
+		tensors.FromFlatDataAndDimensions(attention, bs, length),
+	}
+	return batch
+}

@@ -1,0 +1,89 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified, as in GoMLX itself
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// Loss is what an Objective computes for one micro-batch. The loss the
+// trainer minimises is ΣSum / ΣWeight over all micro-batches of an optimizer
+// step (and over a whole evaluation set), so that gradient accumulation of
+// N micro-batches equals one batch N times larger, padding included.
+type Loss struct {
+	// Sum is a float scalar: the sum of the per-unit losses of the batch
+	// (for causal LM: the negative log-likelihood summed over target tokens).
+	Sum *Node
+	// Weight is a float scalar: the number of units in Sum (target tokens, pairs).
+	Weight *Node
+	// Metrics are optional float scalars, summed like Sum and reported divided
+	// by the total Weight (e.g. a count of correct predictions gives accuracy).
+	// Every graph of one run must return the same metric names.
+	Metrics map[string]*Node
+}
+
+// Objective builds the loss graph of one micro-batch: inputs are the batch's
+// tensors in the order the Source produced them. Model variables live in ctx:
+// the trainable ones (Variable.Trainable) are optimized, the others stay
+// bitwise unchanged. ctx.IsTraining(g) tells training from evaluation graphs.
+type Objective func(ctx *context.Context, inputs []*Node) Loss
+
+// LogitsFn is a causal language model: token ids [B,L] int32 and attention
+// mask [B,L] float32 (1 on real tokens) to next-token logits [B,L,V].
+type LogitsFn func(ctx *context.Context, inputIDs, attentionMask *Node) (logits *Node)
+
+// CausalLM is the supervised fine-tuning objective for a batch of LMSource:
+// the cross-entropy of the next token, summed over target tokens (Weight is
+// their count), computed in float32 whatever the logits dtype. It also
+// reports the metric "accuracy" (share of targets that are the arg-max).
+func CausalLM(model LogitsFn) Objective {
+	return func(ctx *context.Context, inputs []*Node) Loss {
+		if len(inputs) < numLMInputs {
+			panic(fmt.Errorf("train.CausalLM: want %d inputs (ids, labels, weights, attention), got %d", numLMInputs, len(inputs)))
+		}
+		logits := model(ctx, inputs[InputIDs], inputs[AttentionMask])
+		logProbs, correct := TokenLogProbs(logits, inputs[Labels])
+		weights := ConvertDType(inputs[LossWeights], dtypes.Float32)
+		return Loss{
+			Sum:     Neg(ReduceAllSum(Mul(logProbs, weights))),
+			Weight:  ReduceAllSum(weights),
+			Metrics: map[string]*Node{"accuracy": ReduceAllSum(Mul(correct, weights))},
+		}
+	}
+}
+
+// TokenLogProbs returns, in float32, log p(labels) under logits [..., V]
+// (labels have the shape of logits without its last axis), and a 0/1 float32
+// tensor that is 1 where the label is the arg-max of the logits. DPO uses the
+// log-probabilities to score sequences.
+func TokenLogProbs(logits, labels *Node) (logProbs, correct *Node) {
+	if logits.Rank() != labels.Rank()+1 {
+		panic(fmt.Errorf("train.TokenLogProbs: logits %s must have one axis more than labels %s", logits.Shape(), labels.Shape()))
+	}
+	g := logits.Graph()
+	logits = ConvertDType(logits, dtypes.Float32)
+	vocab := logits.Shape().Dim(-1)
+	outer := labels.Shape().Dimensions
+	n := labels.Shape().Size()
+
+	// Stable log-softmax at the label only: logit[label] - logsumexp(logits).
+	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))
+	shifted := Sub(logits, maxLogit)
+	logSumExp := Log(ReduceSum(Exp(shifted), -1))
+
+	// Gather logit[row, label] from the flattened [n, V] logits; a gather
+	// avoids materialising an [n, V] one-hot tensor for large vocabularies.
+	flat := Reshape(shifted, n, vocab)
+	rows := Iota(g, shapes.Make(dtypes.Int32, n, 1), 0)
+	cols := Reshape(ConvertDType(labels, dtypes.Int32), n, 1)
+	picked := Reshape(Gather(flat, Concatenate([]*Node{rows, cols}, 1)), outer...)
+	logProbs = Sub(picked, logSumExp)
+
+	// The label is the arg-max when its logit equals the maximum.
+	best := Reshape(StopGradient(ReduceMax(shifted, -1)), outer...)
+	correct = ConvertDType(GreaterOrEqual(StopGradient(picked), best), dtypes.Float32)
+	return logProbs, correct
+}

@@ -1,0 +1,145 @@
+package train
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+)
+
+// A toy causal LM: a frozen embedding E [V,D] (the "base model"), a
+// trainable low-rank adapter h = e + (e·A)·B (A created eagerly, B lazily in
+// the graph, zero-initialised as LoRA does), a trainable scale (a "norm",
+// excluded from weight decay), dropout in training, and logits tied to E.
+const (
+	toyVocab = 16
+	toyDim   = 16
+	toyRank  = 8
+)
+
+func testBackend(t testing.TB) backends.Backend {
+	t.Helper()
+	b, err := backend.Shared()
+	if err != nil {
+		t.Fatalf("backend: %v", err)
+	}
+	return b
+}
+
+func newToyModel(seed uint64) *context.Context {
+	ctx := context.New()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	emb := make([]float32, toyVocab*toyDim)
+	for i := range emb {
+		emb[i] = float32(rng.NormFloat64())
+	}
+	ctx.In("embed").VariableWithValue("weights", tensors.FromFlatDataAndDimensions(emb, toyVocab, toyDim)).SetTrainable(false)
+	a := make([]float32, toyDim*toyRank)
+	for i := range a {
+		a[i] = float32(rng.NormFloat64() * 0.3)
+	}
+	ctx.In("adapter").VariableWithValue("A", tensors.FromFlatDataAndDimensions(a, toyDim, toyRank))
+	return ctx
+}
+
+func toyLogits(ctx *context.Context, ids, _ *Node) *Node {
+	g := ids.Graph()
+	emb := ctx.In("embed").GetVariable("weights").ValueGraph(g)
+	e := Gather(emb, InsertAxes(ids, -1)) // [B,T,D]
+	a := ctx.In("adapter").GetVariable("A").ValueGraph(g)
+	b := ctx.In("adapter").WithInitializer(initializers.Zero).
+		VariableWithShape("B", shapes.Make(dtypes.Float32, toyRank, toyDim)).ValueGraph(g)
+	scale := ctx.In("final_norm").WithInitializer(initializers.One).
+		VariableWithShape("scale", shapes.Make(dtypes.Float32, toyDim)).ValueGraph(g)
+	low := Einsum("btd,dr->btr", e, a)
+	if ctx.IsTraining(g) {
+		keep := GreaterThan(ctx.RandomUniform(g, low.Shape()), Scalar(g, dtypes.Float32, 0.1))
+		low = Where(keep, DivScalar(low, 0.9), ZerosLike(low))
+	}
+	h := Add(e, Einsum("btr,rd->btd", low, b))
+	h = Mul(h, BroadcastToShape(Reshape(scale, 1, 1, toyDim), h.Shape()))
+	return Einsum("btd,vd->btv", h, emb)
+}
+
+// toyExamples are sequences of the bigram rule next = (3·cur + 1) mod V,
+// of varied lengths, with a 2-token "prompt" that is not trained.
+func toyExamples(n int, seed uint64, minLen, maxLen int) []Example {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	out := make([]Example, n)
+	for i := range out {
+		length := minLen + rng.IntN(maxLen-minLen+1)
+		ids := make([]int32, length)
+		mask := make([]bool, length)
+		ids[0] = int32(rng.IntN(toyVocab))
+		for t := 1; t < length; t++ {
+			ids[t] = (3*ids[t-1] + 1) % toyVocab
+			mask[t] = t >= 2
+		}
+		out[i] = Example{IDs: ids, LossMask: mask}
+	}
+	return out
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// testConfig is a small, fully specified configuration.
+func testConfig(runDir string) Config {
+	cfg := DefaultConfig(runDir)
+	cfg.LearningRate = 0.05
+	cfg.WarmupRatio = 0
+	cfg.NoProgress = true
+	cfg.Logger = quietLogger()
+	cfg.KeepLast = 0
+	return cfg
+}
+
+func mustLMSource(t testing.TB, examples []Example, cfg LMSourceConfig) *LMSource {
+	t.Helper()
+	src, err := NewLMSource(examples, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// snapshot copies the float32 values of the named variables.
+func snapshot(t testing.TB, ctx *context.Context, keys ...string) map[string][]float32 {
+	t.Helper()
+	out := map[string][]float32{}
+	for _, key := range keys {
+		scope, name := context.SplitScope(key)
+		v := ctx.InspectVariableIfLoaded(scope, name)
+		if v == nil {
+			t.Fatalf("variable %s missing", key)
+		}
+		value, err := v.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tensors.MustConstFlatData(value, func(flat []float32) { out[key] = append([]float32(nil), flat...) })
+	}
+	return out
+}
+
+var toyTrainable = []string{"/adapter/A", "/adapter/B", "/final_norm/scale"}
+
+func maxAbsDiff(a, b []float32) float64 {
+	worst := 0.0
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		if d < 0 {
+			d = -d
+		}
+		worst = max(worst, d)
+	}
+	return worst
+}
