@@ -55,7 +55,7 @@ func AnnoMIFrame(a *AnnoMI) dataframe.DataFrame {
 // answer, answer_chars, answer_words, upvotes, views, answers_to_question.
 func CounselChatFrame(c *CounselChat) dataframe.DataFrame {
 	var (
-		qid, chars, words, upvotes, views, siblings            []int
+		qid, chars, words, upvotes, views, siblings             []int
 		topic, title, question, therapist, therapistURL, answer []string
 	)
 	for _, q := range c.Questions {
