@@ -1,8 +1,11 @@
 package safetensors
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -200,5 +203,54 @@ func TestEntryFromTensor(t *testing.T) {
 	e, err = EntryFromTensor("s", s, "")
 	if err != nil || e.DType != F32 || len(e.Shape) != 0 || e.Shape == nil {
 		t.Errorf("scalar entry = %+v, %v", e, err)
+	}
+}
+
+func TestLazyEntries(t *testing.T) {
+	var entries []Entry
+	for i := range 4 {
+		x := tensors.FromValue([][]float32{{float32(i), 0.5}, {-1, 3}})
+		e, err := LazyEntryFromTensor("t"+strconv.Itoa(i), x, BF16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	dir := t.TempDir()
+	if err := WriteSharded(dir, entries, nil, 16); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if len(c.Files()) != 2 {
+		t.Errorf("Files() = %v, want 2 shards of 16 bytes", c.Files())
+	}
+	y, err := c.Tensor("t3", dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tensors.MustCopyFlatData[float32](y); !slices.Equal(got, []float32{3, 0.5, -1, 3}) {
+		t.Errorf("t3 = %v", got)
+	}
+	// The pages released after a conversion read back correctly.
+	raw, err := c.Bytes("t3")
+	if err != nil || len(raw) != 8 || bf16ToFloat(uint16(raw[0])|uint16(raw[1])<<8) != 3 {
+		t.Errorf("Bytes(t3) = %v, %v", raw, err)
+	}
+
+	failing := Entry{Name: "bad", DType: F32, Shape: []int{2}, Lazy: func() ([]byte, error) { return nil, errors.New("boom") }}
+	short := Entry{Name: "short", DType: F32, Shape: []int{2}, Lazy: func() ([]byte, error) { return make([]byte, 4), nil }}
+	both := Entry{Name: "both", DType: F32, Shape: []int{1}, Data: f32Bytes(1), Lazy: short.Lazy}
+	for _, e := range []Entry{failing, short, both} {
+		path := filepath.Join(t.TempDir(), "x.safetensors")
+		if err := Write(path, []Entry{e}, nil); err == nil || !strings.Contains(err.Error(), e.Name) {
+			t.Errorf("%s: err = %v", e.Name, err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%s: failed write left a file", e.Name)
+		}
 	}
 }

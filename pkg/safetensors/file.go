@@ -90,7 +90,11 @@ func (f *File) Info(name string) (TensorInfo, bool) {
 func (f *File) Metadata() map[string]string { return maps.Clone(f.h.metadata) }
 
 // Mapped reports whether the file is memory-mapped (Bytes is then zero-copy).
-func (f *File) Mapped() bool { return f.mapped != nil }
+func (f *File) Mapped() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.mapped != nil
+}
 
 func (f *File) errorf(tensor, format string, args ...any) error {
 	prefix := "safetensors: " + f.path + ": "
@@ -202,7 +206,9 @@ func (f *File) readConverted(info TensorInfo, dst []byte, dstType DType) error {
 	}
 	var err error
 	if f.mapped != nil {
-		err = convertParallel(dst, dstType, f.mapped[info.Begin:info.End], info.DType)
+		src := f.mapped[info.Begin:info.End]
+		err = convertParallel(dst, dstType, src, info.DType)
+		releasePages(src)
 	} else {
 		err = f.readConvertedChunks(info, dst, dstType)
 	}

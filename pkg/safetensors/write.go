@@ -26,6 +26,35 @@ type Entry struct {
 	DType DType
 	Shape []int
 	Data  []byte
+	// Lazy, when set instead of Data, produces the data at write time, so
+	// that writing a large model holds one converted tensor at a time.
+	Lazy func() ([]byte, error)
+}
+
+// LazyEntryFromTensor is EntryFromTensor deferred to write time: the tensor
+// is converted when the file is written and the bytes dropped right after.
+func LazyEntryFromTensor(name string, t *tensors.Tensor, dtype DType) (Entry, error) {
+	if t == nil {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q is nil", name)
+	}
+	srcType, ok := FromGoMLX(t.DType())
+	if !ok {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q: GoMLX dtype %s has no safetensors counterpart", name, t.DType())
+	}
+	if dtype == "" {
+		dtype = srcType
+	}
+	if !convertible(srcType, dtype) {
+		return Entry{}, fmt.Errorf("safetensors: tensor %q: cannot convert %s to %s", name, t.DType(), dtype)
+	}
+	shape := slices.Clone(t.Shape().Dimensions)
+	if shape == nil {
+		shape = []int{}
+	}
+	return Entry{Name: name, DType: dtype, Shape: shape, Lazy: func() ([]byte, error) {
+		e, err := EntryFromTensor(name, t, dtype)
+		return e.Data, err
+	}}, nil
 }
 
 // EntryFromTensor copies a GoMLX tensor into an Entry of the given dtype
@@ -66,7 +95,7 @@ func EntryFromTensor(name string, t *tensors.Tensor, dtype DType) (Entry, error)
 	return e, nil
 }
 
-// NumBytes is the size the entry's data must have.
+// numBytes is the size the entry's data must have.
 func (e Entry) numBytes() (int64, error) {
 	if !e.DType.Valid() {
 		return 0, fmt.Errorf("unknown dtype %q", e.DType)
@@ -106,7 +135,10 @@ func checkEntries(entries []Entry) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("safetensors: tensor %q: %v", e.Name, err)
 		}
-		if int64(len(e.Data)) != want {
+		if e.Lazy != nil && e.Data != nil {
+			return 0, fmt.Errorf("safetensors: tensor %q has both Data and Lazy", e.Name)
+		}
+		if e.Lazy == nil && int64(len(e.Data)) != want {
 			return 0, fmt.Errorf("safetensors: tensor %q: %s%v needs %d bytes, data has %d", e.Name, e.DType, e.Shape, want, len(e.Data))
 		}
 		total += want
@@ -170,7 +202,8 @@ func encodeHeader(sorted []Entry, metadata map[string]string) ([]byte, error) {
 		if err := writeJSON(shape); err != nil {
 			return nil, err
 		}
-		end := offset + int64(len(e.Data))
+		size, _ := e.numBytes() // checked by checkEntries
+		end := offset + size
 		fmt.Fprintf(&b, `,"data_offsets":[%d,%d]}`, offset, end)
 		offset = end
 	}
@@ -205,12 +238,28 @@ func Write(path string, entries []Entry, metadata map[string]string) error {
 			return err
 		}
 		for _, e := range sorted {
-			if _, err := w.Write(e.Data); err != nil {
+			if err := writeData(w, e); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// writeData writes an entry's data, producing it first if it is lazy.
+func writeData(w io.Writer, e Entry) error {
+	data := e.Data
+	if e.Lazy != nil {
+		var err error
+		if data, err = e.Lazy(); err != nil {
+			return fmt.Errorf("tensor %q: %w", e.Name, err)
+		}
+		if want, _ := e.numBytes(); int64(len(data)) != want {
+			return fmt.Errorf("tensor %q: %s%v needs %d bytes, Lazy produced %d", e.Name, e.DType, e.Shape, want, len(data))
+		}
+	}
+	_, err := w.Write(data)
+	return err
 }
 
 // writeFileAtomic writes path through a synced temporary file and a rename,
@@ -321,7 +370,7 @@ func splitShards(entries []Entry, maxShardBytes int64) [][]Entry {
 	var cur []Entry
 	var size int64
 	for _, e := range sorted {
-		n := int64(len(e.Data))
+		n, _ := e.numBytes() // checked by checkEntries
 		if maxShardBytes > 0 && len(cur) > 0 && size+n > maxShardBytes {
 			shards = append(shards, cur)
 			cur, size = nil, 0
