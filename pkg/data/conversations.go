@@ -39,22 +39,24 @@ func (t *Transcript) Turns() []Turn {
 
 // WindowOptions shape the AnnoMI training conversations.
 type WindowOptions struct {
-	// MaxTurns caps the messages of a conversation, the target included;
-	// 0 or less keeps the whole history.
-	MaxTurns int
+	// ContextTurns is the number of merged turns kept before the target
+	// therapist turn (data.yaml's annomi.context_turns); 0 or less keeps
+	// the whole history.
+	ContextTurns int
 }
 
-// DefaultMaxTurns keeps the last four exchanges: enough context for a
-// reflection to refer back to, short enough for a 1-2k-token sequence.
-const DefaultMaxTurns = 8
+// DefaultContextTurns keeps three exchanges before the target: enough for a
+// reflection to refer back to, short enough for a 1k-token sequence.
+const DefaultContextTurns = 6
 
 // AnnoMIConversations turns every therapist turn that follows a client turn
 // into one conversation: the window of turns ending with it, client turns
 // as user messages and therapist turns as assistant messages.
 //
 // Gemma's chat template needs roles that start with user and alternate, so
-// a window is cut to its last MaxTurns turns and then its leading therapist
-// turn, if any, is dropped. A therapist turn with no client turn before it
+// a window is cut to the target and its ContextTurns preceding turns, and
+// then its leading therapist turn, if any, is dropped (so an even
+// ContextTurns gives at most ContextTurns messages). A therapist turn with no client turn before it
 // (the opening turn of 116 of the 133 transcripts) yields no conversation.
 func AnnoMIConversations(a *AnnoMI, opts WindowOptions) []Conversation {
 	var convs []Conversation
@@ -72,13 +74,13 @@ func transcriptConversations(t *Transcript, opts WindowOptions) []Conversation {
 			continue
 		}
 		start := 0
-		if opts.MaxTurns > 0 && end+1 > opts.MaxTurns {
-			start = end + 1 - opts.MaxTurns
+		if opts.ContextTurns > 0 && end > opts.ContextTurns {
+			start = end - opts.ContextTurns
 		}
 		if turns[start].Speaker == SpeakerTherapist {
 			start++
 		}
-		if start >= end { // MaxTurns 1: no room for the client turn
+		if start >= end { // cannot happen: turns alternate, so end-1 is a client turn
 			continue
 		}
 		msgs := make([]Message, 0, end-start+1)

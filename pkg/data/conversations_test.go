@@ -50,17 +50,16 @@ func TestTurns(t *testing.T) {
 
 func TestAnnoMIConversations(t *testing.T) {
 	tests := []struct {
-		maxTurns int
-		want     []string
+		contextTurns int
+		want         []string
 	}{
 		{0, []string{"7-3: u:Hi. I drink. | a:You drink. Why?", "7-6: u:Hi. I drink. | a:You drink. Why? | u:Fun. | a:Fun matters.", "8-1: u:Help. | a:Sure."}},
-		{1, nil},
+		{1, []string{"7-3: u:Hi. I drink. | a:You drink. Why?", "7-6: u:Fun. | a:Fun matters.", "8-1: u:Help. | a:Sure."}},
 		{2, []string{"7-3: u:Hi. I drink. | a:You drink. Why?", "7-6: u:Fun. | a:Fun matters.", "8-1: u:Help. | a:Sure."}},
-		{3, []string{"7-3: u:Hi. I drink. | a:You drink. Why?", "7-6: u:Fun. | a:Fun matters.", "8-1: u:Help. | a:Sure."}},
-		{4, []string{"7-3: u:Hi. I drink. | a:You drink. Why?", "7-6: u:Hi. I drink. | a:You drink. Why? | u:Fun. | a:Fun matters.", "8-1: u:Help. | a:Sure."}},
+		{3, []string{"7-3: u:Hi. I drink. | a:You drink. Why?", "7-6: u:Hi. I drink. | a:You drink. Why? | u:Fun. | a:Fun matters.", "8-1: u:Help. | a:Sure."}},
 	}
 	for _, tc := range tests {
-		convs := AnnoMIConversations(windowTranscript(), WindowOptions{MaxTurns: tc.maxTurns})
+		convs := AnnoMIConversations(windowTranscript(), WindowOptions{ContextTurns: tc.contextTurns})
 		var got []string
 		for _, c := range convs {
 			got = append(got, render(c))
@@ -69,7 +68,7 @@ func TestAnnoMIConversations(t *testing.T) {
 			}
 		}
 		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-			t.Errorf("MaxTurns %d:\n got %q\nwant %q", tc.maxTurns, got, tc.want)
+			t.Errorf("ContextTurns %d:\n got %q\nwant %q", tc.contextTurns, got, tc.want)
 		}
 	}
 	convs := AnnoMIConversations(windowTranscript(), WindowOptions{})

@@ -44,27 +44,38 @@ func LoadCorpus(dir string) (*Corpus, error) {
 
 // Options turn a corpus into training and evaluation sets (data.yaml).
 type Options struct {
-	Seed        uint64
-	Ratios      SplitRatios
-	Window      WindowOptions
-	Quality     string // AnnoMI quality filter: high, low or all
-	DebugGroups int    // > 0: keep only the first N groups of each source in each split
-	Pairs       PairOptions
+	Seed    uint64
+	Ratios  SplitRatios
+	Window  WindowOptions
+	Quality string     // AnnoMI quality filter: high, low or all
+	Debug   DebugSizes // zero: the full data
+	Pairs   PairOptions
+}
+
+// DebugSizes make a small, deterministic subset for quick runs: the first
+// N groups of each source in each split (so that validation and test stay
+// non-empty). Zero keeps a source whole.
+type DebugSizes struct {
+	CounselChatQuestions int
+	AnnoMITranscripts    int
 }
 
 // DefaultSeed seeds the splits when nothing else is configured.
 const DefaultSeed = 42
 
-// DefaultDebugGroups is the per-split, per-source group count of --debug.
-const DefaultDebugGroups = 8
+// DefaultDebugSizes are the --debug sizes of configs/data.yaml.
+func DefaultDebugSizes() DebugSizes {
+	return DebugSizes{CounselChatQuestions: 40, AnnoMITranscripts: 6}
+}
 
-// DefaultOptions: seed 42, 80/10/10 splits, 8-turn AnnoMI windows, all
-// qualities, the full data, one strict preference pair per question.
+// DefaultOptions: seed 42, 80/10/10 splits, AnnoMI windows of 6 context
+// turns, all qualities, the full data, one strict preference pair per
+// question.
 func DefaultOptions() Options {
 	return Options{
 		Seed:    DefaultSeed,
 		Ratios:  DefaultSplitRatios(),
-		Window:  WindowOptions{MaxTurns: DefaultMaxTurns},
+		Window:  WindowOptions{ContextTurns: DefaultContextTurns},
 		Quality: QualityAll,
 		Pairs:   PairOptions{TieBreak: TieBreakFirst},
 	}
@@ -112,9 +123,9 @@ func (c *Corpus) Prepare(opts Options) (*Prepared, error) {
 	cc := CounselChatConversations(c.CounselChat)
 	for _, sp := range Splits {
 		s := &Set{
-			CounselChat: FirstGroups(SelectSplit(cc, p.CounselChatSplits, sp), opts.DebugGroups),
-			AnnoMI:      FirstGroups(FilterQuality(SelectSplit(anno, p.AnnoMISplits, sp), quality), opts.DebugGroups),
-			Pairs:       FirstPairGroups(SelectPairSplit(pairs, p.CounselChatSplits, sp), opts.DebugGroups),
+			CounselChat: FirstGroups(SelectSplit(cc, p.CounselChatSplits, sp), opts.Debug.CounselChatQuestions),
+			AnnoMI:      FirstGroups(FilterQuality(SelectSplit(anno, p.AnnoMISplits, sp), quality), opts.Debug.AnnoMITranscripts),
+			Pairs:       FirstPairGroups(SelectPairSplit(pairs, p.CounselChatSplits, sp), opts.Debug.CounselChatQuestions),
 		}
 		for _, convs := range [][]Conversation{s.CounselChat, s.AnnoMI} {
 			for i := range convs {

@@ -41,7 +41,7 @@ func FuzzAnnoMI(f *testing.F) {
 			return
 		}
 		// Whatever loads must yield valid conversations and statistics.
-		for _, c := range AnnoMIConversations(a, WindowOptions{MaxTurns: 4}) {
+		for _, c := range AnnoMIConversations(a, WindowOptions{ContextTurns: 3}) {
 			if err := ValidateConversation(&c); err != nil {
 				t.Fatal(err)
 			}

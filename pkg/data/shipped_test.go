@@ -164,10 +164,10 @@ func TestShippedVoteMatchesSimple(t *testing.T) {
 
 func TestShippedConversations(t *testing.T) {
 	a := loadShipped(t).AnnoMI
-	for _, maxTurns := range []int{0, 2, 5, DefaultMaxTurns} {
-		convs := AnnoMIConversations(a, WindowOptions{MaxTurns: maxTurns})
+	for _, contextTurns := range []int{0, 1, 4, DefaultContextTurns} {
+		convs := AnnoMIConversations(a, WindowOptions{ContextTurns: contextTurns})
 		if len(convs) != 4743 {
-			t.Errorf("MaxTurns %d: %d conversations, want 4743 (therapist turns after a client turn)", maxTurns, len(convs))
+			t.Errorf("ContextTurns %d: %d conversations, want 4743 (therapist turns after a client turn)", contextTurns, len(convs))
 		}
 		ids := map[string]bool{}
 		for i := range convs {
@@ -175,8 +175,8 @@ func TestShippedConversations(t *testing.T) {
 			if err := ValidateConversation(c); err != nil {
 				t.Fatal(err)
 			}
-			if maxTurns > 0 && len(c.Messages) > maxTurns {
-				t.Fatalf("MaxTurns %d: conversation %s has %d messages", maxTurns, c.ID, len(c.Messages))
+			if contextTurns > 0 && len(c.Messages) > contextTurns+1 {
+				t.Fatalf("ContextTurns %d: conversation %s has %d messages", contextTurns, c.ID, len(c.Messages))
 			}
 			if ids[c.ID] {
 				t.Fatalf("duplicate id %s", c.ID)
@@ -293,7 +293,7 @@ func TestShippedPrepareFilters(t *testing.T) {
 	c := loadShipped(t)
 	opts := DefaultOptions()
 	opts.Quality = QualityLow
-	opts.DebugGroups = 2
+	opts.Debug = DebugSizes{CounselChatQuestions: 3, AnnoMITranscripts: 2}
 	p, err := c.Prepare(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -318,8 +318,15 @@ func TestShippedPrepareFilters(t *testing.T) {
 		for _, cv := range p.Sets[sp].CounselChat {
 			cc[cv.Group] = true
 		}
-		if len(cc) != 2 {
-			t.Errorf("%s: %d CounselChat groups, want 2", sp, len(cc))
+		if len(cc) != 3 {
+			t.Errorf("%s: %d CounselChat groups, want 3", sp, len(cc))
+		}
+		pairGroups := map[string]bool{}
+		for _, pr := range p.Sets[sp].Pairs {
+			pairGroups[pr.Group] = true
+		}
+		if len(pairGroups) != 3 {
+			t.Errorf("%s: pairs of %d questions, want 3", sp, len(pairGroups))
 		}
 	}
 	for _, bad := range [][2]string{{"reddit", All}, {All, "dev"}} {
