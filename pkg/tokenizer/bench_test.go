@@ -1,0 +1,121 @@
+package tokenizer
+
+import (
+	"encoding/csv"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// corpusTexts reads the shipped corpus: CounselChat questions (once per
+// question) and answers, and AnnoMI utterances.
+func corpusTexts(tb testing.TB) []string {
+	tb.Helper()
+	var texts []string
+	seenQuestion := map[string]bool{}
+	readCSV(tb, filepath.Join("..", "..", "datasets", "counselchat", "20220401_counsel_chat.csv"), func(col map[string]int, row []string) {
+		if q := row[col["questionID"]]; !seenQuestion[q] {
+			seenQuestion[q] = true
+			texts = append(texts, row[col["questionTitle"]], row[col["questionText"]])
+		}
+		texts = append(texts, row[col["answerText"]])
+	})
+	readCSV(tb, filepath.Join("..", "..", "datasets", "annomi", "AnnoMI-simple.csv"), func(col map[string]int, row []string) {
+		texts = append(texts, row[col["utterance_text"]])
+	})
+	return texts
+}
+
+func readCSV(tb testing.TB, path string, fn func(col map[string]int, row []string)) {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Skipf("corpus not available: %v", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	header, err := r.Read()
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			tb.Fatalf("%s: %v", path, err)
+		}
+		fn(col, row)
+	}
+}
+
+func corpusSize(texts []string) (bytes int64) {
+	for _, s := range texts {
+		bytes += int64(len(s))
+	}
+	return bytes
+}
+
+// BenchmarkEncodeCorpus encodes the whole shipped corpus on one goroutine.
+func BenchmarkEncodeCorpus(b *testing.B) {
+	tok := defaultTokenizer(b)
+	texts := corpusTexts(b)
+	b.SetBytes(corpusSize(texts))
+	b.ResetTimer()
+	tokens := 0
+	for b.Loop() {
+		for _, s := range texts {
+			tokens += len(tok.Encode(s))
+		}
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkEncodeCorpusBatch encodes the corpus with EncodeBatch on all
+// GOMAXPROCS cores (run with -cpu 1,2,... to see the scaling).
+func BenchmarkEncodeCorpusBatch(b *testing.B) {
+	tok := defaultTokenizer(b)
+	texts := corpusTexts(b)
+	b.SetBytes(corpusSize(texts))
+	b.ResetTimer()
+	tokens := 0
+	for b.Loop() {
+		for _, ids := range tok.EncodeBatch(texts) {
+			tokens += len(ids)
+		}
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
+}
+
+// BenchmarkLoad parses the 33 MB tokenizer.json (decompression of the
+// embedded copy is done once, outside the timer).
+func BenchmarkLoad(b *testing.B) {
+	data, err := maybeGunzip("tokenizer.json.gz", defaultTokenizerJSON)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse("tokenizer.json", data, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadCompressed is the cost of Default on first use: gunzip and
+// parse both embedded files.
+func BenchmarkLoadCompressed(b *testing.B) {
+	for b.Loop() {
+		if _, err := Parse("tokenizer.json.gz", defaultTokenizerJSON, defaultConfigJSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
