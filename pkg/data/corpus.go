@@ -170,3 +170,50 @@ func (p *Prepared) Conversations(source, split string) ([]Conversation, error) {
 	}
 	return out, nil
 }
+
+// ExportOptions select what Export writes.
+type ExportOptions struct {
+	Options
+	Source     string // counselchat, annomi or all
+	Split      string // train, validation, test or all
+	WritePairs bool   // write CounselChat preference pairs instead of conversations
+}
+
+// ExportSummary tells what Export wrote.
+type ExportSummary struct {
+	Path    string         `json:"path"`
+	Counts  map[string]int `json:"counts"` // conversations per source, or pairs under "pairs"
+	Records int            `json:"records"`
+}
+
+// Export prepares the corpus and writes the selected conversations (or
+// preference pairs) as JSON lines to path, atomically.
+func (c *Corpus) Export(path string, opts ExportOptions) (ExportSummary, error) {
+	sum := ExportSummary{Path: path, Counts: map[string]int{}}
+	p, err := c.Prepare(opts.Options)
+	if err != nil {
+		return sum, err
+	}
+	convs, err := p.Conversations(opts.Source, opts.Split)
+	if err != nil {
+		return sum, err
+	}
+	if !opts.WritePairs {
+		for _, cv := range convs {
+			sum.Counts[cv.Source]++
+		}
+		sum.Records = len(convs)
+		return sum, WriteJSONL(path, convs)
+	}
+	if opts.Source == SourceAnnoMI {
+		return sum, fmt.Errorf("preference pairs come from CounselChat only, not %q", opts.Source)
+	}
+	var pairs []PreferencePair
+	for _, sp := range Splits {
+		if opts.Split == All || opts.Split == string(sp) {
+			pairs = append(pairs, p.Sets[sp].Pairs...)
+		}
+	}
+	sum.Counts["pairs"], sum.Records = len(pairs), len(pairs)
+	return sum, WriteJSONL(path, pairs)
+}
