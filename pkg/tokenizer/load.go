@@ -12,6 +12,10 @@ import (
 	"unicode/utf8"
 )
 
+// MaxVocabSize bounds token ids (Gemma uses 262,400), so that a corrupt
+// file cannot ask for gigabytes of tables.
+const MaxVocabSize = 1 << 24
+
 // addedTokenJSON is one entry of tokenizer.json's "added_tokens".
 type addedTokenJSON struct {
 	ID         *int64  `json:"id"`
@@ -232,8 +236,8 @@ func parseVocab(s *jsonScanner) (*vocabulary, error) {
 		if err != nil {
 			return err
 		}
-		if id < 0 || id >= math.MaxInt32 {
-			return s.errorAt(idPos, "model.vocab: id %d of %q is out of range", id, arena[start:keyEnd])
+		if id < 0 || id >= MaxVocabSize {
+			return s.errorAt(idPos, "model.vocab: id %d of %q is out of range [0, %d)", id, arena[start:keyEnd], MaxVocabSize)
 		}
 		entries = append(entries, entry{start, keyEnd, int32(id)})
 		maxID = max(maxID, int32(id))
@@ -403,8 +407,8 @@ func (t *Tokenizer) buildVocabulary(v *vocabulary, added []addedTokenJSON) error
 		if a.ID == nil || a.Content == nil {
 			return fmt.Errorf("added_tokens[%d]: want \"id\" and \"content\"", i)
 		}
-		if *a.ID < 0 || *a.ID >= math.MaxInt32 {
-			return fmt.Errorf("added_tokens[%d]: id %d is out of range", i, *a.ID)
+		if *a.ID < 0 || *a.ID >= MaxVocabSize {
+			return fmt.Errorf("added_tokens[%d]: id %d is out of range [0, %d)", i, *a.ID, MaxVocabSize)
 		}
 		if *a.Content == "" {
 			return fmt.Errorf("added_tokens[%d]: empty content", i)
