@@ -1,0 +1,133 @@
+package gemma3n
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+)
+
+// keyValues are the normed (and, for keys, rotated) K and V of one layer,
+// each [B, S, Hkv, d]. KV-shared layers reuse their source layer's nodes, so
+// gradients of every consumer flow back into the source's projections.
+type keyValues struct{ k, v *Node }
+
+// ropeTable holds cos and sin [B, T, 1, d] for one layer type.
+type ropeTable struct{ cos, sin *Node }
+
+// ropeTables computes the RoPE cos/sin per layer type (spec §3.4) in
+// float32, cast to the model dtype. positions nil means 0..T−1.
+func (f *forward) ropeTables(positions *Node) map[LayerType]ropeTable {
+	var pos *Node
+	if positions == nil {
+		pos = Iota(f.g, shapeInt32(f.batch, f.seq), 1)
+	} else {
+		pos = positions
+	}
+	posF := ConvertDType(pos, dtypes.Float32)
+	d := f.cfg.HeadDim
+	tables := map[LayerType]ropeTable{}
+	for _, lt := range []LayerType{SlidingAttention, FullAttention} {
+		theta := f.cfg.RopeTheta(lt)
+		invFreq := make([]float32, d) // duplicated halves: concat(freqs, freqs)
+		for j := range d / 2 {
+			v := float32(1 / math.Pow(theta, float64(2*j)/float64(d)))
+			invFreq[j], invFreq[j+d/2] = v, v
+		}
+		angles := Mul(ExpandAxes(posF, -1), Reshape(Const(f.g, invFreq), 1, 1, d)) // [B,T,d]
+		angles = ExpandAxes(angles, 2)                                             // [B,T,1,d]
+		tables[lt] = ropeTable{
+			cos: ConvertDType(Cos(angles), f.dtype),
+			sin: ConvertDType(Sin(angles), f.dtype),
+		}
+	}
+	return tables
+}
+
+// applyRope rotates x [B, T, H, d]: x·cos + rotate_half(x)·sin, where
+// rotate_half([x1, x2]) = [−x2, x1]. The halves are swapped by reshaping to
+// [.., 2, d/2] and contracting with the constant matrix [[0, −1], [1, 0]]:
+// slicing and concatenating would not be differentiable on SimpleGo.
+func (f *forward) applyRope(x *Node, rope ropeTable) *Node {
+	dims := x.Shape().Dimensions
+	b, t, h, d := dims[0], dims[1], dims[2], dims[3]
+	halves := Reshape(x, b, t, h, 2, d/2)
+	rot := ConvertDType(Const(f.g, [][]float32{{0, -1}, {1, 0}}), x.DType())
+	rotated := Reshape(Einsum("bthjk,ij->bthik", halves, rot), b, t, h, d)
+	return Add(Mul(x, rope.cos), Mul(rotated, rope.sin))
+}
+
+// attentionMasks returns, per layer type, the boolean visibility of key j
+// from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding window
+// for sliding layers (i − j < window), and only real keys (tokenMask),
+// except that every query sees itself so that padded rows stay finite.
+func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
+	t := f.seq
+	qi := Iota(f.g, shapeInt32(t, t), 0)
+	kj := Iota(f.g, shapeInt32(t, t), 1)
+	causal := GreaterOrEqual(qi, kj) // [T,T]
+	window := LessThan(Sub(qi, kj), Scalar(f.g, dtypes.Int32, f.cfg.SlidingWindow))
+	diagonal := Equal(qi, kj)
+
+	keyOK := func(m *Node) *Node { // [B,T,T]
+		m = Reshape(m, 1, t, t)
+		if tokenMask == nil {
+			return m
+		}
+		valid := tokenMask
+		if valid.DType() != dtypes.Bool {
+			valid = NotEqual(valid, ScalarZero(f.g, valid.DType()))
+		}
+		valid = LogicalOr(ExpandAxes(valid, 1), Reshape(diagonal, 1, t, t)) // [B,T,T]
+		return LogicalAnd(m, valid)
+	}
+	full := keyOK(causal)
+	sliding := keyOK(LogicalAnd(causal, window))
+	expand := func(m *Node) *Node { return ExpandAxes(m, 1, 2) } // [B|1,1,1,T,T]
+	return map[LayerType]*Node{FullAttention: expand(full), SlidingAttention: expand(sliding)}
+}
+
+// attention is the self-attention of layer l on the normed active stream x
+// [B, T, D] (spec §3.6): q/k/v projections, per-head q/k/v RMSNorms, RoPE on
+// q and k, scaled-by-1 dot products with GQA, the layer type's mask, a
+// float32 softmax and the output projection. Owner layers store their K/V in
+// kvs; KV-shared layers read their source layer's K/V from it.
+//
+//	layers.{l}.self_attn.q_proj.weight [Hq·d, D]   q_norm.weight [d]
+//	layers.{l}.self_attn.k_proj.weight [Hkv·d, D]  k_norm.weight [d]   (owner layers only)
+//	layers.{l}.self_attn.v_proj.weight [Hkv·d, D]                      (owner layers only)
+//	layers.{l}.self_attn.o_proj.weight [D, Hq·d]
+func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[int]keyValues) *Node {
+	cfg := f.cfg
+	b, t := f.batch, f.seq
+	hq, hkv, d := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
+	group := hq / hkv
+	prefix := layerPrefix(l) + "self_attn."
+
+	q := Reshape(f.linear(prefix+"q_proj", x), b, t, hq, d)
+	q = f.applyRope(f.norm(prefix+"q_norm", q), rope)
+
+	kv, ok := kvs[cfg.KVSource(l)]
+	if cfg.IsKVShared(l) && !ok {
+		panic(fmt.Sprintf("gemma3n: layer %d shares the K/V of layer %d, which has not run", l, cfg.KVSource(l)))
+	}
+	if !cfg.IsKVShared(l) {
+		k := Reshape(f.linear(prefix+"k_proj", x), b, t, hkv, d)
+		k = f.applyRope(f.norm(prefix+"k_norm", k), rope)
+		v := f.rmsNorm(Reshape(f.linear(prefix+"v_proj", x), b, t, hkv, d), nil)
+		kv = keyValues{k: k, v: v}
+		kvs[l] = kv
+	}
+
+	// Query head h uses KV head h / group: split h into (kv head, group).
+	q = Reshape(q, b, t, hkv, group, d)
+	scores := Einsum("btkgd,bskd->bkgts", q, kv.k) // [B,Hkv,G,T,S], scaling 1
+	scores = ConvertDType(scores, dtypes.Float32)
+	mask = BroadcastToDims(mask, scores.Shape().Dimensions...)
+	scores = Where(mask, scores, Scalar(f.g, dtypes.Float32, -1e30))
+	probs := ConvertDType(Softmax(scores, -1), f.dtype)
+	o := Einsum("bkgts,bskd->btkgd", probs, kv.v) // [B,T,Hkv,G,d]
+	o = Reshape(o, b, t, hq*d)
+	return f.linear(prefix+"o_proj", o)
+}

@@ -1,0 +1,266 @@
+package gemma3n
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// LinearFn computes one linear layer of the decoder, y = x·Wᵀ, where weight
+// is the HF weight [out, in] (already a graph node, in the model dtype) and
+// x is [..., in]. module is the HF module path without prefix, e.g.
+// "layers.3.self_attn.q_proj"; ctx is the model context moved into that
+// module's scope (/layers/3/self_attn/q_proj), so an adapter can keep its own
+// variables next to the base weight.
+//
+// Model.Linear holds the function used for every linear layer of the text
+// decoder (attention, MLP, LAuReL, AltUp router and coefficients, per-layer
+// input gates and projections, AltUp stream projections). Only the tied LM
+// head, which reuses the embedding table, does not go through it.
+type LinearFn func(ctx *context.Context, module string, x, weight *Node) *Node
+
+// DefaultLinear is the plain linear layer y = x·Wᵀ.
+func DefaultLinear(_ *context.Context, _ string, x, weight *Node) *Node {
+	return Linear(x, weight)
+}
+
+// Linear computes x·Wᵀ for x [..., in] and weight [out, in].
+func Linear(x, weight *Node) *Node {
+	return DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{1}, nil)
+}
+
+// Model is a Gemma 3n text decoder: its configuration and the GoMLX context
+// holding its weights.
+type Model struct {
+	Config *Config
+	// Ctx holds the weights at its root scope, one variable per HF tensor
+	// (see VariableName). The graph functions take the context to use as an
+	// argument; it must share Ctx's variables and be at the same scope.
+	Ctx *context.Context
+	// DType of the weights and of the activations (Float32 or BFloat16).
+	// Norms, softmax, the AltUp router tanh and the loss run in float32.
+	DType dtypes.DType
+	// Linear computes every linear layer of the decoder; see LinearFn.
+	// Defaults to DefaultLinear.
+	Linear LinearFn
+}
+
+// Inputs of one forward pass. Every field but IDs is optional.
+type Inputs struct {
+	// IDs [B, T] are the token ids (any integer dtype).
+	IDs *Node
+	// Positions [B, T] are the absolute positions used by RoPE (integer);
+	// nil means 0..T−1 for every row. With left padding, pass positions
+	// counting from the first real token.
+	Positions *Node
+	// Mask [B, T] marks real tokens (bool, or a number where non-zero means
+	// real). Padded keys are hidden from every query; nil means no padding.
+	Mask *Node
+	// LogitsAt [B] (integer), if set, restricts the LM head to one index per
+	// row: Output.Logits is then [B, V] (used by generation, which only needs
+	// the last token's distribution).
+	LogitsAt *Node
+	// Hidden requests the AltUp streams at every layer boundary.
+	Hidden bool
+}
+
+// Output of one forward pass.
+type Output struct {
+	// Logits [B, T, V] (or [B, V] with Inputs.LogitsAt), soft-capped, in the
+	// model dtype.
+	Logits *Node
+	// Hidden, when requested, holds L+1 tensors [n, B, T, D]: the n AltUp
+	// streams at the input of every layer and after the last one (before
+	// the final merge and norm), as HF's output_hidden_states.
+	Hidden []*Node
+}
+
+// Logits runs the decoder and returns the soft-capped logits [B, T, V] in
+// the model dtype. positions and mask may be nil (see Inputs).
+func (m *Model) Logits(ctx *context.Context, ids, positions, mask *Node) *Node {
+	return m.Forward(ctx, Inputs{IDs: ids, Positions: positions, Mask: mask}).Logits
+}
+
+// HiddenStates runs the decoder and returns the logits and the AltUp
+// streams at every layer boundary (see Output.Hidden).
+func (m *Model) HiddenStates(ctx *context.Context, ids, positions, mask *Node) (logits *Node, hidden []*Node) {
+	out := m.Forward(ctx, Inputs{IDs: ids, Positions: positions, Mask: mask, Hidden: true})
+	return out.Logits, out.Hidden
+}
+
+// Forward builds the decoder graph for in (spec §3 and §8).
+func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
+	f := m.newForward(ctx, in)
+	cfg := m.Config
+
+	e := f.embed(in.IDs)                                // [B,T,D]
+	pli := f.perLayerInputs(in.IDs, e)                  // [B,T,L,P]
+	streams := f.initStreams(e)                         // [B,T,n,D]
+	masks := f.attentionMasks(in.Mask)                  // per layer type, [B,1,1,T,T]
+	ropes := f.ropeTables(in.Positions)                 // per layer type, cos/sin [B,T,1,d]
+	kvs := make(map[int]keyValues, cfg.NumHiddenLayers) // K/V of owner layers
+
+	out := &Output{}
+	for l := range cfg.NumHiddenLayers {
+		if in.Hidden {
+			out.Hidden = append(out.Hidden, streamsToHF(streams))
+		}
+		streams = f.decoderLayer(l, streams, f.selectLayer(pli, l), masks, ropes, kvs)
+	}
+	if in.Hidden {
+		out.Hidden = append(out.Hidden, streamsToHF(streams))
+	}
+	h := f.finalMerge(streams) // [B,T,D]
+	if in.LogitsAt != nil {
+		h = takeRows(h, in.LogitsAt) // [B,D]
+	}
+	out.Logits = f.lmHead(h)
+	return out
+}
+
+// forward carries what every block of one forward graph needs.
+type forward struct {
+	m     *Model
+	ctx   *context.Context
+	g     *Graph
+	cfg   *Config
+	dtype dtypes.DType
+	batch int
+	seq   int
+}
+
+func (m *Model) newForward(ctx *context.Context, in Inputs) *forward {
+	if in.IDs == nil || in.IDs.Rank() != 2 || !in.IDs.DType().IsInt() {
+		panic(fmt.Sprintf("gemma3n: Inputs.IDs must be an integer tensor [batch, seq], got %v", shapeOf(in.IDs)))
+	}
+	b, t := in.IDs.Shape().Dimensions[0], in.IDs.Shape().Dimensions[1]
+	for _, opt := range []struct {
+		name string
+		node *Node
+	}{{"Positions", in.Positions}, {"Mask", in.Mask}} {
+		if opt.node != nil && (opt.node.Rank() != 2 || opt.node.Shape().Dimensions[0] != b || opt.node.Shape().Dimensions[1] != t) {
+			panic(fmt.Sprintf("gemma3n: Inputs.%s must be [%d, %d] like IDs, got %v", opt.name, b, t, opt.node.Shape()))
+		}
+	}
+	if in.LogitsAt != nil && (in.LogitsAt.Rank() != 1 || in.LogitsAt.Shape().Dimensions[0] != b) {
+		panic(fmt.Sprintf("gemma3n: Inputs.LogitsAt must be [%d], got %v", b, in.LogitsAt.Shape()))
+	}
+	return &forward{m: m, ctx: ctx, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t}
+}
+
+func shapeOf(n *Node) any {
+	if n == nil {
+		return "nil"
+	}
+	return n.Shape()
+}
+
+// VariableName splits an HF tensor name (without prefix) into the context
+// scope and variable name that hold it: "layers.3.self_attn.q_proj.weight"
+// → ("/layers/3/self_attn/q_proj", "weight").
+func VariableName(name string) (scope, variable string) {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return context.RootScope, name
+	}
+	return "/" + strings.ReplaceAll(name[:i], ".", "/"), name[i+1:]
+}
+
+// moduleCtx returns ctx moved into the scope of an HF module path.
+func moduleCtx(ctx *context.Context, module string) *context.Context {
+	for part := range strings.SplitSeq(module, ".") {
+		ctx = ctx.In(part)
+	}
+	return ctx
+}
+
+// weight returns the graph node of the HF tensor name (relative to ctx's
+// scope). A missing variable is a programming or loading error: it panics
+// with the tensor name, which GoMLX's Exec turns into an error.
+func (f *forward) weight(name string) *Node {
+	module, variable := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		module, variable = name[:i], name[i+1:]
+	}
+	c := f.ctx
+	if module != "" {
+		c = moduleCtx(f.ctx, module)
+	}
+	v := c.GetVariable(variable)
+	if v == nil {
+		panic(fmt.Sprintf("gemma3n: weight %q not found in the context (scope %q)", name, c.Scope()))
+	}
+	return v.ValueGraph(f.g)
+}
+
+// linear applies Model.Linear to the module's "weight".
+func (f *forward) linear(module string, x *Node) *Node {
+	fn := f.m.Linear
+	if fn == nil {
+		fn = DefaultLinear
+	}
+	return fn(moduleCtx(f.ctx, module), module, x, f.weight(module+".weight"))
+}
+
+// rmsNorm is Gemma 3n's RMSNorm over the last axis, computed in float32 and
+// cast back to x's dtype. weight may be nil (the scale-free v_norm). The
+// weight multiplies as-is (w, not 1+w).
+func (f *forward) rmsNorm(x, weight *Node) *Node {
+	dtype := x.DType()
+	x32 := ConvertDType(x, dtypes.Float32)
+	meanSq := ReduceAndKeep(Square(x32), ReduceMean, -1)
+	// Divide by Sqrt rather than multiplying by Rsqrt: Rsqrt has no gradient.
+	y := Div(x32, Sqrt(AddScalar(meanSq, f.cfg.RMSNormEps)))
+	if weight != nil {
+		y = Mul(y, ExpandLeftToRank(ConvertDType(weight, dtypes.Float32), y.Rank()))
+	}
+	return ConvertDType(y, dtype)
+}
+
+// norm applies the RMSNorm whose weight is the HF tensor module+".weight".
+func (f *forward) norm(module string, x *Node) *Node {
+	return f.rmsNorm(x, f.weight(module+".weight"))
+}
+
+// geluTanh is gelu_pytorch_tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+func geluTanh(x *Node) *Node {
+	cube := Mul(Mul(x, x), x)
+	inner := MulScalar(Add(x, MulScalar(cube, 0.044715)), math.Sqrt(2/math.Pi))
+	return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
+}
+
+// rms is sqrt(mean(x²)) over the last axis, kept as a size-1 axis, in x's dtype.
+func rms(x *Node) *Node {
+	return Sqrt(ReduceAndKeep(Square(x), ReduceMean, -1))
+}
+
+// oneHot returns a constant one-hot vector of length n in dtype.
+func oneHot(g *Graph, dtype dtypes.DType, n, k int) *Node {
+	v := make([]float64, n)
+	v[k] = 1
+	return ConvertDType(Const(g, v), dtype)
+}
+
+// takeRows picks x[b, at[b], :] for x [B, T, D] and at [B] (no gradient
+// through at; used for generation).
+func takeRows(x, at *Node) *Node {
+	g := x.Graph()
+	b := x.Shape().Dimensions[0]
+	rows := Iota(g, shapeInt32(b, 1), 0)
+	idx := Concatenate([]*Node{rows, Reshape(ConvertDType(at, rows.DType()), b, 1)}, 1) // [B,2]
+	return Gather(x, idx)
+}
+
+// lmHead applies the tied LM head (h·embed_tokensᵀ) and the final logit
+// soft cap, in the model dtype (as HF does; the loss upcasts to float32).
+func (f *forward) lmHead(h *Node) *Node {
+	logits := Linear(h, f.weight("embed_tokens.weight"))
+	if c := f.cfg.FinalLogitSoftcapping; c > 0 {
+		logits = MulScalar(Tanh(DivScalar(logits, c)), c)
+	}
+	return logits
+}

@@ -1,0 +1,365 @@
+package gemma3n
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
+)
+
+// initKind says how NewRandom initialises a tensor.
+type initKind int
+
+const (
+	initNormal initKind = iota // N(0, initStd): embeddings and linear layers
+	initOnes                   // norm weights and the AltUp output scale
+)
+
+// initStd is HF's initializer_range for Gemma 3n.
+const initStd = 0.02
+
+// WeightSpec is one tensor of the text model: its HF name without prefix
+// (e.g. "layers.0.self_attn.q_proj.weight") and its shape.
+type WeightSpec struct {
+	Name  string
+	Shape []int
+	init  initKind
+}
+
+// Weights lists every tensor the model uses, in a stable order (model-level
+// tensors, then each layer). KV-shared layers have no k_proj, v_proj or
+// k_norm (the checkpoint may carry them; they are never used), and the LM
+// head is tied to embed_tokens.
+func (c *Config) Weights() []WeightSpec {
+	D, P, L, n := c.HiddenSize, c.HiddenSizePerLayerInput, c.NumHiddenLayers, c.AltUpNumInputs
+	qDim, kvDim, d := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim, c.HeadDim
+	var specs []WeightSpec
+	add := func(name string, kind initKind, shape ...int) {
+		specs = append(specs, WeightSpec{Name: name, Shape: shape, init: kind})
+	}
+	add("embed_tokens.weight", initNormal, c.VocabSize, D)
+	add("embed_tokens_per_layer.weight", initNormal, c.VocabSizePerLayerInput, L*P)
+	add("per_layer_model_projection.weight", initNormal, L*P, D)
+	add("per_layer_projection_norm.weight", initOnes, P)
+	for k := range n - 1 {
+		add(fmt.Sprintf("altup_projections.%d.weight", k), initNormal, D, D)
+	}
+	for k := range n - 1 {
+		add(fmt.Sprintf("altup_unembed_projections.%d.weight", k), initNormal, D, D)
+	}
+	add("norm.weight", initOnes, D)
+	for l := range L {
+		p := layerPrefix(l)
+		F := c.IntermediateSize[l]
+		add(p+"self_attn.q_proj.weight", initNormal, qDim, D)
+		add(p+"self_attn.q_norm.weight", initOnes, d)
+		if !c.IsKVShared(l) {
+			add(p+"self_attn.k_proj.weight", initNormal, kvDim, D)
+			add(p+"self_attn.v_proj.weight", initNormal, kvDim, D)
+			add(p+"self_attn.k_norm.weight", initOnes, d)
+		}
+		add(p+"self_attn.o_proj.weight", initNormal, D, qDim)
+		add(p+"mlp.gate_proj.weight", initNormal, F, D)
+		add(p+"mlp.up_proj.weight", initNormal, F, D)
+		add(p+"mlp.down_proj.weight", initNormal, D, F)
+		add(p+"input_layernorm.weight", initOnes, D)
+		add(p+"post_attention_layernorm.weight", initOnes, D)
+		add(p+"pre_feedforward_layernorm.weight", initOnes, D)
+		add(p+"post_feedforward_layernorm.weight", initOnes, D)
+		add(p+"altup.correct_output_scale", initOnes, D)
+		add(p+"altup.correction_coefs.weight", initNormal, n, n)
+		add(p+"altup.prediction_coefs.weight", initNormal, n*n, n)
+		add(p+"altup.modality_router.weight", initNormal, n, D)
+		add(p+"altup.router_norm.weight", initOnes, D)
+		add(p+"laurel.linear_left.weight", initNormal, c.LaurelRank, D)
+		add(p+"laurel.linear_right.weight", initNormal, D, c.LaurelRank)
+		add(p+"laurel.post_laurel_norm.weight", initOnes, D)
+		add(p+"per_layer_input_gate.weight", initNormal, P, D)
+		add(p+"per_layer_projection.weight", initNormal, D, P)
+		add(p+"post_per_layer_input_norm.weight", initOnes, D)
+	}
+	return specs
+}
+
+// NumParameters is the number of values in Weights.
+func (c *Config) NumParameters() int64 {
+	var total int64
+	for _, s := range c.Weights() {
+		n := int64(1)
+		for _, d := range s.Shape {
+			n *= int64(d)
+		}
+		total += n
+	}
+	return total
+}
+
+// unusedWeights lists tensors a checkpoint may carry that the model accepts
+// and ignores, with their expected shapes: the K/V projections and k_norm
+// of KV-shared layers (present in the official checkpoint) and an untied
+// copy of the LM head.
+func (c *Config) unusedWeights() map[string][]int {
+	kvDim := c.NumKeyValueHeads * c.HeadDim
+	out := map[string][]int{"lm_head.weight": {c.VocabSize, c.HiddenSize}}
+	for l := c.FirstKVSharedLayer(); l < c.NumHiddenLayers; l++ {
+		p := layerPrefix(l)
+		out[p+"self_attn.k_proj.weight"] = []int{kvDim, c.HiddenSize}
+		out[p+"self_attn.v_proj.weight"] = []int{kvDim, c.HiddenSize}
+		out[p+"self_attn.k_norm.weight"] = []int{c.HeadDim}
+	}
+	return out
+}
+
+// Checkpoint name prefixes: the official multimodal checkpoint stores the
+// text model under "model.language_model."; a text model saved by
+// transformers' Gemma3nForCausalLM uses "model.".
+const (
+	multimodalPrefix = "model.language_model."
+	textPrefix       = "model."
+)
+
+// nonTextModules are the multimodal parts under "model." that the text
+// decoder skips (never read).
+var nonTextModules = []string{"vision_tower.", "audio_tower.", "embed_vision.", "embed_audio."}
+
+// TextTensorName maps a checkpoint tensor name to the text model's name
+// (without prefix). ok is false for tensors of other modules (vision and
+// audio towers, their embedders) and for names outside the model.
+func TextTensorName(checkpointName string) (name string, ok bool) {
+	switch {
+	case checkpointName == "lm_head.weight":
+		return checkpointName, true
+	case strings.HasPrefix(checkpointName, multimodalPrefix):
+		return strings.TrimPrefix(checkpointName, multimodalPrefix), true
+	case strings.HasPrefix(checkpointName, textPrefix):
+		rest := strings.TrimPrefix(checkpointName, textPrefix)
+		for _, m := range nonTextModules {
+			if strings.HasPrefix(rest, m) {
+				return "", false
+			}
+		}
+		return rest, true
+	}
+	return "", false
+}
+
+// weightSource is the subset of *safetensors.Checkpoint the loader needs.
+type weightSource interface {
+	Names() []string
+	Info(name string) (safetensors.TensorInfo, bool)
+	Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error)
+}
+
+// resolveCheckpoint maps the text model's expected tensors onto checkpoint
+// names, checking that every expected tensor is present exactly once with
+// its shape, that ignored tensors have plausible shapes, and that no text
+// tensor is unknown. It reads headers only.
+func resolveCheckpoint(cfg *Config, src weightSource) (map[string]string, error) {
+	expected := map[string][]int{}
+	for _, s := range cfg.Weights() {
+		expected[s.Name] = s.Shape
+	}
+	unused := cfg.unusedWeights()
+	found := map[string]string{} // text name → checkpoint name
+	for _, ckName := range src.Names() {
+		name, ok := TextTensorName(ckName)
+		if !ok {
+			continue
+		}
+		shape, isExpected := expected[name]
+		if !isExpected {
+			var isUnused bool
+			if shape, isUnused = unused[name]; !isUnused {
+				return nil, fmt.Errorf("tensor %q is not part of the Gemma 3n text model described by the config (wrong config?)", ckName)
+			}
+		}
+		if prev, dup := found[name]; dup {
+			return nil, fmt.Errorf("tensor %q appears twice, as %q and %q", name, prev, ckName)
+		}
+		info, _ := src.Info(ckName)
+		if !slices.Equal(info.Shape, shape) {
+			return nil, fmt.Errorf("tensor %q has shape %v, the config implies %v", ckName, info.Shape, shape)
+		}
+		found[name] = ckName
+	}
+	var missing []string
+	for _, s := range cfg.Weights() {
+		if _, ok := found[s.Name]; !ok {
+			missing = append(missing, s.Name)
+		}
+	}
+	if len(missing) > 0 {
+		more := ""
+		if len(missing) > 5 {
+			more = fmt.Sprintf(" and %d more", len(missing)-5)
+			missing = missing[:5]
+		}
+		return nil, fmt.Errorf("missing tensor(s) %s%s (looked for them under %q or %q)",
+			strings.Join(missing, ", "), more, multimodalPrefix, textPrefix)
+	}
+	for name := range unused {
+		delete(found, name)
+	}
+	return found, nil
+}
+
+// newModel returns a model with an empty context.
+func newModel(cfg *Config, dtype dtypes.DType) (*Model, error) {
+	if dtype != dtypes.Float32 && dtype != dtypes.BFloat16 {
+		return nil, fmt.Errorf("gemma3n: weights must be float32 or bfloat16, not %s", dtype)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("gemma3n: %w", err)
+	}
+	return &Model{Config: cfg, Ctx: context.New(), DType: dtype, Linear: DefaultLinear}, nil
+}
+
+// setWeight stores t as the frozen variable of the HF tensor name.
+func (m *Model) setWeight(name string, t *tensors.Tensor) {
+	scope, variable := VariableName(name)
+	m.Ctx.InAbsPath(scope).VariableWithValue(variable, t).SetTrainable(false)
+}
+
+// WeightVariable returns the context variable holding the HF tensor name
+// (without prefix), or nil.
+func (m *Model) WeightVariable(name string) *context.Variable {
+	scope, variable := VariableName(name)
+	return m.Ctx.GetVariableByScopeAndName(scope, variable)
+}
+
+// Load reads a Hugging Face Gemma 3n checkpoint directory (config.json plus
+// model.safetensors or a sharded index) with weights converted to dtype
+// (Float32 or BFloat16). Only text tensors are read; vision and audio
+// tensors are skipped, unused K/V tensors of shared layers and an untied
+// lm_head are accepted and ignored. The AltUp coefficients are clipped to
+// ±altup_coef_clip.
+func Load(dir string, dtype dtypes.DType) (*Model, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	ckpt, err := safetensors.OpenCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = ckpt.Close() }()
+	m, err := loadWeights(cfg, ckpt, dtype)
+	if err != nil {
+		return nil, fmt.Errorf("gemma3n: %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+func loadWeights(cfg *Config, src weightSource, dtype dtypes.DType) (*Model, error) {
+	m, err := newModel(cfg, dtype)
+	if err != nil {
+		return nil, err
+	}
+	names, err := resolveCheckpoint(cfg, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range cfg.Weights() {
+		t, err := src.Tensor(names[spec.Name], dtype)
+		if err != nil {
+			return nil, err
+		}
+		if isAltUpCoef(spec.Name) && cfg.AltUpCoefClip > 0 {
+			clipTensor(t, cfg.AltUpCoefClip)
+		}
+		m.setWeight(spec.Name, t)
+	}
+	return m, nil
+}
+
+func isAltUpCoef(name string) bool {
+	return strings.HasSuffix(name, ".altup.prediction_coefs.weight") || strings.HasSuffix(name, ".altup.correction_coefs.weight")
+}
+
+// clipTensor clamps a float tensor to [−c, c] in place.
+func clipTensor(t *tensors.Tensor, c float64) {
+	switch t.DType() {
+	case dtypes.Float32:
+		tensors.MustMutableFlatData(t, func(flat []float32) {
+			for i, v := range flat {
+				flat[i] = float32(math.Max(-c, math.Min(c, float64(v))))
+			}
+		})
+	case dtypes.BFloat16:
+		tensors.MustMutableFlatData(t, func(flat []bfloat16.BFloat16) {
+			for i, v := range flat {
+				flat[i] = bfloat16.FromFloat64(math.Max(-c, math.Min(c, float64(v.Float32()))))
+			}
+		})
+	}
+}
+
+// NewRandom returns a model with freshly initialised weights (deterministic
+// in seed): embeddings and linear layers from N(0, 0.02), norm weights and
+// the AltUp output scales at 1 (HF's zero init of correct_output_scale
+// would silence the per-layer inputs).
+func NewRandom(cfg *Config, dtype dtypes.DType, seed uint64) (*Model, error) {
+	m, err := newModel(cfg, dtype)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range cfg.Weights() {
+		m.setWeight(spec.Name, randomTensor(spec, dtype, seed))
+	}
+	return m, nil
+}
+
+// randomTensor draws one tensor; each tensor has its own stream (seeded by
+// seed and its name) so that adding a tensor does not change the others.
+func randomTensor(spec WeightSpec, dtype dtypes.DType, seed uint64) *tensors.Tensor {
+	n := 1
+	for _, d := range spec.Shape {
+		n *= d
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(spec.Name))
+	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
+	values := make([]float32, n)
+	for i := range values {
+		if spec.init == initOnes {
+			values[i] = 1
+		} else {
+			values[i] = float32(rng.NormFloat64() * initStd)
+		}
+	}
+	if dtype == dtypes.BFloat16 {
+		bf := make([]bfloat16.BFloat16, n)
+		for i, v := range values {
+			bf[i] = bfloat16.FromFloat32(v)
+		}
+		return tensors.FromFlatDataAndDimensions(bf, spec.Shape...)
+	}
+	return tensors.FromFlatDataAndDimensions(values, spec.Shape...)
+}
+
+// Open returns the model named by model: a built-in preset name (see
+// Preset; random weights with seed 0) unless a file or directory of that
+// name exists, else a checkpoint directory (see Load).
+func Open(model string, dtype dtypes.DType) (*Model, error) {
+	if model == "" {
+		return nil, errors.New("gemma3n: no model given (a checkpoint directory or a preset: " + strings.Join(PresetNames(), ", ") + ")")
+	}
+	if IsPreset(model) {
+		if _, err := os.Stat(model); err != nil {
+			cfg, _ := Preset(model)
+			return NewRandom(cfg, dtype, 0)
+		}
+	}
+	return Load(model, dtype)
+}
