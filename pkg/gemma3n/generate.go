@@ -1,0 +1,204 @@
+package gemma3n
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// GenerateOptions control Generate. The zero value (with MaxNewTokens set)
+// is greedy decoding that stops on the config's EOS ids.
+type GenerateOptions struct {
+	// MaxNewTokens bounds the tokens generated per prompt (required, > 0).
+	MaxNewTokens int
+	// MinNewTokens suppresses the stop ids for the first MinNewTokens steps
+	// (as HF's min_new_tokens).
+	MinNewTokens int
+	// StopIDs end a row when generated (the stop token is kept in the
+	// output). nil means Config.EOSTokenIDs.
+	StopIDs []int
+	SamplingOptions
+	// Seed makes sampling reproducible.
+	Seed uint64
+	// Bucket rounds the padded sequence length up to a multiple of Bucket,
+	// bounding the number of compiled graph shapes (default 32).
+	Bucket int
+	// OnToken, if set, is called after each step with the row and its new
+	// token (not for rows that already stopped). Returning false stops
+	// generation for all rows.
+	OnToken func(row int, token int32) bool
+}
+
+// DefaultBucket is the default sequence-length granularity of Generate.
+const DefaultBucket = 32
+
+// Generator decodes with one model on one backend, keeping the compiled
+// graphs between calls. Each step recomputes the whole (left-padded,
+// bucketed) sequence — the correct path on every backend; a KV cache for
+// XLA plugs in here without changing callers.
+type Generator struct {
+	model *Model
+	exec  *context.Exec
+}
+
+// NewGenerator prepares decoding of m on backend b. Changing m.Linear
+// afterwards requires a new Generator (graphs are compiled once).
+func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
+	exec, err := context.NewExec(b, m.Ctx, func(ctx *context.Context, ids, positions, mask, at *Node) *Node {
+		out := m.Forward(ctx, Inputs{IDs: ids, Positions: positions, Mask: mask, LogitsAt: at})
+		return ConvertDType(out.Logits, dtypes.Float32)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gemma3n: %w", err)
+	}
+	return &Generator{model: m, exec: exec}, nil
+}
+
+// Generate is a convenience for m.NewGenerator(b) followed by Generate.
+func (m *Model) Generate(b backends.Backend, prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
+	g, err := m.NewGenerator(b)
+	if err != nil {
+		return nil, err
+	}
+	return g.Generate(prompts, opts)
+}
+
+// Generate continues each prompt (token ids, without padding; rows may
+// differ in length) and returns the new tokens of each row, the stop token
+// included when a row stopped on one. Rows are decoded together as one
+// left-padded batch.
+func (g *Generator) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
+	cfg := g.model.Config
+	if err := checkGenerate(cfg, prompts, opts); err != nil {
+		return nil, err
+	}
+	bucket := opts.Bucket
+	if bucket <= 0 {
+		bucket = DefaultBucket
+	}
+	stop := opts.StopIDs
+	if stop == nil {
+		stop = cfg.EOSTokenIDs
+	}
+	smp := newSampler(opts.SamplingOptions, opts.Seed)
+	seqs := make([][]int32, len(prompts))
+	for i, p := range prompts {
+		seqs[i] = slices.Clone(p)
+	}
+	out := make([][]int32, len(prompts))
+	done := make([]bool, len(prompts))
+	for step := range opts.MaxNewTokens {
+		logits, err := g.lastLogits(seqs, bucket)
+		if err != nil {
+			return nil, err
+		}
+		var banned []int
+		if step < opts.MinNewTokens {
+			banned = stop
+		}
+		keepGoing := true
+		for row := range seqs {
+			if done[row] {
+				continue
+			}
+			tok := int32(smp.next(logits[row], seqs[row], banned))
+			seqs[row] = append(seqs[row], tok)
+			out[row] = append(out[row], tok)
+			if slices.Contains(stop, int(tok)) {
+				done[row] = true
+			}
+			if opts.OnToken != nil && !opts.OnToken(row, tok) {
+				keepGoing = false
+			}
+		}
+		if !keepGoing || !slices.Contains(done, false) {
+			break
+		}
+	}
+	return out, nil
+}
+
+func checkGenerate(cfg *Config, prompts [][]int32, opts GenerateOptions) error {
+	if len(prompts) == 0 {
+		return errors.New("gemma3n: generate: no prompts")
+	}
+	if opts.MaxNewTokens <= 0 {
+		return fmt.Errorf("gemma3n: generate: MaxNewTokens must be positive, got %d", opts.MaxNewTokens)
+	}
+	if opts.Temperature < 0 || opts.TopK < 0 || opts.TopP < 0 || opts.TopP > 1 || opts.RepetitionPenalty < 0 {
+		return fmt.Errorf("gemma3n: generate: invalid sampling options %+v", opts.SamplingOptions)
+	}
+	for i, p := range prompts {
+		if len(p) == 0 {
+			return fmt.Errorf("gemma3n: generate: prompt %d is empty", i)
+		}
+		if n := len(p) + opts.MaxNewTokens; n > cfg.MaxPositionEmbeddings {
+			return fmt.Errorf("gemma3n: generate: prompt %d: %d tokens + %d new exceed max_position_embeddings %d",
+				i, len(p), opts.MaxNewTokens, cfg.MaxPositionEmbeddings)
+		}
+		for j, id := range p {
+			if id < 0 || int(id) >= cfg.VocabSize {
+				return fmt.Errorf("gemma3n: generate: prompt %d, token %d: id %d outside the vocabulary [0, %d)", i, j, id, cfg.VocabSize)
+			}
+		}
+	}
+	return nil
+}
+
+// lastLogits runs the model on the left-padded batch of seqs and returns
+// the float32 logits of each row's last token.
+func (g *Generator) lastLogits(seqs [][]int32, bucket int) ([][]float32, error) {
+	batch := PadLeft(seqs, bucket, int32(g.model.Config.PadTokenID))
+	at := make([]int32, len(seqs))
+	for i := range at {
+		at[i] = int32(batch.Length - 1)
+	}
+	res, err := g.exec.Exec(batch.IDs, batch.Positions, batch.Mask, at)
+	if err != nil {
+		return nil, fmt.Errorf("gemma3n: generate: %w", err)
+	}
+	return res[0].Value().([][]float32), nil
+}
+
+// PaddedBatch is a left-padded batch of token rows.
+type PaddedBatch struct {
+	IDs       [][]int32 // [B][Length], padding first
+	Positions [][]int32 // 0.. from each row's first real token; 0 on padding
+	Mask      [][]bool  // true on real tokens
+	Length    int
+}
+
+// PadLeft left-pads rows to a common length rounded up to a multiple of
+// bucket (≥ 1), so that the last real token of every row is at Length−1.
+func PadLeft(rows [][]int32, bucket int, pad int32) PaddedBatch {
+	longest := 0
+	for _, r := range rows {
+		longest = max(longest, len(r))
+	}
+	bucket = max(bucket, 1)
+	length := (longest + bucket - 1) / bucket * bucket
+	b := PaddedBatch{Length: length}
+	for _, r := range rows {
+		ids := make([]int32, length)
+		pos := make([]int32, length)
+		mask := make([]bool, length)
+		off := length - len(r)
+		for j := range off {
+			ids[j] = pad
+		}
+		for j, id := range r {
+			ids[off+j] = id
+			pos[off+j] = int32(j)
+			mask[off+j] = true
+		}
+		b.IDs = append(b.IDs, ids)
+		b.Positions = append(b.Positions, pos)
+		b.Mask = append(b.Mask, mask)
+	}
+	return b
+}
