@@ -43,18 +43,19 @@ func (c *checker) errorf(key, format string, args ...any) {
 	c.errs = append(c.errs, e)
 }
 
-// override reports the override, if any, that set key or one of its parents.
-func (c *checker) override(key string) (string, string, bool) {
+// override reports the most specific override, if any, that set key or one
+// of its parents.
+func (c *checker) override(key string) (k, v string, ok bool) {
 	if c.section == "" || len(c.overrides) == 0 {
 		return "", "", false
 	}
 	full := c.section + "." + key
-	for k, v := range c.overrides {
-		if full == k || strings.HasPrefix(full, k+".") {
-			return k, v, true
+	for ok2, v2 := range c.overrides {
+		if (full == ok2 || strings.HasPrefix(full, ok2+".")) && len(ok2) > len(k) {
+			k, v, ok = ok2, v2, true
 		}
 	}
-	return "", "", false
+	return k, v, ok
 }
 
 // lookup finds the node of a dotted key below root: the key node of a mapping
