@@ -1,0 +1,77 @@
+package tokenizer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// jsonLinesBatch is how many lines EncodeJSONLines encodes at once (in
+// parallel) before writing them.
+const jsonLinesBatch = 1024
+
+// EncodeJSONLines reads JSON lines {"text": "..."} from r and writes, in
+// the same order, one line {"ids": [...]} for each to w; with withBOS the
+// ids start with <bos>. Blank lines are skipped. Errors name the line.
+func (t *Tokenizer) EncodeJSONLines(r io.Reader, w io.Writer, withBOS bool) error {
+	in := bufio.NewReaderSize(r, 1<<16)
+	out := bufio.NewWriterSize(w, 1<<16)
+	var texts []string
+	var buf []byte
+	flush := func() error {
+		for _, ids := range t.EncodeBatch(texts) {
+			buf = append(buf[:0], `{"ids":[`...)
+			if withBOS && t.bos >= 0 {
+				buf = strconv.AppendInt(buf, int64(t.bos), 10)
+				if len(ids) > 0 {
+					buf = append(buf, ',')
+				}
+			}
+			for i, id := range ids {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = strconv.AppendInt(buf, int64(id), 10)
+			}
+			buf = append(buf, "]}\n"...)
+			if _, err := out.Write(buf); err != nil {
+				return err
+			}
+		}
+		texts = texts[:0]
+		return nil
+	}
+	for lineNo := 1; ; lineNo++ {
+		line, readErr := in.ReadBytes('\n')
+		if readErr != nil && readErr != io.EOF {
+			return fmt.Errorf("reading line %d: %w", lineNo, readErr)
+		}
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
+			var rec struct {
+				Text *string `json:"text"`
+			}
+			if err := json.Unmarshal(trimmed, &rec); err != nil {
+				return fmt.Errorf("line %d: %w", lineNo, err)
+			}
+			if rec.Text == nil {
+				return fmt.Errorf("line %d: no \"text\" string", lineNo)
+			}
+			texts = append(texts, *rec.Text)
+			if len(texts) == jsonLinesBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if readErr == io.EOF {
+			break
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return out.Flush()
+}
