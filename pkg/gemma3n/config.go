@@ -164,19 +164,17 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 		extraEOS = ids
 	}
+	where := "config"
+	if len(top.TextConfig) > 0 && string(top.TextConfig) != "null" {
+		where = "config: text_config"
+	}
 	var raw rawTextConfig
 	if err := decodeStrict(textData, &raw); err != nil {
-		if len(top.TextConfig) > 0 {
-			return nil, fmt.Errorf("config: text_config: %w", err)
-		}
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	cfg, err := raw.toConfig()
 	if err != nil {
-		if len(top.TextConfig) > 0 {
-			return nil, fmt.Errorf("config: text_config: %w", err)
-		}
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	for _, id := range extraEOS {
 		if !slices.Contains(cfg.EOSTokenIDs, id) {
@@ -184,7 +182,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return cfg, nil
 }
@@ -722,10 +720,6 @@ func (c *Config) MarshalJSON() ([]byte, error) {
 	if len(c.EOSTokenIDs) == 1 {
 		eos = c.EOSTokenIDs[0]
 	}
-	dtype := c.TorchDType
-	if dtype == "" {
-		dtype = "float32"
-	}
 	m := map[string]any{
 		"architectures":               []string{"Gemma3nForCausalLM"},
 		"model_type":                  "gemma3n_text",
@@ -761,7 +755,9 @@ func (c *Config) MarshalJSON() ([]byte, error) {
 		"pad_token_id":                c.PadTokenID,
 		"bos_token_id":                c.BOSTokenID,
 		"eos_token_id":                eos,
-		"dtype":                       dtype,
+	}
+	if c.TorchDType != "" {
+		m["dtype"] = c.TorchDType
 	}
 	return json.MarshalIndent(m, "", "  ")
 }
