@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
@@ -127,7 +126,6 @@ func newProgress(w io.Writer, total, start int, phase string) *progress {
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)
@@ -143,11 +141,16 @@ func (p *progress) update(m StepMetrics) {
 	_ = p.bar.Set(m.Step)
 }
 
-func (p *progress) finish() {
+// finish completes the bar, or leaves it where the run stopped.
+func (p *progress) finish(complete bool) {
 	if p == nil {
 		return
 	}
-	_ = p.bar.Finish()
+	if complete {
+		_ = p.bar.Finish()
+		return
+	}
+	_ = p.bar.Exit()
 }
 
 // isTerminal reports whether f is a character device (a terminal), without

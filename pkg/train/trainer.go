@@ -317,7 +317,7 @@ func (t *Trainer) Run(runCtx stdcontext.Context) (*Result, error) {
 		return t.result(resumedFrom, stoppedEarly)
 	}
 	bar := newProgress(t.progressWriter(), t.TotalSteps(), t.state.Step, t.cfg.Phase)
-	defer bar.finish()
+	defer func() { bar.finish(t.state.Step == t.TotalSteps()) }()
 
 	if t.cfg.EvalAtStart && t.state.Step == 0 {
 		if _, err := t.evaluateAll(metricsLog, false); err != nil {
