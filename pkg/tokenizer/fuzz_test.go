@@ -70,3 +70,30 @@ func FuzzParse(f *testing.F) {
 		_ = tok.Decode(append(ids, -1, 1<<20), false)
 	})
 }
+
+// FuzzEncodeJSONLines checks the JSON-lines reader: an error, or one
+// output line per non-blank input line.
+func FuzzEncodeJSONLines(f *testing.F) {
+	f.Add("{\"text\": \"a\"}\n\n{\"text\": \"<bos>b\"}")
+	f.Add("{\"text\": 1}")
+	f.Add("{\"text\": \"\\ud800\"}\r\n")
+	tok, err := Parse("tiny.json", []byte(tinyJSON), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var out strings.Builder
+		if err := tok.EncodeJSONLines(strings.NewReader(in), &out, true); err != nil {
+			return
+		}
+		want := 0
+		for _, line := range strings.Split(in, "\n") {
+			if strings.TrimSpace(line) != "" {
+				want++
+			}
+		}
+		if got := strings.Count(out.String(), "\n"); got != want {
+			t.Fatalf("%d output lines for %d input lines", got, want)
+		}
+	})
+}
