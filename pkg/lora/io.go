@@ -1,0 +1,302 @@
+package lora
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
+)
+
+// maxConfigSize bounds adapter_config.json (real ones are ~1 KB).
+const maxConfigSize = 16 << 20
+
+// Load reads a PEFT LoRA adapter directory (adapter_config.json and
+// adapter_model.safetensors, in either checkpoint layout) and installs it
+// on model as its linear function. It is the one call a command needs for
+// --adapter DIR.
+//
+// Every adapter tensor must belong to a linear layer of the model, come in
+// A/B pairs with shapes [r, in] and [out, r] that fit the base weight
+// [out, in], and have the rank adapter_config.json gives (r or
+// rank_pattern). Adapters on the unused K/V projections of KV-shared layers
+// (written by older transformers versions) and on the vision or audio
+// towers are skipped with a warning (see Adapter.Warnings).
+func Load(model *gemma3n.Model, dir string) (*Adapter, error) {
+	p, err := readPEFTConfig(filepath.Join(dir, ConfigFileName))
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, WeightsFileName)
+	f, err := safetensors.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, binErr := os.Stat(filepath.Join(dir, "adapter_model.bin")); binErr == nil {
+				return nil, fmt.Errorf("lora: %s: only safetensors adapters are supported, found adapter_model.bin (re-save it with PEFT's safe_serialization=True)", dir)
+			}
+		}
+		return nil, fmt.Errorf("lora: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	a, err := loadTensors(model, p, path, f)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func readPEFTConfig(path string) (*peftFile, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("lora: %w", err)
+	}
+	if st.Size() > maxConfigSize {
+		return nil, fmt.Errorf("lora: %s: %d bytes is too large for an adapter config", path, st.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("lora: %w", err)
+	}
+	p, err := parsePEFTConfig(path, data)
+	if err != nil {
+		return nil, fmt.Errorf("lora: %w", err)
+	}
+	return p, nil
+}
+
+// tensorSource is what loadTensors needs of a safetensors file.
+type tensorSource interface {
+	Names() []string
+	Info(name string) (safetensors.TensorInfo, bool)
+	Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error)
+}
+
+// loadTensors checks the adapter tensors of src (read from file) against
+// the model and installs them.
+func loadTensors(model *gemma3n.Model, p *peftFile, file string, src tensorSource) (*Adapter, error) {
+	a := newAdapter(model, p.cfg)
+	a.peft = p.raw
+	errorf := func(format string, args ...any) error {
+		return fmt.Errorf("lora: %s: %s", file, fmt.Sprintf(format, args...))
+	}
+
+	type pair struct{ a, b string } // tensor names
+	pairs := map[string]*pair{}
+	var nonText, dead []string
+	layoutSet := false
+	known := moduleIndex(model.Config)
+	for _, name := range src.Names() {
+		module, isB, layout, err := parseTensorName(name)
+		if errors.Is(err, errNonText) {
+			nonText = append(nonText, name)
+			continue
+		}
+		if err != nil {
+			return nil, errorf("%v", err)
+		}
+		if !layoutSet {
+			a.Layout, layoutSet = layout, true
+		} else if layout != a.Layout {
+			return nil, errorf("tensor %q uses the %s layout, earlier tensors the %s layout", name, layout, a.Layout)
+		}
+		m, ok := known[module]
+		if !ok {
+			return nil, errorf("tensor %q: %q is not a linear layer of this model (%d layers; wrong base model?)",
+				name, module, model.Config.NumHiddenLayers)
+		}
+		if m.dead {
+			if !isB {
+				dead = append(dead, module)
+			}
+			continue
+		}
+		pr := pairs[module]
+		if pr == nil {
+			pr = &pair{}
+			pairs[module] = pr
+		}
+		if isB {
+			pr.b = name
+		} else {
+			pr.a = name
+		}
+	}
+	if len(nonText) > 0 {
+		a.warnf("skipped %d adapter tensor(s) of the vision/audio towers (the text decoder has no such modules): %s",
+			len(nonText), summarizeNames(nonText))
+	}
+	if len(dead) > 0 {
+		a.warnf("skipped the adapters of %d K/V projection(s) of KV-shared layers (the forward pass never uses them): %s",
+			len(dead), summarizeNames(dead))
+	}
+	if len(pairs) == 0 {
+		return nil, errorf("no LoRA tensors for the text decoder")
+	}
+
+	values := map[string][2]*tensors.Tensor{}
+	for _, m := range linearModules(model.Config) {
+		pr := pairs[m.name]
+		if pr == nil {
+			continue
+		}
+		if pr.a == "" || pr.b == "" {
+			have, want := pr.a+pr.b, a.Layout.TensorName(m.name, pr.a != "")
+			return nil, errorf("tensor %q has no partner %q", have, want)
+		}
+		r, alpha := p.cfg.rankAndAlpha(m.name)
+		infoA, _ := src.Info(pr.a)
+		infoB, _ := src.Info(pr.b)
+		if want := []int{r, m.in}; !slices.Equal(infoA.Shape, want) {
+			return nil, errorf("tensor %q has shape %v, want %v ([r, in] with r = %d from %s, in = %d from the base weight)",
+				pr.a, infoA.Shape, want, r, ConfigFileName, m.in)
+		}
+		if want := []int{m.out, r}; !slices.Equal(infoB.Shape, want) {
+			return nil, errorf("tensor %q has shape %v, want %v ([out, r] with out = %d from the base weight, r = %d)",
+				pr.b, infoB.Shape, want, m.out, r)
+		}
+		tA, err := src.Tensor(pr.a, dtypes.Float32)
+		if err != nil {
+			return nil, fmt.Errorf("lora: %w", err)
+		}
+		tB, err := src.Tensor(pr.b, dtypes.Float32)
+		if err != nil {
+			return nil, fmt.Errorf("lora: %w", err)
+		}
+		a.addModule(m, r, alpha)
+		values[m.name] = [2]*tensors.Tensor{tA, tB}
+	}
+	if err := a.install(values); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Save writes the adapter as PEFT does: adapter_model.safetensors (float32
+// A and B under PEFT's names in a.Layout) and adapter_config.json, each
+// atomically, creating dir if needed. A loaded adapter keeps the other
+// fields of its adapter_config.json.
+func (a *Adapter) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("lora: %w", err)
+	}
+	entries := make([]safetensors.Entry, 0, 2*len(a.modules))
+	for _, m := range a.modules {
+		for _, isB := range []bool{false, true} {
+			name := VarA
+			if isB {
+				name = VarB
+			}
+			variable := a.model.Ctx.GetVariableByScopeAndName(moduleScope(m.Name), name)
+			if variable == nil {
+				return fmt.Errorf("lora: variable %s/%s is missing from the model context", moduleScope(m.Name), name)
+			}
+			t, err := variable.Value()
+			if err != nil {
+				return fmt.Errorf("lora: reading %s: %w", variable.ScopeAndName(), err)
+			}
+			e, err := safetensors.EntryFromTensor(a.Layout.TensorName(m.Name, isB), t, "F32")
+			if err != nil {
+				return fmt.Errorf("lora: %w", err)
+			}
+			entries = append(entries, e)
+		}
+	}
+	config, err := a.configJSON()
+	if err != nil {
+		return err
+	}
+	if err := safetensors.Write(filepath.Join(dir, WeightsFileName), entries, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("lora: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, ConfigFileName), config); err != nil {
+		return fmt.Errorf("lora: %w", err)
+	}
+	return nil
+}
+
+// configJSON renders the adapter's adapter_config.json.
+func (a *Adapter) configJSON() ([]byte, error) {
+	var base map[string]json.RawMessage
+	var targets json.RawMessage
+	if a.peft != nil {
+		base = a.peft
+		// target_modules of a loaded adapter stay as written; PEFT uses
+		// them to place the adapters when loading.
+	} else {
+		var err error
+		if targets, err = a.targetModulesJSON(); err != nil {
+			return nil, err
+		}
+	}
+	return encodePEFTConfig(base, a.cfg, targets)
+}
+
+// targetModulesJSON is the target_modules a new adapter records. Module
+// names are kept as given when they mean the same to PEFT on the saved
+// layout; otherwise (patterns, or names that would also select modules of
+// the audio tower in the multimodal model) the adapted modules are listed
+// explicitly, which PEFT matches exactly.
+func (a *Adapter) targetModulesJSON() (json.RawMessage, error) {
+	match, err := newMatcher(a.cfg.TargetModules)
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	if match.allPlainNames() && a.Layout == LayoutCausalLM {
+		list = a.cfg.TargetModules
+	} else {
+		for _, m := range a.modules {
+			if a.Layout == LayoutMultimodal {
+				list = append(list, "language_model."+m.Name)
+			} else {
+				list = append(list, m.Name)
+			}
+		}
+	}
+	return marshalNoEscape(list)
+}
+
+// writeFileAtomic writes data to path through a synced temporary file in
+// the same directory and a rename.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+			err = fmt.Errorf("writing %s: %w", path, err)
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
