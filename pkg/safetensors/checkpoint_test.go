@@ -121,6 +121,17 @@ func TestTruncatedAfterOpen(t *testing.T) {
 		if _, err := f.Tensor("w", dtypes.Float32); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `"w"`) {
 			t.Errorf("mmap=%v: Tensor after truncation: err = %v", mmap, err)
 		}
+		if !mmap {
+			// Positioned reads past the new end, without the size check.
+			info, _ := f.Info("w")
+			err := f.readConvertedChunks(info, make([]byte, 2*info.NumElements()), BF16)
+			if err == nil || !strings.Contains(err.Error(), "file ends before byte") {
+				t.Errorf("reading a truncated file: err = %v", err)
+			}
+			if _, err := f.Bytes("w"); err == nil || strings.Count(err.Error(), `tensor "w"`) != 1 {
+				t.Errorf("Bytes of a truncated file: err = %v, want one prefix", err)
+			}
+		}
 		if f.Mapped() {
 			// Bypass the size check: the fault itself must become an error.
 			info, _ := f.Info("w")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -19,17 +20,17 @@ var hostIsLittleEndian = func() bool {
 }()
 
 // errBigEndianHost is returned where host tensor memory would need swapping.
-var errBigEndianHost = fmt.Errorf("safetensors: big-endian hosts are not supported")
+var errBigEndianHost = errors.New("safetensors: big-endian hosts are not supported")
 
-// f16ToF32Table maps every IEEE half-precision bit pattern to float32 bits:
-// a 256 KiB table is faster than decoding exponent and subnormals per element.
-var f16ToF32Table = func() *[1 << 16]uint32 {
-	var t [1 << 16]uint32
+// f16Table maps every IEEE half-precision bit pattern to float32 bits: a
+// 256 KiB table, built on first use, is faster than decoding per element.
+var f16Table = sync.OnceValue(func() *[1 << 16]uint32 {
+	t := new([1 << 16]uint32)
 	for h := range t {
 		t[h] = f16ToF32Bits(uint16(h))
 	}
-	return &t
-}()
+	return t
+})
 
 // f16ToF32Bits decodes an IEEE 754 binary16 value exactly.
 func f16ToF32Bits(h uint16) uint32 {
@@ -53,7 +54,7 @@ func f16ToF32Bits(h uint16) uint32 {
 	}
 }
 
-func f16ToF32(h uint16) float32 { return math.Float32frombits(f16ToF32Table[h]) }
+func f16ToF32(h uint16) float32 { return math.Float32frombits(f16Table()[h]) }
 
 // f32ToF16 rounds to the nearest binary16, ties to even, as torch does.
 // Overflow gives ±Inf and NaN stays a (quiet) NaN.
@@ -212,7 +213,7 @@ func convertFloats(dst []byte, dstType DType, src []byte, srcType DType, n int) 
 		}
 		return
 	case srcType == F16 && dstType == F32:
-		table := f16ToF32Table
+		table := f16Table()
 		if d, s, ok := views32x16(dst, src); ok {
 			for i, v := range s {
 				d[i] = table[v]

@@ -101,7 +101,8 @@ func (f *File) errorf(tensor, format string, args ...any) error {
 	if tensor != "" {
 		prefix += fmt.Sprintf("tensor %q: ", tensor)
 	}
-	return fmt.Errorf(prefix+format, args...)
+	return fmt.Errorf("%s"+format, append([]any{prefix}, args...)...) // the path may hold '%'
+
 }
 
 func (f *File) lookup(name string) (TensorInfo, error) {
@@ -129,8 +130,8 @@ func (f *File) Bytes(name string) ([]byte, error) {
 		return f.mapped[info.Begin:info.End:info.End], nil
 	}
 	buf := make([]byte, info.NumBytes())
-	if err := f.readAt(info, buf, info.Begin); err != nil {
-		return nil, err
+	if err := f.readAt(buf, info.Begin); err != nil {
+		return nil, f.errorf(info.Name, "%w", err)
 	}
 	return buf, nil
 }
@@ -207,13 +208,14 @@ func (f *File) readConverted(info TensorInfo, dst []byte, dstType DType) error {
 	var err error
 	if f.mapped != nil {
 		src := f.mapped[info.Begin:info.End]
+		prefetchPages(src)
 		err = convertParallel(dst, dstType, src, info.DType)
 		releasePages(src)
 	} else {
 		err = f.readConvertedChunks(info, dst, dstType)
 	}
 	if err != nil {
-		return f.errorf(info.Name, "%v", err)
+		return f.errorf(info.Name, "%w", err)
 	}
 	return nil
 }
@@ -221,7 +223,7 @@ func (f *File) readConverted(info TensorInfo, dst []byte, dstType DType) error {
 func (f *File) readConvertedChunks(info TensorInfo, dst []byte, dstType DType) error {
 	srcSize, dstSize := info.DType.Size(), dstType.Size()
 	if info.DType == dstType && dstType != Bool {
-		return f.readAt(info, dst, info.Begin)
+		return f.readAt(dst, info.Begin)
 	}
 	n := info.NumElements()
 	chunk := max(1, readChunkBytes/srcSize)
@@ -229,7 +231,7 @@ func (f *File) readConvertedChunks(info TensorInfo, dst []byte, dstType DType) e
 	for start := 0; start < n; start += chunk {
 		m := min(chunk, n-start)
 		src := buf[:m*srcSize]
-		if err := f.readAt(info, src, info.Begin+int64(start*srcSize)); err != nil {
+		if err := f.readAt(src, info.Begin+int64(start*srcSize)); err != nil {
 			return err
 		}
 		if err := convert(dst[start*dstSize:(start+m)*dstSize], dstType, src, info.DType); err != nil {
@@ -239,13 +241,13 @@ func (f *File) readConvertedChunks(info TensorInfo, dst []byte, dstType DType) e
 	return nil
 }
 
-// readAt fills buf from the file, reporting a short file by name.
-func (f *File) readAt(info TensorInfo, buf []byte, off int64) error {
+// readAt fills buf from the file; callers add the file and tensor names.
+func (f *File) readAt(buf []byte, off int64) error {
 	if _, err := f.f.ReadAt(buf, off); err != nil {
 		if errors.Is(err, io.EOF) {
-			return f.errorf(info.Name, "file ends before byte %d (truncated since it was opened?)", off+int64(len(buf)))
+			return fmt.Errorf("file ends before byte %d (truncated since it was opened?)", off+int64(len(buf)))
 		}
-		return f.errorf(info.Name, "%v", err)
+		return err
 	}
 	return nil
 }
