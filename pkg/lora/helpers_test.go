@@ -94,10 +94,7 @@ func loadReference(t testing.TB) reference {
 // returns the float32 logits and the mean next-token loss.
 func logitsAndLoss(t testing.TB, m *gemma3n.Model, ids [][]int32) ([]float32, float32) {
 	t.Helper()
-	targets, weights, err := gemma3n.NextTokenTargets(ids, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	targets, weights := nextTokenTargets(t, ids)
 	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
 		logits := m.Logits(ctx, ids, nil, nil)
 		return []*Node{ConvertDType(logits, dtypes.Float32), gemma3n.Loss(logits, targets, weights)}
@@ -148,4 +145,19 @@ func variableData(t testing.TB, v *context.Variable) []float32 {
 		t.Fatal(err)
 	}
 	return tensors.MustCopyFlatData[float32](x)
+}
+
+// nextTokenTargets supervises every token but the first.
+func nextTokenTargets(t testing.TB, ids [][]int32) ([][]int32, [][]float32) {
+	t.Helper()
+	targets, weights, err := gemma3n.NextTokenTargets(ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return targets, weights
+}
+
+// lossOf is the model's mean next-token loss.
+func lossOf(ctx *context.Context, m *gemma3n.Model, ids, targets, weights *Node) *Node {
+	return gemma3n.Loss(m.Logits(ctx, ids, nil, nil), targets, weights)
 }
