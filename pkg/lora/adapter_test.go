@@ -88,8 +88,8 @@ func TestTargetsAndCounts(t *testing.T) {
 		warn      string // substring of the single expected warning
 	}{
 		// q,o: r·(64+64) each; k,v: r·(64+32) each; k/v only on layers 0–3.
-		{"qkvo r4", DefaultTargetModules, 4, 20, 4*(6*2*128+4*2*96), "skipped 4 K/V projection(s)"},
-		{"qkvo r8", DefaultTargetModules, 8, 20, 8*(6*2*128+4*2*96), "layers.4.self_attn.k_proj"},
+		{"qkvo r4", DefaultTargetModules, 4, 20, 4 * (6*2*128 + 4*2*96), "skipped 4 K/V projection(s)"},
+		{"qkvo r8", DefaultTargetModules, 8, 20, 8 * (6*2*128 + 4*2*96), "layers.4.self_attn.k_proj"},
 		{"q only", []string{"q_proj"}, 2, 6, 2 * 6 * 128, ""},
 		{"v only", []string{"v_proj"}, 2, 4, 2 * 4 * 96, "layers.5.self_attn.v_proj"},
 		{"mlp", []string{"gate_proj", "up_proj", "down_proj"}, 2, 18, 2 * 18 * (64 + 128), ""},

@@ -9,7 +9,6 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-
 )
 
 // TestFixtureParity loads the PEFT adapter onto the tiny model and compares

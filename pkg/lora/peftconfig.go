@@ -209,7 +209,7 @@ func compactJSON(v json.RawMessage) string {
 func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		line, col := lineColumn(data, syn.Offset)
+		line, col := lineColumn(data, syn.Offset-1) // Offset counts the offending byte
 		return fmt.Errorf("line %d, column %d: %w", line, col, err)
 	}
 	var typ *json.UnmarshalTypeError
@@ -220,6 +220,7 @@ func describeJSONError(data []byte, err error) error {
 	return err
 }
 
+// lineColumn gives the 1-based line and column of the byte at offset.
 func lineColumn(data []byte, offset int64) (line, col int) {
 	offset = min(max(offset, 0), int64(len(data)))
 	before := data[:offset]
