@@ -1,0 +1,78 @@
+package dpo
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// ComputeReference runs reference once over every pair of src, in
+// evaluation mode, and returns the log-probabilities of the chosen and
+// rejected answers (float32 sums over the answer tokens) in the order of
+// src.Pairs — the values SetReference expects. Pairs are batched by length
+// (BatchSize pairs at a time), so the graphs compiled are those of src's
+// buckets. progress, if not nil, is called after each batch.
+func ComputeReference(b backends.Backend, ctx *context.Context, reference train.LogitsFn, src *PairSource,
+	progress func(done, total int)) (chosen, rejected []float32, err error) {
+	if b == nil || ctx == nil || reference == nil || src == nil {
+		return nil, nil, fmt.Errorf("dpo: ComputeReference needs a backend, a context, a reference model and a source")
+	}
+	exec, err := context.NewExec(b, ctx.Checked(false), func(ctx *context.Context, inputs []*Node) *Node {
+		g := inputs[0].Graph()
+		ctx.SetTraining(g, false)
+		weights := ConvertDType(inputs[LossWeights], dtypes.Float32)
+		logProbs, _ := SequenceLogProbs(reference(ctx, inputs[InputIDs], inputs[AttentionMask]), inputs[Labels], weights)
+		return logProbs
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dpo: reference graph: %w", err)
+	}
+	defer exec.Finalize()
+	exec.SetMaxCache(-1)
+
+	n, bs := src.NumPairs(), src.cfg.BatchSize
+	chosen, rejected = make([]float32, n), make([]float32, n)
+	done := 0
+	for _, rows := range src.lengthOrder() {
+		batch := src.pad(rows, false)
+		values, err := execLogProbs(exec, batch.Inputs[:AttentionMask+1])
+		if err != nil {
+			return nil, nil, fmt.Errorf("dpo: reference log-probabilities of pairs %v: %w", rows, err)
+		}
+		for b, r := range rows {
+			chosen[r], rejected[r] = values[b], values[bs+b]
+			if !isFinite32(chosen[r]) || !isFinite32(rejected[r]) {
+				return nil, nil, fmt.Errorf("dpo: pair %d: the reference log-probabilities (%v, %v) are not finite", r, chosen[r], rejected[r])
+			}
+		}
+		done += len(rows)
+		if progress != nil {
+			progress(done, n)
+		}
+	}
+	return chosen, rejected, nil
+}
+
+// execLogProbs runs the reference graph, turning graph-building panics into errors.
+func execLogProbs(exec *context.Exec, inputs []*tensors.Tensor) (values []float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	args := make([]any, len(inputs))
+	for i, x := range inputs {
+		args[i] = x
+	}
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		return nil, err
+	}
+	return tensors.CopyFlatData[float32](outs[0])
+}
