@@ -57,7 +57,7 @@ func TestPairLossesFormula(t *testing.T) {
 		p    Params
 		hand float64 // expected loss of pair 0, computed by hand
 	}{
-		{"sigmoid", Params{Beta: 0.1}, 0.5981388693815918},  // −log σ(0.2)
+		{"sigmoid", Params{Beta: 0.1}, 0.5981388693815918}, // −log σ(0.2)
 		{"sigmoid default type", Params{Beta: 0.1, LossType: ""}, 0.5981388693815918},
 		{"sigmoid beta 0.5", Params{Beta: 0.5, LossType: LossSigmoid}, 0.31326168751822286}, // −log σ(1)
 		{"robust", Params{Beta: 0.1, LossType: LossSigmoid, LabelSmoothing: 0.1}, 0.6181388693815918},

@@ -3,8 +3,8 @@ package dpo
 import (
 	"fmt"
 	"math"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
