@@ -15,12 +15,15 @@ import (
 // magnitude matching (HF ≥ mid-2025: sqrt(max(mean², 1e-5))).
 const altUpMagnitudeFloor = 1e-5
 
-// matchMagnitude rescales p to the RMS target (per token):
-// p · target / sqrt(max(mean(p²), 1e-5)), in p's dtype, in HF's order.
+// matchMagnitude rescales p to the RMS target (float32, per token):
+// p · target / sqrt(max(mean(p²), 1e-5)), in HF's order. It computes in
+// float32 (HF reduces with float32 accumulation too; SimpleGo would
+// accumulate bfloat16 reductions in bfloat16) and returns p's dtype.
 func matchMagnitude(p, target *Node) *Node {
-	meanSq := ReduceAndKeep(Square(p), ReduceMean, -1)
+	p32 := ConvertDType(p, dtypes.Float32)
+	meanSq := ReduceAndKeep(Square(p32), ReduceMean, -1)
 	mag := Sqrt(MaxScalar(meanSq, altUpMagnitudeFloor))
-	return Div(Mul(p, target), mag)
+	return ConvertDType(Div(Mul(p32, target), mag), p.DType())
 }
 
 // initStreams builds the n AltUp streams from the scaled embedding e
@@ -100,5 +103,7 @@ func (f *forward) altUpCorrect(prefix string, pred, activated *Node) *Node {
 	mod := f.router(prefix, activated)
 	innovation := Sub(activated, f.selectStream(pred, 0))             // [B,T,D]
 	coefs := AddScalar(f.linear(prefix+"correction_coefs", mod), 1.0) // [B,T,n]
-	return Add(Mul(ExpandAxes(innovation, 2), ExpandAxes(coefs, -1)), pred)
+	// The outer product as a batched DotGeneral: its gradients accumulate in
+	// float32, unlike a broadcast multiply's reduce-sum in bfloat16.
+	return Add(Einsum("btn,btd->btnd", coefs, innovation), pred)
 }

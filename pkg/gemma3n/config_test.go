@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 )
 
 func TestParseFixtureConfig(t *testing.T) {
@@ -294,4 +296,17 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("round trip changed the config:\n%+v\n%+v", cfg, back)
 		}
 	})
+}
+
+func TestRoundToDType(t *testing.T) {
+	// Spec §3.7: Φ⁻¹(0.95) in float32 is 1.6448533…; in bfloat16, 1.6484375.
+	if got := roundToDType(1.6448533535, dtypes.BFloat16); got != 1.6484375 {
+		t.Errorf("bfloat16 z = %v, want 1.6484375", got)
+	}
+	if got := roundToDType(1.0+1.0/256, dtypes.BFloat16); got != 1 { // a tie rounds to even
+		t.Errorf("tie rounds to %v, want 1", got)
+	}
+	if got := roundToDType(0.1, dtypes.Float32); got != float64(float32(0.1)) {
+		t.Errorf("float32 rounding %v", got)
+	}
 }

@@ -2,6 +2,8 @@ package gemma3n
 
 import (
 	"math"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"strconv"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
@@ -50,15 +52,17 @@ func (f *forward) decoderLayer(l int, streams, pli *Node, masks map[LayerType]*N
 	// Per-layer input injection into streams 1..n−1 (stream 0 untouched).
 	g := f.selectStream(corrected, 0)
 	if cfg.AltUpCorrectScale {
-		g = Mul(g, ExpandLeftToRank(f.weight(prefix+"altup.correct_output_scale"), g.Rank()))
+		// In float32 so that the scale's gradient sums over tokens in float32.
+		scale := ExpandLeftToRank(ConvertDType(f.weight(prefix+"altup.correct_output_scale"), dtypes.Float32), g.Rank())
+		g = ConvertDType(Mul(ConvertDType(g, dtypes.Float32), scale), g.DType())
 	}
 	g = geluTanh(f.linear(prefix+"per_layer_input_gate", g))
 	g = Mul(g, pli)
 	g = f.norm(prefix+"post_per_layer_input_norm", f.linear(prefix+"per_layer_projection", g))
-	return Add(corrected, Mul(ExpandAxes(g, 2), f.streamMask()))
+	return Add(corrected, Einsum("btd,n->btnd", g, f.streamMask()))
 }
 
-// streamMask is the constant [1, 1, n, 1] vector (0, 1, …, 1) that adds the
+// streamMask is the constant vector (0, 1, …, 1) of length n that adds the
 // per-layer term to every stream but the active one.
 func (f *forward) streamMask() *Node {
 	n := f.cfg.AltUpNumInputs
@@ -66,7 +70,7 @@ func (f *forward) streamMask() *Node {
 	for i := 1; i < n; i++ {
 		v[i] = 1
 	}
-	return Reshape(ConvertDType(Const(f.g, v), f.dtype), 1, 1, n, 1)
+	return ConvertDType(Const(f.g, v), f.dtype)
 }
 
 // laurel is the low-rank augmented residual (LAuReL):

@@ -3,6 +3,8 @@ package gemma3n
 import (
 	"math"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 )
 
@@ -26,19 +28,34 @@ func (f *forward) mlp(l int, x *Node) *Node {
 // gaussianTopK keeps about (1−p) of the units of x (per token, last axis),
 // assuming they are normally distributed: relu(x − (μ + z·σ)), where μ and
 // σ are the mean and population standard deviation over the last axis and
-// z = Φ⁻¹(p). It is differentiable (through relu, μ and σ).
+// z = Φ⁻¹(p). It is differentiable (through relu, μ and σ). The statistics
+// are computed in float32 (HF reduces with float32 accumulation; SimpleGo
+// would accumulate bfloat16 reductions in bfloat16) and the result is cast
+// back to x's dtype.
 func gaussianTopK(x *Node, p float64) *Node {
-	mean := ReduceAndKeep(x, ReduceMean, -1)
-	centered := Sub(x, mean)
-	std := Sqrt(ReduceAndKeep(Square(centered), ReduceMean, -1))
+	x32 := ConvertDType(x, dtypes.Float32)
+	mean := ReduceAndKeep(x32, ReduceMean, -1)
+	std := Sqrt(ReduceAndKeep(Square(Sub(x32, mean)), ReduceMean, -1))
 	// HF computes z in float32 and casts it to the activation dtype.
-	z := float64(float32(InverseNormalCDF(p)))
+	z := roundToDType(float64(float32(InverseNormalCDF(p))), x.DType())
 	cutoff := Add(mean, MulScalar(std, z))
-	return Max(Sub(x, cutoff), ZerosLike(x))
+	return ConvertDType(Max(Sub(x32, cutoff), ZerosLike(x32)), x.DType())
 }
 
 // InverseNormalCDF is Φ⁻¹(p), the quantile of the standard normal
 // distribution: √2·erfinv(2p − 1).
 func InverseNormalCDF(p float64) float64 {
 	return math.Sqrt2 * math.Erfinv(2*p-1)
+}
+
+// roundToDType rounds v to the nearest value of dtype (ties to even), as a
+// PyTorch cast does; dtypes other than bfloat16 round to float32.
+func roundToDType(v float64, dtype dtypes.DType) float64 {
+	f := float32(v)
+	if dtype != dtypes.BFloat16 {
+		return float64(f)
+	}
+	bits := math.Float32bits(f)
+	bits += 0x7fff + (bits>>16)&1 // round to nearest even on the low 16 bits
+	return float64(math.Float32frombits(bits &^ 0xffff))
 }

@@ -233,9 +233,11 @@ func geluTanh(x *Node) *Node {
 	return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
 }
 
-// rms is sqrt(mean(x²)) over the last axis, kept as a size-1 axis, in x's dtype.
+// rms is sqrt(mean(x²)) over the last axis, kept as a size-1 axis, in
+// float32 (see matchMagnitude).
 func rms(x *Node) *Node {
-	return Sqrt(ReduceAndKeep(Square(x), ReduceMean, -1))
+	x32 := ConvertDType(x, dtypes.Float32)
+	return Sqrt(ReduceAndKeep(Square(x32), ReduceMean, -1))
 }
 
 // oneHot returns a constant one-hot vector of length n in dtype.

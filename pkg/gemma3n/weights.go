@@ -7,11 +7,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
@@ -320,32 +323,62 @@ func NewRandom(cfg *Config, dtype dtypes.DType, seed uint64) (*Model, error) {
 	return m, nil
 }
 
-// randomTensor draws one tensor; each tensor has its own stream (seeded by
-// seed and its name) so that adding a tensor does not change the others.
+// randomTensor draws one tensor; each tensor has its own random streams
+// (seeded by seed, its name and the chunk) so that adding a tensor does not
+// change the others. Large tensors are drawn in parallel chunks.
 func randomTensor(spec WeightSpec, dtype dtypes.DType, seed uint64) *tensors.Tensor {
-	n := 1
-	for _, d := range spec.Shape {
-		n *= d
-	}
+	t := tensors.FromShape(shapes.Make(dtype, spec.Shape...))
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(spec.Name))
-	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
-	values := make([]float32, n)
-	for i := range values {
+	nameHash := h.Sum64()
+	draw := func(chunk int, n int, set func(i int, v float32)) {
 		if spec.init == initOnes {
-			values[i] = 1
-		} else {
-			values[i] = float32(rng.NormFloat64() * initStd)
+			for i := range n {
+				set(i, 1)
+			}
+			return
+		}
+		rng := rand.New(rand.NewPCG(seed, nameHash+uint64(chunk)*0x9e3779b97f4a7c15))
+		for i := range n {
+			set(i, float32(rng.NormFloat64()*initStd))
 		}
 	}
-	if dtype == dtypes.BFloat16 {
-		bf := make([]bfloat16.BFloat16, n)
-		for i, v := range values {
-			bf[i] = bfloat16.FromFloat32(v)
-		}
-		return tensors.FromFlatDataAndDimensions(bf, spec.Shape...)
+	switch dtype {
+	case dtypes.Float32:
+		tensors.MustMutableFlatData(t, func(flat []float32) {
+			parallelChunks(len(flat), func(chunk, lo, hi int) {
+				part := flat[lo:hi]
+				draw(chunk, len(part), func(i int, v float32) { part[i] = v })
+			})
+		})
+	case dtypes.BFloat16:
+		tensors.MustMutableFlatData(t, func(flat []bfloat16.BFloat16) {
+			parallelChunks(len(flat), func(chunk, lo, hi int) {
+				part := flat[lo:hi]
+				draw(chunk, len(part), func(i int, v float32) { part[i] = bfloat16.FromFloat32(v) })
+			})
+		})
 	}
-	return tensors.FromFlatDataAndDimensions(values, spec.Shape...)
+	return t
+}
+
+// randomChunk is the number of values one random stream draws.
+const randomChunk = 1 << 20
+
+// parallelChunks calls fn for consecutive chunks of [0, n), concurrently.
+func parallelChunks(n int, fn func(chunk, lo, hi int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for chunk, lo := 0, 0; lo < n; chunk, lo = chunk+1, lo+randomChunk {
+		hi := min(lo+randomChunk, n)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(chunk, lo, hi)
+		}()
+	}
+	wg.Wait()
 }
 
 // Open returns the model named by model: a built-in preset name (see

@@ -1,0 +1,61 @@
+package gemma3n
+
+import (
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// BenchmarkFixtureForward times one float32 forward pass of the 6-layer
+// fixture model on its [2, 24] reference input (graph compiled once).
+func BenchmarkFixtureForward(b *testing.B) {
+	m := loadTiny(b)
+	ids := openReference(b).ids(b, "input_ids")
+	benchForward(b, m, ids)
+}
+
+// BenchmarkTinyPresetForward times a forward pass of the tiny preset
+// (262144-token vocabulary) on [1, 64] tokens.
+func BenchmarkTinyPresetForward(b *testing.B) {
+	cfg, _ := Preset("tiny")
+	m, err := NewRandom(cfg, dtypes.Float32, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := [][]int32{make([]int32, 64)}
+	for i := range ids[0] {
+		ids[0][i] = int32(1000 + 37*i)
+	}
+	benchForward(b, m, ids)
+}
+
+// BenchmarkTinyPresetInit times NewRandom for the tiny preset.
+func BenchmarkTinyPresetInit(b *testing.B) {
+	cfg, _ := Preset("tiny")
+	for b.Loop() {
+		if _, err := NewRandom(cfg, dtypes.Float32, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchForward(b *testing.B, m *Model, ids [][]int32) {
+	exec, err := context.NewExec(testBackend(b), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
+		return m.Logits(ctx, ids, nil, nil)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := exec.Exec(ids); err != nil { // compile
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		out, err := exec.Exec(ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[0].FinalizeAll()
+	}
+}

@@ -1,0 +1,215 @@
+package gemma3n
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// logitsOf runs m on ids and returns float32 logits and loss.
+func logitsOf(t *testing.T, m *Model, ids [][]int32) ([]float32, float32) {
+	t.Helper()
+	logits, loss, err := m.Score(testBackend(t), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](logits), loss
+}
+
+// TestLinearHook checks that every linear layer goes through Model.Linear
+// with its HF module path and module-scoped context, and that a hook
+// changes the output.
+func TestLinearHook(t *testing.T) {
+	base := loadTiny(t)
+	m := *base // same weights, own hook
+	var modules []string
+	m.Linear = func(ctx *context.Context, module string, x, w *Node) *Node {
+		if want := "/" + strings.ReplaceAll(module, ".", "/"); ctx.Scope() != want {
+			t.Errorf("module %s: context scope %q, want %q", module, ctx.Scope(), want)
+		}
+		modules = append(modules, module)
+		return Linear(x, w)
+	}
+	ids := openReference(t).ids(t, "input_ids")
+	got, _ := logitsOf(t, &m, ids)
+	var want []string
+	for _, s := range m.Config.Weights() {
+		if len(s.Shape) == 2 && !strings.HasPrefix(s.Name, "embed_tokens") {
+			want = append(want, strings.TrimSuffix(s.Name, ".weight"))
+		}
+	}
+	sort.Strings(want)
+	unique := slices.Compact(slices.Sorted(slices.Values(modules)))
+	if !slices.Equal(unique, want) {
+		t.Errorf("modules through the hook:\n got  %v\n want %v", unique, want)
+	}
+	plain, _ := logitsOf(t, base, ids)
+	if !slices.Equal(got, plain) {
+		t.Error("an identity hook changed the logits")
+	}
+	// A hook that perturbs one projection changes the output (a shift: the
+	// q_norm after q_proj would cancel a scaling).
+	m.Linear = func(ctx *context.Context, module string, x, w *Node) *Node {
+		y := Linear(x, w)
+		if module == "layers.0.self_attn.q_proj" {
+			y = AddScalar(y, 0.5)
+		}
+		return y
+	}
+	changed, _ := logitsOf(t, &m, ids)
+	if maxAbsDiff(changed, plain) < 1e-3 {
+		t.Error("shifting layers.0 q_proj did not change the logits")
+	}
+}
+
+// TestBFloat16 runs the fixture in bfloat16 (weights and activations) and
+// compares it with float32 computation on the same (bfloat16-rounded)
+// weights: the random fixture is sensitive enough that rounding the weights
+// alone moves its logits by ~0.2, so the reference is the same weights.
+func TestBFloat16(t *testing.T) {
+	mb, err := Load(tinyDir, dtypes.BFloat16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m32, err := newModel(mb.Config, dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range mb.Config.Weights() {
+		var vals []float32
+		tensors.MustConstFlatData(mb.WeightVariable(s.Name).MustValue(), func(flat []bfloat16.BFloat16) {
+			for _, v := range flat {
+				vals = append(vals, v.Float32())
+			}
+		})
+		m32.setWeight(s.Name, tensors.FromFlatDataAndDimensions(vals, s.Shape...))
+	}
+	ids := openReference(t).ids(t, "input_ids")
+	type result struct {
+		logits []float32
+		loss   float32
+		grad   []float32
+	}
+	run := func(m *Model) result {
+		logits, loss := logitsOf(t, m, ids)
+		targets, weights, _ := NextTokenTargets(ids, nil)
+		exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) *Node {
+			loss := Loss(m.Logits(ctx, ids, nil, nil), targets, weights)
+			v := m.WeightVariable("layers.0.self_attn.q_proj.weight")
+			return ConvertDType(Gradient(loss, v.ValueGraph(ids.Graph()))[0], dtypes.Float32)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(ids, targets, weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return result{logits, loss, tensors.MustCopyFlatData[float32](out[0])}
+	}
+	b16, f32 := run(mb), run(m32)
+	d := maxAbsDiff(b16.logits, f32.logits)
+	gErr := relError(b16.grad, f32.grad)
+	t.Logf("bfloat16 vs float32 on the same weights: logits max |Δ| = %.3g, loss %.5f vs %.5f, gradient relative error %.3g",
+		d, b16.loss, f32.loss, gErr)
+	if d > 0.5 {
+		t.Errorf("bfloat16 logits max |Δ| = %.3g > 0.5", d)
+	}
+	if math.Abs(float64(b16.loss-f32.loss)) > 0.02 {
+		t.Errorf("bfloat16 loss %.5f, float32 %.5f", b16.loss, f32.loss)
+	}
+	if gErr > 0.3 {
+		t.Errorf("bfloat16 gradient relative error %.3g > 0.3", gErr)
+	}
+}
+
+func convertToF32(t *testing.T, x *tensors.Tensor) *tensors.Tensor {
+	t.Helper()
+	if x.DType() == dtypes.Float32 {
+		return x
+	}
+	out, err := context.NewExec(testBackend(t), nil, func(_ *context.Context, x *Node) *Node {
+		return ConvertDType(x, dtypes.Float32)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := out.Exec(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+// TestPaddingMask checks that a left-padded row with the attention mask
+// and shifted positions gives the same logits as the unpadded row.
+func TestPaddingMask(t *testing.T) {
+	m := loadTiny(t)
+	ids := openReference(t).ids(t, "input_ids")
+	row := ids[1][:20]
+	batch := PadLeft([][]int32{ids[0], row}, 1, 0) // row 1 gets 4 pads
+	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, pos, mask *Node) *Node {
+		return m.Logits(ctx, ids, pos, mask)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	padded, err := exec.Exec(batch.IDs, batch.Positions, batch.Mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _ := logitsOf(t, m, [][]int32{row})
+	all := padded[0].Value().([][][]float32)
+	var got []float32
+	for _, v := range all[1][4:] {
+		got = append(got, v...)
+	}
+	if d := maxAbsDiff(got, alone); d > 1e-4 {
+		t.Errorf("padded row differs from the row alone: max |Δ| = %.3g", d)
+	}
+	for _, v := range all[1][0] {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatal("padding position produced non-finite logits")
+		}
+	}
+}
+
+func TestLossWeightsAndTargets(t *testing.T) {
+	targets, weights, err := NextTokenTargets([][]int32{{2, 5, 7, 9}}, [][]bool{{false, false, true, true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(targets[0], []int32{5, 7, 9, 0}) || !slices.Equal(weights[0], []float32{0, 1, 1, 0}) {
+		t.Errorf("targets %v weights %v", targets, weights)
+	}
+	if _, _, err := NextTokenTargets([][]int32{{1, 2}}, [][]bool{{true}}); err == nil {
+		t.Error("mismatched mask: no error")
+	}
+	// Loss of known logits: uniform over 4 classes → log 4 on counted positions only.
+	exec, err := context.NewExec(testBackend(t), nil, func(_ *context.Context, logits, targets, weights *Node) *Node {
+		return Loss(logits, targets, weights)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := [][][]float32{{{0, 0, 0, 0}, {10, 0, 0, 0}}}
+	out, err := exec.Exec(logits, [][]int32{{1, 0}}, [][]float32{{1, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tensors.ToScalar[float32](out[0]); math.Abs(float64(got)-math.Log(4)) > 1e-6 {
+		t.Errorf("loss %v, want log 4", got)
+	}
+	out, _ = exec.Exec(logits, [][]int32{{1, 0}}, [][]float32{{0, 0}})
+	if got := tensors.ToScalar[float32](out[0]); got != 0 {
+		t.Errorf("loss with no counted position %v, want 0", got)
+	}
+}
