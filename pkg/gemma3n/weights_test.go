@@ -349,3 +349,37 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("empty model name: no error")
 	}
 }
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	cfg, err := LoadConfig(tinyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
+		m, err := NewRandom(cfg, dtype, 11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir() + "/model"
+		if err := m.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Load(dir, dtype)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(back.Config.Weights()[0].Shape, cfg.Weights()[0].Shape) || back.Config.NumHiddenLayers != cfg.NumHiddenLayers {
+			t.Errorf("%s: config changed: %+v", dtype, back.Config)
+		}
+		for _, s := range cfg.Weights() {
+			a, b := m.WeightVariable(s.Name).MustValue(), back.WeightVariable(s.Name).MustValue()
+			if !a.Equal(b) {
+				t.Fatalf("%s: weight %s changed in the round trip", dtype, s.Name)
+			}
+		}
+		info, _ := os.ReadDir(dir)
+		if len(info) != 2 {
+			t.Errorf("%s: %d files in the saved directory, want config.json and model.safetensors", dtype, len(info))
+		}
+	}
+}
