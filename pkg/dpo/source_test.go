@@ -127,7 +127,7 @@ func sum(xs []float32) float32 {
 // either side is dropped.
 func TestPairSourceTruncation(t *testing.T) {
 	pairs := []Pair{
-		{Chosen: ex([]int32{2, 3, 4, 5, 6, 7}, 2), Rejected: ex([]int32{2, 3, 9}, 2)},  // chosen cut to 4
+		{Chosen: ex([]int32{2, 3, 4, 5, 6, 7}, 2), Rejected: ex([]int32{2, 3, 9}, 2)},    // chosen cut to 4
 		{Chosen: ex([]int32{2, 3, 4, 5, 6}, 4), Rejected: ex([]int32{2, 3, 4, 5, 8}, 4)}, // both answers cut away
 		{Chosen: ex([]int32{2, 3, 4}, 1), Rejected: ex([]int32{2, 3, 5}, 1)},
 	}
