@@ -1,7 +1,10 @@
 package lora
 
 import (
+	"bytes"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -9,6 +12,8 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
 // TestFixtureParity loads the PEFT adapter onto the tiny model and compares
@@ -245,5 +250,78 @@ func TestBFloat16Adapter(t *testing.T) {
 		t.Errorf("bfloat16 adapter loss %.4f, float32 reference %.4f", loss, ref.loss)
 	} else {
 		t.Logf("bfloat16 adapter loss %.4f (float32 reference %.4f)", loss, ref.loss)
+	}
+}
+
+// TestPEFTVariants loads adapters PEFT made with the features this package
+// reads (see testdata/make_peft_variants.py): a regular-expression target
+// string, rsLoRA, rank/alpha patterns and the multimodal layout. Logits
+// match PEFT's, the merged model too, and saving gives PEFT's files back.
+func TestPEFTVariants(t *testing.T) {
+	for _, tc := range []struct {
+		dir     string
+		layout  Layout
+		modules int
+		probe   Module // one module's settings
+	}{
+		{"testdata/peft-rslora-patterns", LayoutCausalLM, 16,
+			Module{Name: "layers.1.mlp.down_proj", In: 128, Out: 64, Rank: 6, Alpha: 3, Scale: 3 / math.Sqrt(6)}},
+		{"testdata/peft-multimodal", LayoutMultimodal, 16,
+			Module{Name: "layers.2.self_attn.k_proj", In: 64, Out: 32, Rank: 3, Alpha: 5, Scale: 5.0 / 3}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			ck, err := safetensors.OpenCheckpoint(tc.dir + "/reference.safetensors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = ck.Close() }()
+			idsT, err := ck.Tensor("input_ids", dtypes.Int32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refT, err := ck.Tensor("logits", dtypes.Float32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, want := idsT.Value().([][]int32), tensors.MustCopyFlatData[float32](refT)
+
+			m := loadTiny(t, dtypes.Float32)
+			a, err := Load(m, tc.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Layout != tc.layout || len(a.Modules()) != tc.modules || len(a.Warnings()) != 0 {
+				t.Errorf("layout %v, %d modules, warnings %q; want %v, %d, none", a.Layout, len(a.Modules()), a.Warnings(), tc.layout, tc.modules)
+			}
+			i := slices.IndexFunc(a.Modules(), func(m Module) bool { return m.Name == tc.probe.Name })
+			if i < 0 || a.Modules()[i] != tc.probe {
+				t.Errorf("module %s: got %+v, want %+v", tc.probe.Name, a.Modules(), tc.probe)
+			}
+			logits, _ := logitsAndLoss(t, m, ids)
+			if d := maxAbsDiff(logits, want); d > 1e-4 {
+				t.Errorf("logits: max |Δ| = %.3g from PEFT's, want ≤ 1e-4", d)
+			} else {
+				t.Logf("logits: max |Δ| = %.3g from PEFT's", d)
+			}
+			merged, err := a.Merge()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mergedLogits, _ := logitsAndLoss(t, merged, ids)
+			if d := maxAbsDiff(mergedLogits, want); d > 1e-4 {
+				t.Errorf("merged logits: max |Δ| = %.3g from PEFT's", d)
+			}
+			out := t.TempDir()
+			if err := a.Save(out); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{ConfigFileName, WeightsFileName} {
+				x, _ := os.ReadFile(filepath.Join(tc.dir, name))
+				y, _ := os.ReadFile(filepath.Join(out, name))
+				if !bytes.Equal(x, y) {
+					t.Errorf("saved %s differs from PEFT's", name)
+				}
+			}
+		})
 	}
 }
