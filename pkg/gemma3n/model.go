@@ -37,9 +37,10 @@ func Linear(x, weight *Node) *Node {
 // holding its weights.
 type Model struct {
 	Config *Config
-	// Ctx holds the weights at its root scope, one variable per HF tensor
-	// (see VariableName). The graph functions take the context to use as an
-	// argument; it must share Ctx's variables and be at the same scope.
+	// Ctx holds the weights, one frozen variable per HF tensor in absolute
+	// scopes that mirror the HF names (see VariableName). The graph
+	// functions take the context to use as an argument: Ctx itself or any
+	// context sharing its variables (at any scope).
 	Ctx *context.Context
 	// DType of the weights and of the activations (Float32 or BFloat16).
 	// Norms, softmax, the AltUp router tanh and the loss run in float32.
@@ -170,29 +171,20 @@ func VariableName(name string) (scope, variable string) {
 	return "/" + strings.ReplaceAll(name[:i], ".", "/"), name[i+1:]
 }
 
-// moduleCtx returns ctx moved into the scope of an HF module path.
+// moduleCtx returns ctx moved into the (absolute) scope of an HF module
+// path: "layers.3.self_attn.q_proj" → /layers/3/self_attn/q_proj.
 func moduleCtx(ctx *context.Context, module string) *context.Context {
-	for part := range strings.SplitSeq(module, ".") {
-		ctx = ctx.In(part)
-	}
-	return ctx
+	return ctx.InAbsPath("/" + strings.ReplaceAll(module, ".", "/"))
 }
 
-// weight returns the graph node of the HF tensor name (relative to ctx's
-// scope). A missing variable is a programming or loading error: it panics
-// with the tensor name, which GoMLX's Exec turns into an error.
+// weight returns the graph node of the HF tensor name. A missing variable
+// is a programming or loading error: it panics with the tensor name, which
+// GoMLX's Exec turns into an error.
 func (f *forward) weight(name string) *Node {
-	module, variable := "", name
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
-		module, variable = name[:i], name[i+1:]
-	}
-	c := f.ctx
-	if module != "" {
-		c = moduleCtx(f.ctx, module)
-	}
-	v := c.GetVariable(variable)
+	scope, variable := VariableName(name)
+	v := f.ctx.GetVariableByScopeAndName(scope, variable)
 	if v == nil {
-		panic(fmt.Sprintf("gemma3n: weight %q not found in the context (scope %q)", name, c.Scope()))
+		panic(fmt.Sprintf("gemma3n: weight %q not found in the context (variable %q in scope %q)", name, variable, scope))
 	}
 	return v.ValueGraph(f.g)
 }

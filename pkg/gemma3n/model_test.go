@@ -213,3 +213,24 @@ func TestLossWeightsAndTargets(t *testing.T) {
 		t.Errorf("loss with no counted position %v, want 0", got)
 	}
 }
+
+// TestContextScopeDoesNotMatter checks that the graph finds the weights by
+// absolute scope, whatever scope the caller's context is in.
+func TestContextScopeDoesNotMatter(t *testing.T) {
+	m := loadTiny(t)
+	ids := openReference(t).ids(t, "input_ids")
+	exec, err := context.NewExec(testBackend(t), m.Ctx.In("trainer").In("model"), func(ctx *context.Context, ids *Node) *Node {
+		return m.Logits(ctx, ids, nil, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := logitsOf(t, m, ids)
+	if !slices.Equal(tensors.MustCopyFlatData[float32](out[0]), want) {
+		t.Error("logits depend on the context's scope")
+	}
+}
