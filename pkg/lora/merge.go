@@ -144,16 +144,27 @@ func (a *Adapter) mergeModule(m Module) (*tensors.Tensor, error) {
 }
 
 // addLowRank calls emit(o·in + i, s·(B·A)[o, i]) for every element of the
-// [out, in] update, accumulating in float64.
+// [out, in] update, accumulating in float64. Four rows of A are combined
+// per pass over the output row, which keeps the row in registers/L1 for
+// four times the work.
 func addLowRank(m Module, A, B []float32, emit func(i int, delta float64)) {
 	row := make([]float64, m.In)
 	for o := range m.Out {
 		clear(row)
-		for k := range m.Rank {
-			bk := float64(B[o*m.Rank+k])
-			if bk == 0 {
-				continue
+		bRow := B[o*m.Rank : (o+1)*m.Rank]
+		k := 0
+		for ; k+4 <= m.Rank; k += 4 {
+			b0, b1, b2, b3 := float64(bRow[k]), float64(bRow[k+1]), float64(bRow[k+2]), float64(bRow[k+3])
+			a0 := A[k*m.In : (k+1)*m.In]
+			a1 := A[(k+1)*m.In : (k+2)*m.In]
+			a2 := A[(k+2)*m.In : (k+3)*m.In]
+			a3 := A[(k+3)*m.In : (k+4)*m.In]
+			for i := range row {
+				row[i] += b0*float64(a0[i]) + b1*float64(a1[i]) + b2*float64(a2[i]) + b3*float64(a3[i])
 			}
+		}
+		for ; k < m.Rank; k++ {
+			bk := float64(bRow[k])
 			for i, av := range A[k*m.In : (k+1)*m.In] {
 				row[i] += bk * float64(av)
 			}
