@@ -92,7 +92,8 @@ func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
 // [B, T, D] (spec §3.6): q/k/v projections, per-head q/k/v RMSNorms, RoPE on
 // q and k, scaled-by-1 dot products with GQA, the layer type's mask, a
 // float32 softmax and the output projection. Owner layers store their K/V in
-// kvs; KV-shared layers read their source layer's K/V from it.
+// kvs (through the KV cache when decoding); KV-shared layers read their
+// source layer's K/V from it.
 //
 //	layers.{l}.self_attn.q_proj.weight [Hq·d, D]   q_norm.weight [d]
 //	layers.{l}.self_attn.k_proj.weight [Hkv·d, D]  k_norm.weight [d]   (owner layers only)
@@ -117,6 +118,9 @@ func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[
 		k = f.applyRope(f.norm(prefix+"k_norm", k), rope)
 		v := f.rmsNorm(Reshape(f.linear(prefix+"v_proj", x), b, t, hkv, d), nil)
 		kv = keyValues{k: k, v: v}
+		if f.cache != nil {
+			kv = f.cache.update(l, kv)
+		}
 		kvs[l] = kv
 	}
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
@@ -25,9 +26,13 @@ type GenerateOptions struct {
 	SamplingOptions
 	// Seed makes sampling reproducible.
 	Seed uint64
-	// Bucket rounds the padded sequence length up to a multiple of Bucket,
-	// bounding the number of compiled graph shapes (default 32).
+	// Bucket rounds the padded prompt length and the KV-cache length up to
+	// a multiple of Bucket, bounding the number of compiled graph shapes
+	// (default 32).
 	Bucket int
+	// NoCache recomputes the whole sequence at every step instead of using
+	// the KV cache (slower; a reference for the cached path).
+	NoCache bool
 	// OnToken, if set, is called after each step with the row and its new
 	// token (not for rows that already stopped). Returning false stops
 	// generation for all rows.
@@ -38,12 +43,16 @@ type GenerateOptions struct {
 const DefaultBucket = 32
 
 // Generator decodes with one model on one backend, keeping the compiled
-// graphs between calls. Each step recomputes the whole (left-padded,
-// bucketed) sequence — the correct path on every backend; a KV cache for
-// XLA plugs in here without changing callers.
+// graphs between calls. By default it prefills the (left-padded,
+// bucketed) prompts once and then decodes one token per step against a KV
+// cache of fixed length, so that a whole generation compiles two graphs;
+// GenerateOptions.NoCache recomputes the full sequence at every step.
 type Generator struct {
-	model *Model
-	exec  *context.Exec
+	model   *Model
+	exec    *context.Exec // no-cache: full sequence → last logits
+	prefill *context.Exec // prompt → last logits and K/V buffers
+	decode  *context.Exec // one token + K/V buffers → logits and buffers
+	owners  []int         // KV-owner layers, in buffer order
 }
 
 // NewGenerator prepares decoding of m on backend b. Changing m.Linear
@@ -56,7 +65,45 @@ func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gemma3n: %w", err)
 	}
-	return &Generator{model: m, exec: exec}, nil
+	g := &Generator{model: m, exec: exec}
+	for l := range m.Config.FirstKVSharedLayer() {
+		g.owners = append(g.owners, l)
+	}
+	// Prefill inputs: ids, positions, mask [B,Tp], the logits index [B] and
+	// the slot validity [B,S] (whose shape fixes the buffer length S).
+	g.prefill, err = context.NewExec(b, m.Ctx, func(ctx *context.Context, in []*Node) []*Node {
+		cache := &kvCache{length: in[4].Shape().Dimensions[1], out: map[int]keyValues{}}
+		out := m.Forward(ctx, Inputs{IDs: in[0], Positions: in[1], Mask: in[2], LogitsAt: in[3], cache: cache})
+		return append([]*Node{ConvertDType(out.Logits, dtypes.Float32)}, g.buffers(cache)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gemma3n: %w", err)
+	}
+	// Decode inputs: ids and positions [B,1], the slot (int32 scalar), the
+	// slot validity [B,S], then K and V of every owner layer.
+	g.decode, err = context.NewExec(b, m.Ctx, func(ctx *context.Context, in []*Node) []*Node {
+		cache := &kvCache{length: in[3].Shape().Dimensions[1], slot: in[2], valid: in[3],
+			in: map[int]keyValues{}, out: map[int]keyValues{}}
+		for i, l := range g.owners {
+			cache.in[l] = keyValues{k: in[4+2*i], v: in[5+2*i]}
+		}
+		out := m.Forward(ctx, Inputs{IDs: in[0], Positions: in[1], cache: cache})
+		logits := Reshape(ConvertDType(out.Logits, dtypes.Float32), in[0].Shape().Dimensions[0], -1)
+		return append([]*Node{logits}, g.buffers(cache)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gemma3n: %w", err)
+	}
+	return g, nil
+}
+
+// buffers lists the cache's output K/V in owner order.
+func (g *Generator) buffers(c *kvCache) []*Node {
+	out := make([]*Node, 0, 2*len(g.owners))
+	for _, l := range g.owners {
+		out = append(out, c.out[l].k, c.out[l].v)
+	}
+	return out
 }
 
 // Generate is a convenience for m.NewGenerator(b) followed by Generate.
@@ -92,8 +139,14 @@ func (g *Generator) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32
 	}
 	out := make([][]int32, len(prompts))
 	done := make([]bool, len(prompts))
+	var next func(step int) ([][]float32, error)
+	if opts.NoCache {
+		next = func(int) ([][]float32, error) { return g.lastLogits(seqs, bucket) }
+	} else {
+		next = g.cachedSteps(prompts, seqs, bucket, opts.MaxNewTokens)
+	}
 	for step := range opts.MaxNewTokens {
-		logits, err := g.lastLogits(seqs, bucket)
+		logits, err := next(step)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +201,54 @@ func checkGenerate(cfg *Config, prompts [][]int32, opts GenerateOptions) error {
 		}
 	}
 	return nil
+}
+
+// cachedSteps returns the logits source of a cached generation: step 0
+// prefills the prompts, step i > 0 decodes the token each row chose at
+// step i−1 (seqs' last element).
+func (g *Generator) cachedSteps(prompts, seqs [][]int32, bucket, maxNew int) func(step int) ([][]float32, error) {
+	batch := PadLeft(prompts, bucket, int32(g.model.Config.PadTokenID))
+	tp := batch.Length
+	length := (tp + maxNew + bucket - 1) / bucket * bucket
+	valid := make([][]bool, len(prompts))
+	for i := range valid {
+		valid[i] = make([]bool, length)
+		copy(valid[i], batch.Mask[i])
+	}
+	var buffers []any
+	return func(step int) ([][]float32, error) {
+		var res []*tensors.Tensor
+		var err error
+		if step == 0 {
+			at := make([]int32, len(prompts))
+			for i := range at {
+				at[i] = int32(tp - 1)
+			}
+			res, err = g.prefill.Exec(batch.IDs, batch.Positions, batch.Mask, at, valid)
+		} else {
+			slot := tp + step - 1
+			ids := make([][]int32, len(prompts))
+			pos := make([][]int32, len(prompts))
+			for i := range prompts {
+				ids[i] = []int32{seqs[i][len(seqs[i])-1]}
+				pos[i] = []int32{int32(len(prompts[i]) + step - 1)}
+				valid[i][slot] = true
+			}
+			args := append([]any{ids, pos, int32(slot), valid}, buffers...)
+			res, err = g.decode.Exec(args...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gemma3n: generate: %w", err)
+		}
+		for _, old := range buffers {
+			old.(*tensors.Tensor).MustFinalizeAll()
+		}
+		buffers = buffers[:0]
+		for _, t := range res[1:] {
+			buffers = append(buffers, t)
+		}
+		return res[0].Value().([][]float32), nil
+	}
 }
 
 // lastLogits runs the model on the left-padded batch of seqs and returns

@@ -23,6 +23,39 @@ func TestGreedyParity(t *testing.T) {
 	}
 }
 
+// TestCachedMatchesNoCache checks that KV-cached decoding (the default)
+// gives the same tokens as recomputing the whole sequence at every step,
+// for ragged batches crossing the sliding window and a bucket boundary.
+func TestCachedMatchesNoCache(t *testing.T) {
+	m := loadTiny(t)
+	ids := openReference(t).ids(t, "input_ids")
+	gen, err := m.NewGenerator(testBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int32{ids[0][:3], ids[1], ids[0][5:16]}
+	for _, opts := range []GenerateOptions{
+		{MaxNewTokens: 14, MinNewTokens: 14, Bucket: 8},
+		{MaxNewTokens: 10, MinNewTokens: 10, Bucket: 16, Seed: 5,
+			SamplingOptions: SamplingOptions{Temperature: 1, TopK: 40, RepetitionPenalty: 1.1}},
+	} {
+		cached, err := gen.Generate(prompts, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.NoCache = true
+		full, err := gen.Generate(prompts, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range prompts {
+			if !slices.Equal(cached[i], full[i]) {
+				t.Errorf("prompt %d (%+v): cached %v, no cache %v", i, opts.SamplingOptions, cached[i], full[i])
+			}
+		}
+	}
+}
+
 // TestGenerateBatchedMatchesSingle checks that left padding and the
 // attention mask make a batched generation equal to per-prompt runs.
 func TestGenerateBatchedMatchesSingle(t *testing.T) {

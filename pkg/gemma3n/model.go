@@ -67,6 +67,10 @@ type Inputs struct {
 	LogitsAt *Node
 	// Hidden requests the AltUp streams at every layer boundary.
 	Hidden bool
+
+	// cache, if set, makes the pass a cached prefill or decode step (see
+	// kvCache; used by Generator).
+	cache *kvCache
 }
 
 // Output of one forward pass.
@@ -101,7 +105,12 @@ func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
 	e := f.embed(in.IDs)                                // [B,T,D]
 	pli := f.perLayerInputs(in.IDs, e)                  // [B,T,L,P]
 	streams := f.initStreams(e)                         // [B,T,n,D]
-	masks := f.attentionMasks(in.Mask)                  // per layer type, [B,1,1,T,T]
+	var masks map[LayerType]*Node // per layer type, [B,1,1,T,S]
+	if f.cache != nil && f.cache.decoding() {
+		masks = f.cache.masks(f)
+	} else {
+		masks = f.attentionMasks(in.Mask)
+	}
 	ropes := f.ropeTables(in.Positions)                 // per layer type, cos/sin [B,T,1,d]
 	kvs := make(map[int]keyValues, cfg.NumHiddenLayers) // K/V of owner layers
 
@@ -132,6 +141,7 @@ type forward struct {
 	dtype dtypes.DType
 	batch int
 	seq   int
+	cache *kvCache // nil without a KV cache
 }
 
 func (m *Model) newForward(ctx *context.Context, in Inputs) *forward {
@@ -150,7 +160,7 @@ func (m *Model) newForward(ctx *context.Context, in Inputs) *forward {
 	if in.LogitsAt != nil && (in.LogitsAt.Rank() != 1 || in.LogitsAt.Shape().Dimensions[0] != b) {
 		panic(fmt.Sprintf("gemma3n: Inputs.LogitsAt must be [%d], got %v", b, in.LogitsAt.Shape()))
 	}
-	return &forward{m: m, ctx: ctx, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t}
+	return &forward{m: m, ctx: ctx, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, cache: in.cache}
 }
 
 func shapeOf(n *Node) any {
