@@ -59,3 +59,39 @@ func benchForward(b *testing.B, m *Model, ids [][]int32) {
 		out[0].FinalizeAll()
 	}
 }
+
+// BenchmarkGenerateTinyPreset times greedy decoding of 32 new tokens after
+// a 64-token prompt with the tiny preset (per generation; see tokens/s).
+func BenchmarkGenerateTinyPreset(b *testing.B) {
+	cfg, _ := Preset("tiny")
+	m, err := NewRandom(cfg, dtypes.Float32, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := make([]int32, 64)
+	for i := range prompt {
+		prompt[i] = int32(1000 + 37*i)
+	}
+	for _, noCache := range []bool{false, true} {
+		name := "cache"
+		if noCache {
+			name = "nocache"
+		}
+		b.Run(name, func(b *testing.B) {
+			gen, err := m.NewGenerator(testBackend(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts := GenerateOptions{MaxNewTokens: 32, MinNewTokens: 32, NoCache: noCache}
+			if _, err := gen.Generate([][]int32{prompt}, opts); err != nil { // compile
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := gen.Generate([][]int32{prompt}, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(32*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}

@@ -102,10 +102,10 @@ func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
 	f := m.newForward(ctx, in)
 	cfg := m.Config
 
-	e := f.embed(in.IDs)                                // [B,T,D]
-	pli := f.perLayerInputs(in.IDs, e)                  // [B,T,L,P]
-	streams := f.initStreams(e)                         // [B,T,n,D]
-	var masks map[LayerType]*Node // per layer type, [B,1,1,T,S]
+	e := f.embed(in.IDs)               // [B,T,D]
+	pli := f.perLayerInputs(in.IDs, e) // [B,T,L,P]
+	streams := f.initStreams(e)        // [B,T,n,D]
+	var masks map[LayerType]*Node      // per layer type, [B,1,1,T,S]
 	if f.cache != nil && f.cache.decoding() {
 		masks = f.cache.masks(f)
 	} else {
