@@ -21,15 +21,15 @@ const (
 type Params struct {
 	// Beta scales the implicit reward β·(log π − log ref); larger values keep
 	// the policy closer to the reference.
-	Beta float64
+	Beta float64 `json:"beta"`
 	// LossType is LossSigmoid (the default when empty), LossIPO or LossHinge.
-	LossType string
+	LossType string `json:"loss_type"`
 	// LabelSmoothing is the assumed probability ε ∈ [0, 0.5) that a
 	// preference label is flipped (robust DPO); sigmoid loss only.
-	LabelSmoothing float64
+	LabelSmoothing float64 `json:"label_smoothing"`
 	// RPOAlpha weights the negative log-likelihood per token of the chosen
 	// answer, added to each pair's loss; 0 disables it.
-	RPOAlpha float64
+	RPOAlpha float64 `json:"rpo_alpha"`
 }
 
 // ParamsFromConfig takes the loss settings of dpo.yaml.

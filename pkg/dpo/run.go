@@ -1,0 +1,471 @@
+package dpo
+
+import (
+	stdcontext "context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// Files and folders Run writes in the run directory, next to pkg/train's
+// metrics.jsonl and checkpoints/.
+const (
+	ConfigFileName   = "config.yaml"      // the resolved configuration
+	SummaryFileName  = "dpo_summary.json" // Result as JSON
+	AdapterDirName   = "adapter"          // the final adapter (PEFT layout)
+	BestAdapterDir   = "adapter-best"     // the adapter of the best evaluation, if any
+	EvalSetName      = "validation"       // the eval set of the CounselChat pairs
+	defaultBucketMin = 64                 // smallest padded length of a pair batch
+)
+
+// Options configure a DPO stage (see Run). Config and RunDir are required,
+// and Model unless Built is given.
+type Options struct {
+	// Config is the whole configuration (dpo.yaml, training_config.yaml for
+	// the settings dpo.yaml does not list, lora_config.yaml for a fresh
+	// adapter, data.yaml for the pairs). Run does not modify it.
+	Config *config.All
+	// Model is a Gemma 3n checkpoint directory or a preset name (gemma3n.Open).
+	Model string
+	// Adapter is the SFT adapter (a PEFT directory) the policy starts from;
+	// empty starts a fresh adapter from Config.LoRA.
+	Adapter string
+	// RunDir receives the metrics log, checkpoints, the resolved config, the
+	// final adapter and a summary. One run per directory (see Resume).
+	RunDir string
+	// Debug shrinks the run to data.yaml's debug sizes (config.All.ApplyDebug
+	// and the first debug.counselchat_questions questions of each split).
+	Debug bool
+	// Resume continues the newest checkpoint of RunDir.
+	Resume bool
+	// MaxSteps stops after this many optimizer steps (0: dpo.yaml's epochs).
+	MaxSteps int
+	// DType of the model weights; the zero value follows training.bf16.
+	DType dtypes.DType
+	// Backend runs the graphs (default: backend.Shared()).
+	Backend backends.Backend
+	// Tokenizer renders the pairs (default: the model directory's
+	// tokenizer.json, else the embedded Gemma 3 tokenizer).
+	Tokenizer *tokenizer.Tokenizer
+	// TrainPairs and EvalPairs replace the CounselChat pairs of data.yaml
+	// (and dpo.extra_pairs) when not nil.
+	TrainPairs, EvalPairs []data.PreferencePair
+
+	// Observability, passed to the trainer: progress bar writer (NoProgress
+	// disables it), logger (default slog.Default()) and callbacks.
+	Progress   io.Writer
+	NoProgress bool
+	Logger     *slog.Logger
+	OnStep     func(train.StepMetrics)
+	OnEval     func(train.EvalMetrics)
+}
+
+// Result summarises a DPO stage.
+type Result struct {
+	RunDir           string          `json:"run_dir"`
+	Model            string          `json:"model"`
+	SFTAdapter       string          `json:"sft_adapter,omitempty"`
+	Adapter          string          `json:"adapter"`                // the final adapter
+	BestAdapter      string          `json:"best_adapter,omitempty"` // the adapter of the best evaluation
+	AdapterSummary   string          `json:"adapter_summary"`        // trainable parameters
+	Reference        string          `json:"reference"`
+	PrecomputedRef   bool            `json:"precomputed_reference"`
+	Params           Params          `json:"params"`
+	TrainEncoding    EncodeStats     `json:"train_encoding"`
+	EvalEncoding     EncodeStats     `json:"eval_encoding"`
+	TrainPairs       PairSourceStats `json:"train_pairs"`
+	EvalPairs        PairSourceStats `json:"eval_pairs"`
+	ReferenceSeconds float64         `json:"reference_seconds"`
+	Train            *train.Result   `json:"-"` // in the summary file as "train" (non-finite losses as null)
+	Warnings         []string        `json:"warnings,omitempty"`
+	evalSource       *PairSource
+	trainSource      *PairSource
+}
+
+// Run performs preference tuning as configured: it loads the model and the
+// SFT adapter, renders and batches the pairs, sets up the reference
+// (precomputed once, or in the training graph), trains through pkg/train
+// and saves the adapter (PEFT layout) in RunDir. On an error after training
+// started, the partial Result is returned with it and the checkpoints stay.
+func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
+	if opts.Config == nil || opts.RunDir == "" || opts.Model == "" {
+		return nil, errors.New("dpo: Options.Config, Model and RunDir are required")
+	}
+	cfg := *opts.Config // ApplyDebug changes fields only
+	if opts.Debug {
+		cfg.ApplyDebug()
+	}
+	if err := cfg.DPO.Validate(); err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	b := opts.Backend
+	if b == nil {
+		var err error
+		if b, err = backend.Shared(); err != nil {
+			return nil, fmt.Errorf("dpo: %w", err)
+		}
+	}
+	res := &Result{
+		RunDir: opts.RunDir, Model: opts.Model, SFTAdapter: opts.Adapter,
+		Reference: cfg.DPO.Reference, PrecomputedRef: cfg.DPO.PrecomputeRefLogProbs, Params: ParamsFromConfig(cfg.DPO),
+	}
+
+	m, a, err := loadPolicy(opts, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	res.AdapterSummary = a.Summary()
+	res.Warnings = a.Warnings()
+	for _, w := range res.Warnings {
+		log.Warn("dpo: adapter", "warning", w)
+	}
+	tok, err := loadTokenizer(opts)
+	if err != nil {
+		return nil, err
+	}
+	trainPairs, evalPairs, err := loadPairs(opts, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if res.trainSource, res.TrainEncoding, err = pairSource(tok, trainPairs, &cfg, m.Config.VocabSize, true); err != nil {
+		return nil, fmt.Errorf("dpo: training pairs: %w", err)
+	}
+	res.TrainPairs = res.trainSource.Stats()
+	if len(evalPairs) > 0 {
+		if res.evalSource, res.EvalEncoding, err = pairSource(tok, evalPairs, &cfg, m.Config.VocabSize, false); err != nil {
+			return nil, fmt.Errorf("dpo: evaluation pairs: %w", err)
+		}
+		res.EvalPairs = res.evalSource.Stats()
+	}
+	log.Info("dpo: pairs", "train", res.TrainPairs.Pairs, "eval", res.EvalPairs.Pairs,
+		"skipped", res.TrainEncoding.Skipped+res.EvalEncoding.Skipped, "answers_truncated", res.TrainEncoding.AnswersTruncated)
+
+	model, err := setUpReference(b, m, a, res, log)
+	if err != nil {
+		return nil, err
+	}
+	objective, err := Objective(model, res.Params)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
+	if err := cfg.WriteYAML(filepath.Join(opts.RunDir, ConfigFileName)); err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
+
+	tc := trainConfig(cfg.DPOTraining(), opts)
+	tc.Logger = log
+	if res.evalSource != nil {
+		tc.EvalSets = []train.EvalSet{{Name: EvalSetName, Source: res.evalSource}}
+	}
+	trainer, err := train.New(b, m.Ctx, objective, res.trainSource, tc)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
+	defer trainer.Close()
+	res.Train, err = trainer.Run(runCtx)
+	if err != nil {
+		return res, err
+	}
+	if err := saveAdapters(m, a, res); err != nil {
+		return res, err
+	}
+	if err := writeSummary(res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// loadPolicy opens the model and installs the SFT adapter, or a fresh one.
+func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, error) {
+	dtype := opts.DType
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+		if cfg.Training.BF16 {
+			dtype = dtypes.BFloat16
+		}
+	}
+	m, err := gemma3n.Open(opts.Model, dtype)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dpo: %w", err)
+	}
+	var a *lora.Adapter
+	if opts.Adapter != "" {
+		a, err = lora.Load(m, opts.Adapter)
+	} else {
+		a, err = lora.New(m, lora.Config{
+			R: cfg.LoRA.R, Alpha: cfg.LoRA.Alpha, Dropout: cfg.LoRA.Dropout, TargetModules: cfg.LoRA.TargetModules,
+			UseRSLoRA: cfg.LoRA.UseRSLoRA, BaseModelNameOrPath: opts.Model, Seed: uint64(cfg.Training.Seed),
+		})
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("dpo: %w", err)
+	}
+	return m, a, nil
+}
+
+func loadTokenizer(opts Options) (*tokenizer.Tokenizer, error) {
+	if opts.Tokenizer != nil {
+		return opts.Tokenizer, nil
+	}
+	if _, err := os.Stat(filepath.Join(opts.Model, tokenizer.TokenizerFile)); err == nil {
+		tok, err := tokenizer.Load(opts.Model)
+		if err != nil {
+			return nil, fmt.Errorf("dpo: %w", err)
+		}
+		return tok, nil
+	}
+	tok, err := tokenizer.Default()
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
+	return tok, nil
+}
+
+// loadPairs returns the given pairs, or the CounselChat pairs of the train
+// and validation splits of data.yaml, plus dpo.extra_pairs for training.
+func loadPairs(opts Options, cfg *config.All) (trainPairs, evalPairs []data.PreferencePair, err error) {
+	if opts.TrainPairs != nil {
+		return opts.TrainPairs, opts.EvalPairs, nil
+	}
+	cc, err := data.LoadCounselChat(cfg.Path(cfg.Data.CounselChat.Path))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dpo: %w", err)
+	}
+	pairs, err := data.PreferencePairs(cc, data.PairOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dpo: %w", err)
+	}
+	ratios := data.SplitRatios{Train: cfg.Data.Splits.Train, Validation: cfg.Data.Splits.Validation, Test: cfg.Data.Splits.Test}
+	splits, err := data.CounselChatSplits(cc, ratios, uint64(cfg.Data.Seed))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dpo: %w", err)
+	}
+	limit := 0
+	if opts.Debug {
+		limit = cfg.Data.Debug.CounselChatQuestions
+	}
+	trainPairs = data.FirstPairGroups(data.SelectPairSplit(pairs, splits, data.SplitTrain), limit)
+	evalPairs = data.FirstPairGroups(data.SelectPairSplit(pairs, splits, data.SplitValidation), limit)
+	if cfg.DPO.ExtraPairs != "" {
+		extra, err := ReadTRLPairs(cfg.Path(cfg.DPO.ExtraPairs))
+		if err != nil {
+			return nil, nil, err
+		}
+		if limit > 0 && len(extra) > limit {
+			extra = extra[:limit]
+		}
+		trainPairs = append(trainPairs, extra...)
+	}
+	return trainPairs, evalPairs, nil
+}
+
+// pairSource encodes pairs and batches them as dpo.yaml says.
+func pairSource(tok *tokenizer.Tokenizer, pairs []data.PreferencePair, cfg *config.All, vocab int, training bool) (*PairSource, EncodeStats, error) {
+	encoded, st, err := EncodePairs(tok, pairs, LengthPolicyFromConfig(cfg.DPO))
+	if err != nil {
+		return nil, st, err
+	}
+	if len(encoded) == 0 {
+		return nil, st, fmt.Errorf("none of the %d pairs could be encoded: %v", len(pairs), st.Errors)
+	}
+	for i, p := range encoded {
+		for _, ex := range []train.Example{p.Chosen, p.Rejected} {
+			for _, id := range ex.IDs {
+				if id < 0 || int(id) >= vocab {
+					return nil, st, fmt.Errorf("pair %d: token id %d is outside the model's vocabulary of %d (tokenizer %s)", i, id, vocab, tok.Name())
+				}
+			}
+		}
+	}
+	maxLen := cfg.DPO.MaxLength
+	sc := train.LMSourceConfig{
+		BatchSize: cfg.DPO.PerDeviceTrainBatchSize, MaxLen: maxLen,
+		Buckets: train.PowerOfTwoBuckets(min(defaultBucketMin, maxLen), maxLen),
+		Shuffle: training, GroupByLength: training, Seed: uint64(cfg.Training.Seed), PadID: max(tok.PAD(), 0),
+	}
+	if !training {
+		sc.BatchSize = cfg.Training.PerDeviceEvalBatchSize
+	}
+	src, err := NewPairSource(encoded, sc)
+	return src, st, err
+}
+
+// setUpReference returns the model to train: with precomputed reference
+// log-probabilities, they are computed now (before any checkpoint is
+// restored, so from the SFT adapter) and set on the sources; otherwise the
+// reference is built into the training graph.
+func setUpReference(b backends.Backend, m *gemma3n.Model, a *lora.Adapter, res *Result, log *slog.Logger) (Model, error) {
+	if !res.PrecomputedRef {
+		return NewLoRAModel(m, a, res.Reference)
+	}
+	ref, err := CurrentReference(m, a, res.Reference)
+	if err != nil {
+		return Model{}, err
+	}
+	start := time.Now()
+	for _, src := range []*PairSource{res.trainSource, res.evalSource} {
+		if src == nil {
+			continue
+		}
+		chosen, rejected, err := ComputeReference(b, m.Ctx, ref, src, nil)
+		if err != nil {
+			return Model{}, err
+		}
+		if err := src.SetReference(chosen, rejected); err != nil {
+			return Model{}, err
+		}
+	}
+	res.ReferenceSeconds = time.Since(start).Seconds()
+	log.Info("dpo: reference log-probabilities precomputed", "reference", res.Reference, "seconds", res.ReferenceSeconds)
+	return Model{Policy: Logits(m)}, nil
+}
+
+// trainConfig maps the training settings of the DPO stage onto pkg/train.
+func trainConfig(t config.Training, opts Options) train.Config {
+	tc := train.DefaultConfig(opts.RunDir)
+	tc.Phase = "dpo"
+	tc.Steps = opts.MaxSteps
+	tc.Epochs = t.NumTrainEpochs
+	tc.GradAccum = t.GradientAccumulationSteps
+	tc.LearningRate = t.LearningRate
+	tc.Schedule = t.LRSchedulerType
+	tc.WarmupSteps, tc.WarmupRatio = t.WarmupSteps, t.WarmupRatio
+	tc.Beta1, tc.Beta2, tc.Epsilon = t.AdamBeta1, t.AdamBeta2, t.AdamEpsilon
+	tc.WeightDecay = t.WeightDecay
+	tc.MaxGradNorm = t.MaxGradNorm
+	tc.Seed = t.Seed
+	tc.EvalEvery = t.EvalSteps
+	tc.CheckpointEvery = t.SaveSteps
+	tc.KeepLast = t.SaveTotalLimit
+	tc.EarlyStoppingPatience = t.EarlyStoppingPatience
+	tc.EarlyStoppingMinDelta = t.EarlyStoppingThreshold
+	tc.MaxBadSteps = t.MaxConsecutiveNaNSteps
+	tc.LogEvery = t.LoggingSteps
+	tc.Resume = opts.Resume
+	tc.Progress, tc.NoProgress = opts.Progress, opts.NoProgress
+	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
+	return tc
+}
+
+// saveAdapters writes the final adapter and, when an evaluation selected a
+// best step, that step's adapter (restored from its checkpoint; the model
+// then holds the best adapter).
+func saveAdapters(m *gemma3n.Model, a *lora.Adapter, res *Result) error {
+	res.Adapter = filepath.Join(res.RunDir, AdapterDirName)
+	if err := a.Save(res.Adapter); err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	if !res.Train.HasBest || res.Train.BestCheckpoint == "" {
+		return nil
+	}
+	ckpt, err := train.LoadCheckpoint(res.Train.BestCheckpoint)
+	if err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	if err := ckpt.Restore(m.Ctx, true); err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	res.BestAdapter = filepath.Join(res.RunDir, BestAdapterDir)
+	if err := a.Save(res.BestAdapter); err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	return nil
+}
+
+// trainSummary is train.Result as JSON: non-finite losses become null.
+type trainSummary struct {
+	Steps          int                          `json:"steps"`
+	Updates        int                          `json:"updates"`
+	SkippedSteps   int                          `json:"skipped_steps"`
+	Examples       int64                        `json:"pairs_seen"`
+	Tokens         int64                        `json:"tokens_seen"`
+	FinalLoss      *float64                     `json:"final_loss"`
+	Evals          map[string]train.EvalMetrics `json:"evals,omitempty"`
+	BestStep       int                          `json:"best_step,omitempty"`
+	BestEvalLoss   *float64                     `json:"best_eval_loss,omitempty"`
+	BestCheckpoint string                       `json:"best_checkpoint,omitempty"`
+	LastCheckpoint string                       `json:"last_checkpoint,omitempty"`
+	ResumedFrom    string                       `json:"resumed_from,omitempty"`
+	StoppedEarly   bool                         `json:"stopped_early,omitempty"`
+	Compilations   int                          `json:"compilations"`
+	ElapsedSeconds float64                      `json:"elapsed_s"`
+}
+
+func finiteOrNil(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// writeSummary saves the result as JSON, atomically.
+func writeSummary(res *Result) error {
+	tr := res.Train
+	ts := trainSummary{
+		Steps: tr.Steps, Updates: tr.Updates, SkippedSteps: tr.SkippedSteps, Examples: tr.Examples, Tokens: tr.Tokens,
+		FinalLoss: finiteOrNil(tr.FinalLoss), Evals: tr.Evals, BestCheckpoint: tr.BestCheckpoint,
+		LastCheckpoint: tr.LastCheckpoint, ResumedFrom: tr.ResumedFrom, StoppedEarly: tr.StoppedEarly,
+		Compilations: tr.Compilations, ElapsedSeconds: tr.Elapsed.Seconds(),
+	}
+	if tr.HasBest {
+		ts.BestStep, ts.BestEvalLoss = tr.BestStep, finiteOrNil(tr.BestEvalLoss)
+	}
+	data, err := json.MarshalIndent(struct {
+		*Result
+		Train trainSummary `json:"train"`
+	}{res, ts}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("dpo: summary: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(res.RunDir, SummaryFileName), append(data, '\n'))
+}
+
+// writeFileAtomic writes a temporary file in path's directory and renames it over path.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("dpo: %w", err)
+	}
+	return nil
+}
