@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"encoding/json"
+	"math"
 	"reflect"
 	"runtime"
 	"slices"
@@ -60,7 +62,7 @@ func TestSyntheticExamples(t *testing.T) {
 		}
 	}
 	for _, bad := range []struct {
-		kind            string
+		kind          string
 		n, seq, vocab int
 	}{{"zipf", 1, 10, 10}, {DataRandom, 0, 10, 10}, {DataRandom, 1, 1, 10}, {DataRandom, 1, 10, 1}} {
 		if _, err := SyntheticExamples(bad.kind, bad.n, bad.seq, bad.vocab, 0); err == nil {
@@ -86,6 +88,23 @@ func TestGroupDigits(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 4460000000: "4,460,000,000", -12345: "-12,345"} {
 		if got := groupDigits(n); got != want {
 			t.Errorf("groupDigits(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestJSONWithNonFiniteValues(t *testing.T) {
+	data, err := json.Marshal(ParityCheck{Name: "logits", Metric: "max_abs", Value: math.Inf(1), Tolerance: 1e-4})
+	if err != nil || !strings.Contains(string(data), `"value":null`) || !strings.Contains(string(data), `"name":"logits"`) {
+		t.Errorf("ParityCheck JSON %s, %v", data, err)
+	}
+	r := NumericsReport{Kind: "numerics", RelDiff: math.NaN(), Float32: NumericsRun{DType: "float32", Losses: []float64{1, math.NaN()}, FinalLoss: math.NaN()}}
+	data, err = json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"rel_diff":null`, `"losses":[1,null]`, `"final_loss":null`, `"kind":"numerics"`, `"dtype":"float32"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("NumericsReport JSON lacks %s: %s", want, data)
 		}
 	}
 }

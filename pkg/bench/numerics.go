@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -36,6 +37,20 @@ type NumericsRun struct {
 	Seconds   float64 `json:"seconds"`
 }
 
+// MarshalJSON writes non-finite losses as null.
+func (r NumericsRun) MarshalJSON() ([]byte, error) {
+	losses := make([]any, len(r.Losses))
+	for i, l := range r.Losses {
+		losses[i] = finiteOrNil(l)
+	}
+	type plain NumericsRun
+	return json.Marshal(struct {
+		plain
+		Losses    []any `json:"losses"`
+		FinalLoss any   `json:"final_loss"`
+	}{plain(r), losses, finiteOrNil(r.FinalLoss)})
+}
+
 // NumericsReport is the result of Numerics.
 type NumericsReport struct {
 	Kind    string       `json:"kind"` // "numerics"
@@ -55,6 +70,15 @@ type NumericsReport struct {
 	Tolerance float64 `json:"tolerance"`
 	OK        bool    `json:"ok"`
 	Memory    Memory  `json:"memory"`
+}
+
+// MarshalJSON writes a non-finite RelDiff as null.
+func (r NumericsReport) MarshalJSON() ([]byte, error) {
+	type plain NumericsReport
+	return json.Marshal(struct {
+		plain
+		RelDiff any `json:"rel_diff"`
+	}{plain(r), finiteOrNil(r.RelDiff)})
 }
 
 // Numerics trains the model of opts.Size twice from the same seed — with

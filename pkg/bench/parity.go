@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -42,6 +43,15 @@ type ParityCheck struct {
 	Value     float64 `json:"value"`
 	Tolerance float64 `json:"tolerance"`
 	OK        bool    `json:"ok"`
+}
+
+// MarshalJSON writes a non-finite Value (a NaN in the outputs) as null.
+func (c ParityCheck) MarshalJSON() ([]byte, error) {
+	type plain ParityCheck
+	return json.Marshal(struct {
+		plain
+		Value any `json:"value"`
+	}{plain(c), finiteOrNil(c.Value)})
 }
 
 // ParityReport is the result of Parity.
@@ -346,4 +356,12 @@ func mismatches(a, b []int32) int {
 		}
 	}
 	return n
+}
+
+// finiteOrNil returns x, or nil (JSON null) for NaN and ±Inf, which JSON cannot hold.
+func finiteOrNil(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return x
 }

@@ -49,7 +49,7 @@ func (r *ParityReport) WriteText(w io.Writer) error {
 		if !c.OK {
 			verdict = "FAIL"
 		}
-		p.line("  %-4s %-55s %-14s %.3g (tolerance %.3g)", verdict, c.Name, c.Metric, c.Value, c.Tolerance)
+		p.line("  %-4s %-58s %-14s %.3g (tolerance %.3g)", verdict, c.Name, c.Metric, c.Value, c.Tolerance)
 	}
 	if r.OK {
 		p.line("parity: all %d checks pass", len(r.Checks)+len(r.SimpleGo))
