@@ -55,6 +55,9 @@ type Options struct {
 	Debug bool
 	// Resume continues the newest checkpoint of RunDir.
 	Resume bool
+	// SaveOnCancel writes a checkpoint when runCtx is cancelled (e.g. on
+	// Ctrl-C), so that Resume continues from there.
+	SaveOnCancel bool
 	// MaxSteps stops after this many optimizer steps (0: dpo.yaml's epochs).
 	MaxSteps int
 	// DType of the model weights; the zero value follows training.bf16.
@@ -365,7 +368,7 @@ func trainConfig(t config.Training, opts Options) train.Config {
 	tc.EarlyStoppingMinDelta = t.EarlyStoppingThreshold
 	tc.MaxBadSteps = t.MaxConsecutiveNaNSteps
 	tc.LogEvery = t.LoggingSteps
-	tc.Resume = opts.Resume
+	tc.Resume, tc.SaveOnCancel = opts.Resume, opts.SaveOnCancel
 	tc.Progress, tc.NoProgress = opts.Progress, opts.NoProgress
 	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
 	return tc
