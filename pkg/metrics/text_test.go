@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -80,10 +81,19 @@ func TestTokenize13a(t *testing.T) {
 		{"trailing   \n", "trailing"},
 		{"3.", "3 ."},
 		{".5", ". 5"},
+		// Checked with Python's re and sacreBLEU's patterns.
+		{"a.b", "a . b"},
+		{"see...then", "see . . . then"},
+		{"x,y", "x , y"},
+		{"3.x", "3 . x"},
+		{"1,000.5-3", "1,000.5 - 3"},
 	} {
 		got := strings.Join(Tokenize13a(c.in), " ")
 		if got != c.want {
 			t.Errorf("Tokenize13a(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if oracle := strings.Join(tokenize13aRegexp(c.in), " "); oracle != c.want {
+			t.Errorf("regexp oracle(%q) = %q, want %q", c.in, oracle, c.want)
 		}
 	}
 }
@@ -180,12 +190,39 @@ func TestROUGEHand(t *testing.T) {
 	}
 }
 
+// tokenize13aRegexp is a literal transcription of sacreBLEU's
+// Tokenizer13a with its regular expressions, the oracle for Tokenize13a.
+func tokenize13aRegexp(segment string) []string {
+	line := strings.TrimRightFunc(strings.ToValidUTF8(segment, "\uFFFD"), isPySpace)
+	line = strings.ReplaceAll(line, "<skipped>", "")
+	line = strings.ReplaceAll(line, "-\n", "")
+	line = strings.ReplaceAll(line, "\n", " ")
+	line = strings.ReplaceAll(line, "&quot;", `"`)
+	line = strings.ReplaceAll(line, "&amp;", "&")
+	line = strings.ReplaceAll(line, "&lt;", "<")
+	line = strings.ReplaceAll(line, "&gt;", ">")
+	line = " " + line + " "
+	for _, sub := range []struct{ re, repl string }{
+		{"([{-~\\[-` -&(-+:-@/])", " $1 "},
+		{`([^0-9])([.,])`, "$1 $2 "},
+		{`([.,])([^0-9])`, " $1 $2"},
+		{`([0-9])(-)`, "$1 $2 "},
+	} {
+		line = regexp.MustCompile(sub.re).ReplaceAllString(line, sub.repl)
+	}
+	return pySplit(line)
+}
+
 func FuzzTokenize13a(f *testing.F) {
 	for _, s := range []string{"", "Hello, world.", "1,000.5-3", "&amp;&quot;", "a-\nb", "\xff\xfe", "İ"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, tok := range Tokenize13a(s) {
+		got := Tokenize13a(s)
+		if want := tokenize13aRegexp(s); !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+			t.Fatalf("Tokenize13a(%q) = %q, regexp oracle %q", s, got, want)
+		}
+		for _, tok := range got {
 			if tok == "" || strings.ContainsFunc(tok, isPySpace) {
 				t.Fatalf("bad token %q from %q", tok, s)
 			}

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 )
@@ -19,26 +18,16 @@ func pySplit(s string) []string {
 	return strings.FieldsFunc(s, isPySpace)
 }
 
-// The regular expressions of sacreBLEU's TokenizerRegexp, applied in order
-// (mteval-v13a's language-dependent part). Go's ReplaceAllString has the
-// same leftmost, non-overlapping semantics as Python's re.sub for these
-// fixed-width patterns, so consecutive punctuation is handled identically.
-var (
-	// Tokenise any punctuation (ASCII punctuation except ' , - .) and space.
-	re13aPunct = regexp.MustCompile("([{-~\\[-` -&(-+:-@/])")
-	// Tokenise period and comma unless preceded by a digit.
-	re13aPeriodCommaAfterNonDigit = regexp.MustCompile(`([^0-9])([.,])`)
-	// Tokenise period and comma unless followed by a digit.
-	re13aPeriodCommaBeforeNonDigit = regexp.MustCompile(`([.,])([^0-9])`)
-	// Tokenise a dash when preceded by a digit.
-	re13aDashAfterDigit = regexp.MustCompile(`([0-9])(-)`)
-)
-
 // Tokenize13a tokenises a segment as sacreBLEU 2.x's default "13a"
 // tokenizer does after BLEU's pre-processing (trailing whitespace stripped):
 // it removes "<skipped>", joins "-\n" hyphenations, unescapes four HTML
 // entities, and splits punctuation off words, except periods and commas
 // inside numbers and dashes not preceded by a digit.
+//
+// The four regular expressions of sacreBLEU's TokenizerRegexp are applied
+// as hand-written passes with re.sub's semantics (leftmost, non-overlapping
+// matches); tokenize13aRegexp in the tests is the literal transcription
+// they are fuzzed against.
 func Tokenize13a(segment string) []string {
 	line := strings.TrimRightFunc(strings.ToValidUTF8(segment, "\uFFFD"), isPySpace)
 	line = strings.ReplaceAll(line, "<skipped>", "")
@@ -50,13 +39,52 @@ func Tokenize13a(segment string) []string {
 		line = strings.ReplaceAll(line, "&lt;", "<")
 		line = strings.ReplaceAll(line, "&gt;", ">")
 	}
-	line = " " + line + " "
-	line = re13aPunct.ReplaceAllString(line, " $1 ")
-	line = re13aPeriodCommaAfterNonDigit.ReplaceAllString(line, "$1 $2 ")
-	line = re13aPeriodCommaBeforeNonDigit.ReplaceAllString(line, " $1 $2")
-	line = re13aDashAfterDigit.ReplaceAllString(line, "$1 $2 ")
-	return pySplit(line)
+	rs := []rune(" " + line + " ")
+	// ([{-~\[-` -&(-+:-@/]) → " \1 ": ASCII punctuation except ' , - .
+	out := make([]rune, 0, 2*len(rs))
+	for _, r := range rs {
+		if is13aPunct(r) {
+			out = append(out, ' ', r, ' ')
+		} else {
+			out = append(out, r)
+		}
+	}
+	// ([^0-9])([.,]) → "\1 \2 ": period and comma unless after a digit.
+	out = subPairs(out, func(a, b rune) bool { return !isASCIIDigit(a) && isPeriodComma(b) },
+		func(dst []rune, a, b rune) []rune { return append(dst, a, ' ', b, ' ') })
+	// ([.,])([^0-9]) → " \1 \2": period and comma unless before a digit.
+	out = subPairs(out, func(a, b rune) bool { return isPeriodComma(a) && !isASCIIDigit(b) },
+		func(dst []rune, a, b rune) []rune { return append(dst, ' ', a, ' ', b) })
+	// ([0-9])(-) → "\1 \2 ": a dash after a digit.
+	out = subPairs(out, func(a, b rune) bool { return isASCIIDigit(a) && b == '-' },
+		func(dst []rune, a, b rune) []rune { return append(dst, a, ' ', b, ' ') })
+	return pySplit(string(out))
 }
+
+// subPairs applies a two-character substitution left to right without
+// overlapping matches, as re.sub does for a two-character pattern.
+func subPairs(s []rune, match func(a, b rune) bool, repl func(dst []rune, a, b rune) []rune) []rune {
+	out := make([]rune, 0, len(s)+len(s)/4)
+	for i := 0; i < len(s); {
+		if i+1 < len(s) && match(s[i], s[i+1]) {
+			out = repl(out, s[i], s[i+1])
+			i += 2
+			continue
+		}
+		out = append(out, s[i])
+		i++
+	}
+	return out
+}
+
+func is13aPunct(r rune) bool {
+	return r >= '{' && r <= '~' || r >= '[' && r <= '`' || r >= ' ' && r <= '&' ||
+		r >= '(' && r <= '+' || r >= ':' && r <= '@' || r == '/'
+}
+
+func isASCIIDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+func isPeriodComma(r rune) bool { return r == '.' || r == ',' }
 
 // TokenizeROUGE tokenises text as Google's rouge-score tokenizer and
 // torchmetrics' ROUGEScore do without a stemmer: lower-case, replace every
