@@ -22,6 +22,9 @@ func (r *TrainReport) WriteText(w io.Writer) error {
 		p.line("loss:          %.4f (first step) → %.4f (last step)", r.Losses[0], r.Losses[n-1])
 	}
 	p.memory(r.Memory)
+	if m := r.MemoryAfterInit; m.DeviceKnown {
+		p.line("after init:    device peak %s, %s in use (the weights)", gib(m.DevicePeakBytes), gib(m.DeviceInUseBytes))
+	}
 	return p.err
 }
 

@@ -152,8 +152,14 @@ type TrainReport struct {
 	Losses []float64 `json:"losses"`
 	// Compilations counts the graphs the trainer built (one per batch shape
 	// plus the optimizer update): 2 when nothing recompiles.
-	Compilations int    `json:"compilations"`
-	Memory       Memory `json:"memory"`
+	Compilations int `json:"compilations"`
+	// MemoryAfterInit is read once the random weights exist: its device
+	// peak is that of the initialisation (weights plus the generator's
+	// temporaries). Memory is read after the last step; its peak covers
+	// the whole process, so training set it when it exceeds
+	// MemoryAfterInit's peak.
+	MemoryAfterInit Memory `json:"memory_after_init"`
+	Memory          Memory `json:"memory"`
 }
 
 // Train builds the model of opts.Size with random weights on b, installs
@@ -175,6 +181,7 @@ func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainRep
 	}
 	defer m.Ctx.Finalize()
 	initSeconds := time.Since(start).Seconds()
+	afterInit := ReadMemory(b)
 	adapter, err := newAdapter(m, opts)
 	if err != nil {
 		return nil, err
@@ -195,7 +202,7 @@ func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainRep
 		ParamsBase: cfg.NumParameters(), ParamsTrainable: adapter.NumTrainable(),
 		InitSeconds: initSeconds, FirstStepSeconds: run.stepSeconds[0],
 		StepSeconds: run.stepSeconds[opts.Warmup:], Losses: run.losses,
-		Compilations: run.compilations, Memory: ReadMemory(b),
+		Compilations: run.compilations, MemoryAfterInit: afterInit, Memory: ReadMemory(b),
 	}
 	r.ParamsTotal = r.ParamsBase + r.ParamsTrainable
 	r.Step = Summarize(r.StepSeconds)
