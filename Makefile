@@ -43,3 +43,5 @@ fuzz:
 
 clean:
 	rm -rf bin runs reports
+
+include notebooks/notebooks.mk
