@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+)
+
+func init() {
+	register("train sft", "fine-tune a LoRA adapter on counselling conversations (SFT)", trainSFTUsage, runTrainSFT)
+}
+
+const trainSFTUsage = "--model M --data counselchat|annomi|both|FILE.jsonl --out RUN_DIR [flags]"
+
+// overrideFlags collects the repeatable --set flag.
+type overrideFlags []string
+
+func (l *overrideFlags) String() string     { return strings.Join(*l, " ") }
+func (l *overrideFlags) Set(v string) error { *l = append(*l, v); return nil }
+
+func runTrainSFT(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "train sft", trainSFTUsage,
+		"Supervised fine-tuning of a LoRA adapter on the base model: the configuration of --config, overridden by the\n"+
+			"flags, trains on the train split and evaluates on the validation split of each source. RUN_DIR receives\n"+
+			"config.yaml, data_summary.json, metrics.jsonl, checkpoints/, adapter/ and best_adapter/ (PEFT layout) and\n"+
+			"summary.json; the run directory is printed on stdout at the end. Ctrl-C stops after the current step;\n"+
+			"--resume continues from the last checkpoint.")
+	var o sft.Options
+	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
+	fs.StringVar(&o.Data, "data", "", "counselchat, annomi, both, or a JSONL file of {\"messages\": [...]} conversations (required)")
+	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the shipped defaults)")
+	fs.StringVar(&o.Out, "out", "", "run directory (required)")
+	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
+	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
+	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly")
+	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
+	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
+	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after N optimizer steps (default: training_config.yaml)")
+	fs.IntVar(&o.MaxEvalExamples, "max-eval-examples", 0, "evaluate on the first N validation examples of each source (default: all)")
+	var sets overrideFlags
+	fs.Var(&sets, "set", "override a configuration value, e.g. --set training.learning_rate=1e-4 (repeatable; wins over the other flags)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("train sft: unexpected argument %q", fs.Arg(0))
+	}
+	if o.Data == "" || o.Out == "" {
+		return errors.New("train sft: --data and --out are required")
+	}
+	o.Overrides = sets
+	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
+		o.Progress = f
+	} else {
+		o.NoProgress = true
+	}
+
+	// Ctrl-C stops the run after the current step; --resume continues it.
+	// A second Ctrl-C kills the process.
+	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-runCtx.Done()
+		stop()
+	}()
+	res, err := sft.Run(runCtx, o)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("train sft: interrupted (continue with --resume): %w", err)
+		}
+		return fmt.Errorf("train sft: %w", err)
+	}
+	printTrainSummary(ctx.stderr, res)
+	fmt.Fprintln(ctx.stdout, res.Summary.RunDir)
+	return nil
+}
+
+// printTrainSummary writes a few human lines about a finished run.
+func printTrainSummary(w io.Writer, res *sft.Result) {
+	s := res.Summary
+	fmt.Fprintf(w, "trained %d of %d steps on %d examples (%d tokens) in %.1fs: %.1f tokens/s, %d graph compilations\n",
+		s.Steps, s.TotalSteps, s.Examples, s.Tokens, s.TrainSeconds, s.TokensPerSec, s.Compilations)
+	if s.FinalTrainLoss != nil {
+		fmt.Fprintf(w, "final train loss %.4f\n", *s.FinalTrainLoss)
+	}
+	names := make([]string, 0, len(s.FinalEvalLoss))
+	for name := range s.FinalEvalLoss {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "eval loss %s %.4f\n", name, s.FinalEvalLoss[name])
+	}
+	fmt.Fprintf(w, "adapter: %s\n", s.Adapter)
+	if s.BestAdapter != "" && s.BestStep != nil && s.BestEvalLoss != nil {
+		fmt.Fprintf(w, "best adapter: %s (step %d, %s loss %.4f)\n", s.BestAdapter, *s.BestStep, s.BestEvalSet, *s.BestEvalLoss)
+	}
+}
+
+// isTerminalFile reports whether f is a character device (a terminal).
+func isTerminalFile(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

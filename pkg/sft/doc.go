@@ -1,0 +1,29 @@
+// Package sft is supervised fine-tuning of Gemma 3n with LoRA adapters, end
+// to end: one call, Run, that the command `gemma3n-therapy train sft` and the
+// notebooks share.
+//
+// Run glues the project's packages together in one direction:
+//
+//	config (YAML + overrides + --debug)
+//	  → model (a preset such as "tiny", a directory, or a Hugging Face repo id via hub)
+//	  → tokenizer (the checkpoint's tokenizer.json, else the embedded Gemma tokenizer)
+//	  → conversations (CounselChat, AnnoMI, both, or a JSONL file; train and validation splits)
+//	  → chat examples (Gemma template, loss masks, length policy)
+//	  → LoRA adapter (new, or continued from a PEFT adapter directory)
+//	  → train (bucketed batches, AdamW, schedule, clipping, accumulation,
+//	    evaluation, checkpoints, exact resume)
+//	  → run directory
+//
+// A run directory holds:
+//
+//	config.yaml             the resolved configuration (defaults, files, overrides, debug)
+//	data_summary.json       conversations, examples and tokens per source and split
+//	metrics.jsonl           one JSON object per logged step and per evaluation (package train)
+//	checkpoints/            step-NNNNNNNN/ and best.json (package train; --resume continues from them)
+//	adapter/                the final adapter, PEFT layout (adapter_config.json + adapter_model.safetensors)
+//	best_adapter/           the adapter of the best evaluation, PEFT layout (when there was an evaluation)
+//	summary.json            steps, tokens, losses, wall time, throughput, graph compilations
+//
+// The adapter directories load with PEFT (PeftModel.from_pretrained) and with
+// lora.Load, and are the input of a following phase (Options.InitAdapter).
+package sft

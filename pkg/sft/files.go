@@ -1,0 +1,126 @@
+package sft
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// saveAdapter writes the adapter's current values to dir in PEFT layout,
+// atomically as a whole: into a temporary directory next to dir, which then
+// replaces dir. A reader never sees a directory with one new and one old file.
+func saveAdapter(a *lora.Adapter, dir string) error {
+	parent := filepath.Dir(dir)
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(dir)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // no-op after the rename
+	if err := a.Save(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		// rename cannot replace a non-empty directory: move the old one away first.
+		old, err := os.MkdirTemp(parent, ".old-"+filepath.Base(dir)+"-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(old)
+		if err := os.Rename(dir, filepath.Join(old, "dir")); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	if d, err := os.Open(parent); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// saveCheckpointAdapter writes the adapter values of a training checkpoint
+// to dir in PEFT layout. It puts them into the model for the time of the
+// save and then restores the values the adapter had.
+func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err error) {
+	ckpt, err := train.LoadCheckpoint(checkpointDir)
+	if err != nil {
+		return err
+	}
+	ctx := a.Model().Ctx
+	type saved struct {
+		v     *context.Variable
+		value *tensors.Tensor
+	}
+	var current []saved
+	for _, m := range a.Modules() {
+		varA, varB := a.Variables(m.Name)
+		for _, v := range []*context.Variable{varA, varB} {
+			if v == nil {
+				return fmt.Errorf("adapter variables of %s missing from the model", m.Name)
+			}
+			if _, ok := ckpt.Variables[v.ScopeAndName()]; !ok {
+				return fmt.Errorf("checkpoint %s has no value for %s", checkpointDir, v.ScopeAndName())
+			}
+			value, err := v.Value()
+			if err != nil {
+				return err
+			}
+			clone, err := value.LocalClone()
+			if err != nil {
+				return err
+			}
+			current = append(current, saved{v, clone})
+		}
+	}
+	defer func() {
+		for _, s := range current {
+			if setErr := s.v.SetValue(s.value); setErr != nil && err == nil {
+				err = fmt.Errorf("restoring %s: %w", s.v.ScopeAndName(), setErr)
+			}
+		}
+	}()
+	if err := ckpt.Restore(ctx, true); err != nil {
+		return err
+	}
+	return saveAdapter(a, dir)
+}
+
+// writeFileAtomic writes data to path through a synced temporary file in the
+// same directory and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

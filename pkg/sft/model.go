@@ -1,0 +1,100 @@
+package sft
+
+import (
+	stdcontext "context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
+)
+
+// NewBackend creates the backend named by a model.backend value (see
+// package backend). On the pure-Go backend, ops run sequentially: GoMLX
+// v0.26.0's parallel op scheduler can deadlock on graphs with many
+// independent matrix products, and the products themselves still use every
+// core.
+func NewBackend(name string) (backends.Backend, error) {
+	cfg := backend.Resolve(name)
+	if cfg == "go" || cfg == "simplego" {
+		cfg += ":ops_sequential"
+	} else if kind, opts, ok := strings.Cut(cfg, ":"); ok && (kind == "go" || kind == "simplego") && !strings.Contains(opts, "ops_") {
+		cfg += ",ops_sequential"
+	}
+	return backend.New(cfg)
+}
+
+// loadedModel is a base model and the tokenizer that goes with it.
+type loadedModel struct {
+	model *gemma3n.Model
+	tok   *tokenizer.Tokenizer
+	dir   string // the model directory; "" for a preset
+}
+
+// LoadModel resolves a model argument and loads it with its tokenizer: a
+// preset name (unless a file of that name exists) is built with random
+// weights (seed 0); a directory or a Hugging Face repo id (resolved by
+// package hub) is loaded from its safetensors. The tokenizer is the model
+// directory's tokenizer.json when it has one, else the embedded Gemma
+// tokenizer. (Examples with ids outside the model's vocabulary are skipped
+// when the data is built.)
+func LoadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
+	m, err := loadModel(ctx, name, dtype, hubOpts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.model, m.tok, nil
+}
+
+func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*loadedModel, error) {
+	dt := dtypes.Float32
+	switch dtype {
+	case config.DTypeFloat32:
+	case config.DTypeBFloat16:
+		dt = dtypes.BFloat16
+	default:
+		return nil, fmt.Errorf("model dtype %q: want float32 or bfloat16", dtype)
+	}
+	out := &loadedModel{}
+	var err error
+	if _, statErr := os.Stat(name); gemma3n.IsPreset(name) && statErr != nil {
+		if out.model, err = gemma3n.Open(name, dt); err != nil {
+			return nil, err
+		}
+	} else {
+		if out.dir, err = hub.Resolve(ctx, name, hubOpts); err != nil {
+			return nil, err
+		}
+		if out.model, err = gemma3n.Load(out.dir, dt); err != nil {
+			return nil, err
+		}
+	}
+	if out.tok, err = loadTokenizer(out.dir); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadTokenizer reads dir's tokenizer.json (or .gz), or returns the embedded
+// default when dir is empty or has none.
+func loadTokenizer(dir string) (*tokenizer.Tokenizer, error) {
+	if dir != "" {
+		for _, name := range []string{tokenizer.TokenizerFile, tokenizer.TokenizerFile + ".gz"} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				return tokenizer.Load(dir)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("tokenizer: %w", err)
+			}
+		}
+	}
+	return tokenizer.Default()
+}

@@ -1,0 +1,219 @@
+package sft
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// Options describe one SFT run. Out and one of Data or Conversations are
+// required; everything else has a default. The named fields (Model, DType,
+// Backend, MaxSteps) are shorthands for overrides of the YAML configuration,
+// as are the entries of Overrides; all of them win over the files.
+type Options struct {
+	// ConfigPath is a configs directory, one section file or a resolved
+	// config.yaml (config.LoadPath). Empty means the shipped defaults, with
+	// data paths relative to the repository that holds the datasets
+	// directory (data.FindDataDir).
+	ConfigPath string
+	// Overrides are "key=value" assignments (config.All.Apply), e.g.
+	// "training.learning_rate=1e-4". They are applied after the named
+	// fields below and after Debug, so they win over both.
+	Overrides []string
+
+	// Model overrides model.model_name_or_path: a preset name ("tiny": the
+	// full-vocabulary random-init tiny Gemma 3n, seed 0), a model directory
+	// or a Hugging Face repo id (downloaded through package hub).
+	Model string
+	// DType overrides model.dtype ("float32" or "bfloat16") and sets
+	// training.bf16 to match.
+	DType string
+	// Backend overrides model.backend (see package backend).
+	Backend string
+	// MaxSteps overrides training.max_steps when > 0.
+	MaxSteps int
+
+	// Data is "counselchat", "annomi", "both" or a JSONL file of
+	// conversations (data.LoadConversations). Conversations of a file are
+	// split by their "split" field, or, when none has one, by group with
+	// the splits and seed of data.yaml.
+	Data string
+	// Conversations, when not nil, are trained instead of Data (with the
+	// rules of a JSONL file). The curriculum passes its mixes this way.
+	Conversations []data.Conversation
+	// MaxEvalExamples keeps only the first N examples of each eval set
+	// (0 keeps them all): evaluation of a tiny model on a CPU is dominated
+	// by its 262k-token LM head.
+	MaxEvalExamples int
+	// Debug shrinks the run to data.yaml's debug sizes (config.All.ApplyDebug
+	// and the debug subsets of each source).
+	Debug bool
+
+	// Out is the run directory.
+	Out string
+	// InitAdapter is a PEFT adapter directory to continue training from
+	// (its own r, alpha, dropout and targets apply); empty creates a new
+	// adapter from lora_config.yaml.
+	InitAdapter string
+	// Resume continues the newest checkpoint of Out exactly (same next
+	// batch, optimizer state and random state). Without it, an Out that
+	// already has checkpoints is an error.
+	Resume bool
+	// Phase names the run in metrics and the progress bar (optional).
+	Phase string
+
+	// BackendInstance, when set, is used instead of creating a backend from
+	// the configuration (notebooks and tests share one).
+	BackendInstance backends.Backend
+	// Hub configures the download of repo ids (zero: the environment).
+	Hub hub.Options
+
+	// Progress receives the progress bar (nil: stderr when it is a
+	// terminal); NoProgress disables it.
+	Progress   io.Writer
+	NoProgress bool
+	// Logger receives what the run reports: adapter size, skipped data,
+	// checkpoints, evaluations (nil: slog.Default()).
+	Logger *slog.Logger
+	// OnStep and OnEval are called after each logged step (every
+	// training.logging_steps) and each evaluation, e.g. to redraw live charts.
+	OnStep func(train.StepMetrics)
+	OnEval func(train.EvalMetrics)
+}
+
+// ResolveConfig returns the configuration a run with these options uses:
+// the YAML (or the defaults), then the named fields, then Debug, then
+// Overrides, validated.
+func ResolveConfig(opts Options) (*config.All, error) {
+	var cfg *config.All
+	if opts.ConfigPath != "" {
+		var err error
+		if cfg, err = config.LoadPath(opts.ConfigPath); err != nil {
+			return nil, err
+		}
+	} else {
+		cfg = config.Default()
+		if dir, err := data.FindDataDir(""); err == nil {
+			// The shipped data paths are relative to the repository root.
+			cfg.BaseDir = filepath.Dir(dir)
+		}
+	}
+	var named []string
+	if opts.Model != "" {
+		named = append(named, "model.model_name_or_path="+opts.Model)
+	}
+	if opts.DType != "" {
+		if opts.DType != config.DTypeFloat32 && opts.DType != config.DTypeBFloat16 {
+			return nil, fmt.Errorf("dtype %q: want float32 or bfloat16", opts.DType)
+		}
+		named = append(named, "model.dtype="+opts.DType, "training.bf16="+strconv.FormatBool(opts.DType == config.DTypeBFloat16))
+	}
+	if opts.Backend != "" {
+		named = append(named, "model.backend="+opts.Backend)
+	}
+	if opts.MaxSteps < 0 {
+		return nil, fmt.Errorf("max steps %d must be ≥ 0", opts.MaxSteps)
+	}
+	if opts.MaxSteps > 0 {
+		named = append(named, "training.max_steps="+strconv.Itoa(opts.MaxSteps))
+	}
+	if err := cfg.Apply(named...); err != nil {
+		return nil, err
+	}
+	if opts.Debug {
+		// Overrides of the debug sizes themselves must count before the
+		// debug sizes are applied, and explicit overrides must win over
+		// them afterwards: set them on both sides (validating only after
+		// the second, since the debug sizes may be what makes them valid).
+		for _, as := range opts.Overrides {
+			key, value, ok := strings.Cut(as, "=")
+			if !ok {
+				return nil, fmt.Errorf("override %q: want key=value, e.g. training.learning_rate=1e-4", as)
+			}
+			if err := cfg.Set(strings.TrimSpace(key), value); err != nil {
+				return nil, err
+			}
+		}
+		cfg.ApplyDebug()
+	}
+	if err := cfg.Apply(opts.Overrides...); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ModelDType is the dtype the base weights (and activations) are loaded in:
+// bfloat16 when model.dtype is bfloat16 and training.bf16 is on, else
+// float32. Adapters and optimizer state are float32 either way.
+func ModelDType(cfg *config.All) string {
+	if cfg.Model.DType == config.DTypeBFloat16 && cfg.Training.BF16 {
+		return config.DTypeBFloat16
+	}
+	return config.DTypeFloat32
+}
+
+// trainConfig maps training_config.yaml onto the trainer's configuration.
+func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logger *slog.Logger) train.Config {
+	t := cfg.Training
+	bestOn := ""
+	if len(evalSets) > 0 {
+		bestOn = evalSets[0].Name // the first source: counselchat before annomi
+	}
+	return train.Config{
+		RunDir:                opts.Out,
+		Phase:                 opts.Phase,
+		Steps:                 t.MaxSteps,
+		Epochs:                t.NumTrainEpochs,
+		GradAccum:             t.GradientAccumulationSteps,
+		LearningRate:          t.LearningRate,
+		Schedule:              t.LRSchedulerType,
+		WarmupSteps:           t.WarmupSteps,
+		WarmupRatio:           t.WarmupRatio,
+		Beta1:                 t.AdamBeta1,
+		Beta2:                 t.AdamBeta2,
+		Epsilon:               t.AdamEpsilon,
+		WeightDecay:           t.WeightDecay,
+		MaxGradNorm:           t.MaxGradNorm,
+		Seed:                  t.Seed,
+		EvalSets:              evalSets,
+		EvalEvery:             t.EvalSteps,
+		BestOn:                bestOn,
+		EarlyStoppingPatience: t.EarlyStoppingPatience,
+		EarlyStoppingMinDelta: t.EarlyStoppingThreshold,
+		CheckpointEvery:       t.SaveSteps,
+		KeepLast:              t.SaveTotalLimit,
+		Resume:                opts.Resume,
+		MaxBadSteps:           t.MaxConsecutiveNaNSteps,
+		LogEvery:              t.LoggingSteps,
+		Progress:              opts.Progress,
+		NoProgress:            opts.NoProgress,
+		Logger:                logger,
+		OnStep:                opts.OnStep,
+		OnEval:                opts.OnEval,
+	}
+}
+
+func (opts *Options) check() error {
+	switch {
+	case opts.Out == "":
+		return errors.New("no run directory (Out) given")
+	case opts.Data == "" && opts.Conversations == nil:
+		return errors.New("no training data: want counselchat, annomi, both or a JSONL file of conversations")
+	case opts.Data != "" && opts.Conversations != nil:
+		return errors.New("give either Data or Conversations, not both")
+	case opts.MaxEvalExamples < 0:
+		return fmt.Errorf("max eval examples %d must be ≥ 0", opts.MaxEvalExamples)
+	}
+	return nil
+}

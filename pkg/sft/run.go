@@ -1,0 +1,336 @@
+package sft
+
+import (
+	stdcontext "context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// File and directory names inside a run directory.
+const (
+	ConfigFileName      = "config.yaml"
+	DataSummaryFileName = "data_summary.json"
+	SummaryFileName     = "summary.json"
+	AdapterDirName      = "adapter"
+	BestAdapterDirName  = "best_adapter"
+)
+
+// Result is what Run returns: the summary written to summary.json, the
+// data summary, the trainer's result, and the trained model (base weights
+// plus the installed adapter, final values) for further use in a notebook,
+// e.g. generation.
+type Result struct {
+	Summary   Summary
+	Data      DataSummary
+	Train     *train.Result
+	Config    *config.All
+	Model     *gemma3n.Model
+	Adapter   *lora.Adapter
+	Tokenizer *tokenizer.Tokenizer
+}
+
+// Summary is summary.json. Losses that do not exist (no applied step, no
+// evaluation) are null.
+type Summary struct {
+	RunDir       string `json:"run_dir"`
+	Model        string `json:"model"`
+	ModelDir     string `json:"model_dir,omitempty"` // the directory it was loaded from (none for a preset)
+	DType        string `json:"dtype"`
+	Data         string `json:"data"`
+	Debug        bool   `json:"debug"`
+	InitAdapter  string `json:"init_adapter,omitempty"`
+	ResumedFrom  string `json:"resumed_from,omitempty"`
+	Adapter      string `json:"adapter"`
+	BestAdapter  string `json:"best_adapter,omitempty"`
+	Trainable    int64  `json:"trainable_params"`
+	AdapterLines string `json:"trainable_summary"`
+
+	Steps        int   `json:"steps"`
+	TotalSteps   int   `json:"total_steps"`
+	Updates      int   `json:"updates"`
+	SkippedSteps int   `json:"skipped_steps"`
+	StoppedEarly bool  `json:"stopped_early"`
+	Examples     int64 `json:"examples"` // trained, counting repeats over epochs
+	Tokens       int64 `json:"tokens"`   // input tokens trained, padding excluded
+
+	FinalTrainLoss *float64           `json:"final_train_loss"`
+	FinalEvalLoss  map[string]float64 `json:"final_eval_loss"` // by eval set
+	BestStep       *int               `json:"best_step"`
+	BestEvalLoss   *float64           `json:"best_eval_loss"`
+	BestEvalSet    string             `json:"best_eval_set,omitempty"`
+
+	// WallSeconds is the time of this Run call, loading included;
+	// TrainSeconds the trainer's time over all invocations of the run
+	// (steps, evaluations, checkpoints, graph compilation).
+	WallSeconds  float64 `json:"wall_s"`
+	TrainSeconds float64 `json:"train_s"`
+	// TokensPerSec is Tokens / TrainSeconds; StepTokensPerSec the median
+	// over the logged steps of this invocation (optimizer steps only).
+	TokensPerSec     float64 `json:"tokens_per_sec"`
+	StepTokensPerSec float64 `json:"step_tokens_per_sec"`
+	// Compilations counts the graphs the trainer built in this invocation:
+	// one per training batch shape, one optimizer step, one per eval shape.
+	Compilations int `json:"compilations"`
+}
+
+// Run trains a LoRA adapter with supervised fine-tuning and writes the run
+// directory (see the package documentation). runCtx cancels the run between
+// steps; a cancelled run can be continued with Options.Resume from its last
+// checkpoint. On an error after training started, the returned Result holds
+// what is known so far.
+func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
+	start := time.Now()
+	if err := opts.check(); err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	if abs, err := filepath.Abs(opts.Out); err == nil {
+		opts.Out = abs // summary.json and the printed run directory hold absolute paths
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cfg, err := ResolveConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sft: configuration: %w", err)
+	}
+	latest, err := train.LatestCheckpoint(opts.Out)
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	if latest != "" && !opts.Resume {
+		return nil, fmt.Errorf("sft: run directory %s already has checkpoints (newest %s): resume it, or use a new directory", opts.Out, filepath.Base(latest))
+	}
+
+	if opts.InitAdapter != "" {
+		// Fail before the (slow) model load when the adapter is not there.
+		if _, err := os.Stat(filepath.Join(opts.InitAdapter, lora.ConfigFileName)); err != nil {
+			return nil, fmt.Errorf("sft: initial adapter: %w", err)
+		}
+	}
+	convs, err := loadConversations(&opts, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sft: data: %w", err)
+	}
+	b := opts.BackendInstance
+	if b == nil {
+		if b, err = NewBackend(cfg.Model.Backend); err != nil {
+			return nil, fmt.Errorf("sft: %w", err)
+		}
+	}
+	dtype := ModelDType(cfg)
+	lm, err := loadModel(runCtx, cfg.Model.NameOrPath, dtype, opts.Hub)
+	if err != nil {
+		return nil, fmt.Errorf("sft: model: %w", err)
+	}
+
+	res := &Result{Config: cfg, Model: lm.model, Tokenizer: lm.tok}
+	sum := &res.Data
+	*sum = DataSummary{
+		Data: dataLabel(&opts), Debug: opts.Debug, Tokenizer: lm.tok.Name(),
+		MaxSeqLength: cfg.Model.MaxSeqLength, Buckets: Buckets(cfg.Model.MaxSeqLength), Eval: map[string]BatchSummary{},
+	}
+	ex, err := buildExamples(lm.tok, lm.model.Config.VocabSize, convs, cfg.Model.MaxSeqLength, sum)
+	if err != nil {
+		return nil, fmt.Errorf("sft: data: %w", err)
+	}
+	trainSrc, evalSets, err := newSources(ex, opts.MaxEvalExamples, cfg, lm.tok, sum)
+	if err != nil {
+		return nil, fmt.Errorf("sft: data: %w", err)
+	}
+	logDataSummary(logger, sum)
+	if _, _, err := cfg.Training.Schedule(trainSrc.Stats().Examples); err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	if err := writeJSON(filepath.Join(opts.Out, DataSummaryFileName), sum); err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	if err := cfg.WriteYAML(filepath.Join(opts.Out, ConfigFileName)); err != nil {
+		return nil, fmt.Errorf("sft: writing the resolved configuration: %w", err)
+	}
+
+	adapter, err := installAdapter(lm.model, cfg, opts.InitAdapter)
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	res.Adapter = adapter
+	if opts.InitAdapter != "" {
+		ac := adapter.Config()
+		logger.Info("sft: continuing adapter (its own settings apply, not lora_config.yaml's)", "dir", opts.InitAdapter,
+			"r", ac.R, "lora_alpha", ac.Alpha, "lora_dropout", ac.Dropout, "target_modules", ac.TargetModules)
+	}
+	logger.Info("sft: adapter", "summary", adapter.Summary(), "modules", len(adapter.Modules()))
+	for _, w := range adapter.Warnings() {
+		logger.Warn("sft: adapter: " + w)
+	}
+
+	var stepRates []float64
+	tcfg := trainConfig(&opts, cfg, evalSets, logger)
+	tcfg.OnStep = func(m train.StepMetrics) {
+		if !m.Skipped && m.TokensPerSec > 0 {
+			stepRates = append(stepRates, m.TokensPerSec)
+		}
+		if opts.OnStep != nil {
+			opts.OnStep(m)
+		}
+	}
+	trainer, err := train.New(b, lm.model.Ctx, train.CausalLM(logitsFn(lm.model)), trainSrc, tcfg)
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	defer trainer.Close()
+	tres, err := trainer.Run(runCtx)
+	res.Train = tres
+	if err != nil {
+		return res, fmt.Errorf("sft: %w", err)
+	}
+
+	s := &res.Summary
+	*s = Summary{
+		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.dir, DType: dtype, Data: sum.Data, Debug: opts.Debug,
+		InitAdapter: opts.InitAdapter, ResumedFrom: tres.ResumedFrom,
+		Adapter: filepath.Join(opts.Out, AdapterDirName), Trainable: adapter.NumTrainable(), AdapterLines: adapter.Summary(),
+		Steps: tres.Steps, TotalSteps: trainer.TotalSteps(), Updates: tres.Updates, SkippedSteps: tres.SkippedSteps,
+		StoppedEarly: tres.StoppedEarly, Examples: tres.Examples, Tokens: tres.Tokens,
+		FinalTrainLoss: finite(tres.FinalLoss), FinalEvalLoss: map[string]float64{},
+		TrainSeconds: tres.Elapsed.Seconds(), StepTokensPerSec: median(stepRates), Compilations: tres.Compilations,
+	}
+	for name, em := range tres.Evals {
+		if !math.IsNaN(em.Loss) && !math.IsInf(em.Loss, 0) {
+			s.FinalEvalLoss[name] = em.Loss
+		}
+	}
+	if s.TrainSeconds > 0 {
+		s.TokensPerSec = float64(tres.Tokens) / s.TrainSeconds
+	}
+	if err := saveAdapter(adapter, s.Adapter); err != nil {
+		return res, fmt.Errorf("sft: %w", err)
+	}
+	if tres.HasBest {
+		s.BestStep, s.BestEvalLoss, s.BestEvalSet = &tres.BestStep, finite(tres.BestEvalLoss), tcfg.BestOn
+		if tres.BestCheckpoint != "" {
+			s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
+			if err := saveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
+				return res, fmt.Errorf("sft: best adapter: %w", err)
+			}
+		}
+	}
+	s.WallSeconds = time.Since(start).Seconds()
+	if err := writeJSON(filepath.Join(opts.Out, SummaryFileName), s); err != nil {
+		return res, fmt.Errorf("sft: %w", err)
+	}
+	return res, nil
+}
+
+// logDataSummary reports what the run trains and evaluates on.
+func logDataSummary(logger *slog.Logger, sum *DataSummary) {
+	for _, s := range sum.Sources {
+		logger.Info("sft: data", "source", s.Source, "split", s.Split, "conversations", s.Conversations, "examples", s.Examples,
+			"tokens", s.Tokens, "trainable_tokens", s.TrainableTokens, "with_dropped_turns", s.WithDroppedTurns, "truncated", s.Truncated,
+			"skipped_too_long", s.SkippedTooLong, "skipped_invalid", s.SkippedInvalid, "skipped_vocab", s.SkippedVocab)
+	}
+	logger.Info("sft: batches", "train_batches", sum.Train.Batches, "batch_size", sum.Train.BatchSize, "buckets", sum.Buckets)
+}
+
+// logitsFn is the causal LM the trainer optimizes: the model (with its
+// adapter installed as its linear function) on right-padded batches.
+func logitsFn(m *gemma3n.Model) train.LogitsFn {
+	return func(ctx *context.Context, ids, mask *Node) *Node {
+		return m.Logits(ctx, ids, nil, mask)
+	}
+}
+
+// newSources batches the training examples (shuffled every epoch, grouped
+// by length) and each eval set (in order, at most maxEval examples when
+// maxEval > 0), with the length buckets of the run.
+func newSources(ex examples, maxEval int, cfg *config.All, tok *tokenizer.Tokenizer, sum *DataSummary) (*train.LMSource, []train.EvalSet, error) {
+	pad := max(tok.PAD(), 0)
+	trainSrc, err := train.NewLMSource(ex.train, train.LMSourceConfig{
+		BatchSize: cfg.Training.PerDeviceTrainBatchSize, MaxLen: cfg.Model.MaxSeqLength, Buckets: sum.Buckets,
+		Shuffle: true, Seed: uint64(cfg.Training.Seed), GroupByLength: true, PadID: pad,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	sum.Train = batchSummary(trainSrc)
+	var evalSets []train.EvalSet
+	for _, name := range ex.order {
+		examples := ex.eval[name]
+		if maxEval > 0 && len(examples) > maxEval {
+			examples = examples[:maxEval]
+		}
+		src, err := train.NewLMSource(examples, train.LMSourceConfig{
+			BatchSize: cfg.Training.PerDeviceEvalBatchSize, MaxLen: cfg.Model.MaxSeqLength, Buckets: sum.Buckets,
+			GroupByLength: true, PadID: pad,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("eval set %s: %w", name, err)
+		}
+		sum.Eval[name] = batchSummary(src)
+		evalSets = append(evalSets, train.EvalSet{Name: name, Source: src})
+	}
+	return trainSrc, evalSets, nil
+}
+
+// installAdapter creates the adapter of lora_config.yaml on the model, or
+// loads initDir (a PEFT adapter directory) to continue training it.
+func installAdapter(m *gemma3n.Model, cfg *config.All, initDir string) (*lora.Adapter, error) {
+	if initDir != "" {
+		a, err := lora.Load(m, initDir)
+		if err != nil {
+			return nil, fmt.Errorf("initial adapter: %w", err)
+		}
+		return a, nil
+	}
+	l := cfg.LoRA
+	return lora.New(m, lora.Config{
+		R: l.R, Alpha: l.Alpha, Dropout: l.Dropout, TargetModules: slices.Clone(l.TargetModules), UseRSLoRA: l.UseRSLoRA,
+		BaseModelNameOrPath: cfg.Model.NameOrPath, Seed: uint64(cfg.Training.Seed),
+	})
+}
+
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// writeJSON writes v, indented, to path atomically.
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", filepath.Base(path), err)
+	}
+	return writeFileAtomic(path, append(data, '\n'))
+}

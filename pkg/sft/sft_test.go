@@ -1,0 +1,318 @@
+package sft
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// TestRunLearnsRealData trains the tiny preset on two real AnnoMI windows
+// and checks what a run promises: the loss falls, the run directory is
+// complete, the base weights are bitwise untouched while every trained
+// variable is an adapter tensor, and the saved adapter, loaded with
+// pkg/lora onto a fresh base model, reproduces the trained model's logits.
+func TestRunLearnsRealData(t *testing.T) {
+	out := t.TempDir()
+	opts := tinyOptions(t, out,
+		"training.per_device_train_batch_size=2", "training.max_steps=6", "training.learning_rate=2e-2",
+		"lora.target_modules=all-linear", "lora.r=8", "lora.lora_alpha=16")
+	opts.Conversations = withSplit(annomiTrain(t, 2), data.SplitTrain)
+	var losses []float64
+	opts.OnStep = func(m train.StepMetrics) { losses = append(losses, m.Loss) }
+	res, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The loss falls: the mean of the last 10% of the steps is below the first 10%.
+	if len(losses) != 6 {
+		t.Fatalf("OnStep saw %d steps, want 6", len(losses))
+	}
+	k := max(1, len(losses)/10)
+	first, last := mean(losses[:k]), mean(losses[len(losses)-k:])
+	t.Logf("losses %.4f", losses)
+	if !(last < first-0.1) {
+		t.Errorf("loss did not fall: first %.4f, last %.4f", first, last)
+	}
+
+	// The run directory.
+	for _, name := range []string{ConfigFileName, DataSummaryFileName, SummaryFileName, train.MetricsFileName,
+		filepath.Join(AdapterDirName, lora.ConfigFileName), filepath.Join(AdapterDirName, lora.WeightsFileName),
+		filepath.Join("checkpoints", "step-00000006", "state.json")} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("run directory: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, BestAdapterDirName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("best_adapter written without any evaluation (err %v)", err)
+	}
+	resolved, err := config.LoadResolved(filepath.Join(out, ConfigFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resolved.Training.LearningRate != 2e-2 || resolved.Model.MaxSeqLength != 32 || resolved.Model.NameOrPath != "tiny" {
+		t.Errorf("config.yaml: lr %v, max_seq_length %d, model %q", resolved.Training.LearningRate, resolved.Model.MaxSeqLength, resolved.Model.NameOrPath)
+	}
+	var sum Summary
+	readJSON(t, filepath.Join(out, SummaryFileName), &sum)
+	if sum.Steps != 6 || sum.Updates != 6 || sum.Tokens <= 0 || sum.Compilations < 2 || sum.FinalTrainLoss == nil ||
+		math.Abs(*sum.FinalTrainLoss-losses[5]) > 1e-9 || sum.TokensPerSec <= 0 || sum.Trainable != res.Adapter.NumTrainable() {
+		t.Errorf("summary.json: %+v", sum)
+	}
+	var ds DataSummary
+	readJSON(t, filepath.Join(out, DataSummaryFileName), &ds)
+	if ds.Train.Examples != 2 || ds.MaxSeqLength != 32 || len(ds.Sources) != 1 || !ds.Sources[0].OnlyFinalTurn || len(ds.Eval) != 0 {
+		t.Errorf("data_summary.json: %+v", ds)
+	}
+	if n := len(readMetrics(t, out)); n != 6 {
+		t.Errorf("metrics.jsonl has %d records, want 6", n)
+	}
+
+	// Base weights bitwise unchanged, only adapter tensors trained.
+	base, err := gemma3n.Open("tiny", dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range base.Config.Weights() {
+		want, _ := base.WeightVariable(spec.Name).Value()
+		got, err := res.Model.WeightVariable(spec.Name).Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tensors.MustCopyFlatData[float32](got), tensors.MustCopyFlatData[float32](want)) {
+			t.Errorf("base weight %s changed", spec.Name)
+		}
+	}
+	var trained []string
+	for v := range res.Model.Ctx.IterVariables() {
+		if v.Trainable {
+			trained = append(trained, v.ScopeAndName())
+		}
+	}
+	var adapterVars []string
+	movedB := 0
+	for _, m := range res.Adapter.Modules() {
+		a, b := res.Adapter.Variables(m.Name)
+		adapterVars = append(adapterVars, a.ScopeAndName(), b.ScopeAndName())
+		bValue, _ := b.Value()
+		if slices.ContainsFunc(tensors.MustCopyFlatData[float32](bValue), func(x float32) bool { return x != 0 }) {
+			movedB++
+		}
+	}
+	slices.Sort(trained)
+	slices.Sort(adapterVars)
+	if !slices.Equal(trained, adapterVars) {
+		t.Errorf("trainable variables %v, want exactly the adapter's %v", trained, adapterVars)
+	}
+	if movedB == 0 {
+		t.Error("no lora_B moved away from zero")
+	}
+
+	// The saved adapter reproduces the trained model's logits.
+	ids := [][]int32{{2, 105, 2364, 107, 9259, 236761, 106, 107, 105, 4368, 107, 4324, 236764, 1144, 236789, 236751}}
+	trainedLogits, _, err := res.Model.Score(testBackend(t), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseLogits, _, err := base.Score(testBackend(t), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lora.Load(base, filepath.Join(out, AdapterDirName)); err != nil {
+		t.Fatal(err)
+	}
+	reloadedLogits, _, err := base.Score(testBackend(t), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(trainedLogits, reloadedLogits); d > 1e-5 {
+		t.Errorf("reloaded adapter: logits differ from the trained model's by %g", d)
+	}
+	if d := maxDiff(trainedLogits, baseLogits); d < 1e-3 {
+		t.Errorf("the trained adapter barely changes the logits (max |Δ| %g against the base)", d)
+	}
+}
+
+func maxDiff(a, b *tensors.Tensor) float64 {
+	x, y := tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b)
+	worst := 0.0
+	for i := range x {
+		worst = math.Max(worst, math.Abs(float64(x[i])-float64(y[i])))
+	}
+	return worst
+}
+
+// TestResumeMatchesUninterrupted kills a run (cancels it without a final
+// checkpoint) after step 3, resumes it from its step-2 checkpoint and
+// compares it with a run that was never interrupted: same losses, same
+// final and best adapters. Dropout is on, so the random state must be
+// restored too.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	convs := append(withSplit(annomiTrain(t, 4)[:3], data.SplitTrain), withSplit(annomiTrain(t, 4)[3:], data.SplitValidation)...)
+	file := writeConversations(t, convs)
+	options := func(out string) Options {
+		o := tinyOptions(t, out, "training.max_steps=4", "training.save_steps=2", "training.eval_steps=2",
+			"training.learning_rate=1e-2", "lora.lora_dropout=0.2")
+		o.Data, o.MaxEvalExamples = file, 1
+		return o
+	}
+
+	straight := t.TempDir()
+	var straightLosses []float64
+	o := options(straight)
+	o.OnStep = func(m train.StepMetrics) { straightLosses = append(straightLosses, m.Loss) }
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+
+	killed := t.TempDir()
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o = options(killed)
+	o.OnStep = func(m train.StepMetrics) {
+		if m.Step == 3 {
+			cancel()
+		}
+	}
+	if _, err := Run(runCtx, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("killed run: got error %v, want a cancellation", err)
+	}
+	if latest, _ := train.LatestCheckpoint(killed); filepath.Base(latest) != "step-00000002" {
+		t.Fatalf("killed run: newest checkpoint %q, want step-00000002", latest)
+	}
+	if _, err := Run(context.Background(), options(killed)); err == nil || !strings.Contains(err.Error(), "already has checkpoints") {
+		t.Fatalf("a second run in the same directory without Resume: got %v, want a refusal", err)
+	}
+
+	o = options(killed)
+	o.Resume = true
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(res.Summary.ResumedFrom) != "step-00000002" || res.Summary.Steps != 4 {
+		t.Errorf("resumed from %q, %d steps", res.Summary.ResumedFrom, res.Summary.Steps)
+	}
+	for _, dir := range []string{AdapterDirName, BestAdapterDirName} {
+		d := maxAbsDiff(t, readAdapter(t, filepath.Join(straight, dir)), readAdapter(t, filepath.Join(killed, dir)))
+		t.Logf("%s: max |Δ| %g", dir, d)
+		if d > 1e-6 {
+			t.Errorf("%s of the resumed run differs from the uninterrupted one by %g", dir, d)
+		}
+	}
+	var steps []int
+	var losses []float64
+	for _, r := range readMetrics(t, killed) {
+		if r.Kind == "train" {
+			steps = append(steps, r.Step)
+			losses = append(losses, *r.Loss)
+		}
+	}
+	if !slices.Equal(steps, []int{1, 2, 3, 4}) {
+		t.Errorf("metrics.jsonl of the resumed run has steps %v, want 1 2 3 4 once each", steps)
+	}
+	for i := range min(len(losses), len(straightLosses)) {
+		if math.Abs(losses[i]-straightLosses[i]) > 1e-6 {
+			t.Errorf("step %d: loss %.7f resumed, %.7f uninterrupted", i+1, losses[i], straightLosses[i])
+		}
+	}
+}
+
+// TestGradAccumulationEqualsBatch: four micro-batches of one example equal
+// one batch of four (padded to a common length), on the Gemma model with
+// LoRA, gradient clipping and weight decay active.
+func TestGradAccumulationEqualsBatch(t *testing.T) {
+	convs := annomiTrain(t, 4)
+	file := writeConversations(t, withSplit(convs, data.SplitTrain))
+	type outcome struct {
+		loss, norm []float64
+		adapter    map[string][]float32
+		padded     bool
+	}
+	run := func(batch, accum string) outcome {
+		out := t.TempDir()
+		o := tinyOptions(t, out, "training.per_device_train_batch_size="+batch, "training.gradient_accumulation_steps="+accum,
+			"training.max_steps=2", "training.learning_rate=1e-2", "training.max_grad_norm=0.5", "training.weight_decay=0.1")
+		o.Data = file
+		var oc outcome
+		o.OnStep = func(m train.StepMetrics) { oc.loss = append(oc.loss, m.Loss); oc.norm = append(oc.norm, m.GradNorm) }
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oc.adapter = readAdapter(t, filepath.Join(out, AdapterDirName))
+		oc.padded = res.Data.Train.Tokens < res.Data.Train.Examples*32
+		return oc
+	}
+	big, small := run("4", "1"), run("1", "4")
+	if !big.padded {
+		t.Fatal("the four examples all have 32 tokens: the batch of four has no padding")
+	}
+	for i := range big.loss {
+		if rel := math.Abs(big.loss[i]-small.loss[i]) / big.loss[i]; rel > 1e-5 {
+			t.Errorf("step %d: loss %.7f (batch 4) vs %.7f (4 × batch 1)", i+1, big.loss[i], small.loss[i])
+		}
+		if rel := math.Abs(big.norm[i]-small.norm[i]) / big.norm[i]; rel > 1e-5 {
+			t.Errorf("step %d: gradient norm %.7f (batch 4) vs %.7f (4 × batch 1)", i+1, big.norm[i], small.norm[i])
+		}
+	}
+	if d := maxAbsDiff(t, big.adapter, small.adapter); d > 1e-5 {
+		t.Errorf("adapters after 2 steps differ by %g", d)
+	} else {
+		t.Logf("adapters differ by %g; gradient norms %v vs %v", d, big.norm, small.norm)
+	}
+}
+
+// TestRunRejects checks the errors a run reports before any training.
+func TestRunRejects(t *testing.T) {
+	file := writeConversations(t, withSplit(annomiTrain(t, 2), data.SplitTrain))
+	withCheckpoint := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(withCheckpoint, "checkpoints", "step-00000001"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(withCheckpoint, "checkpoints", "step-00000001", "state.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		modify func(o *Options)
+		want   string
+	}{
+		{"no run directory", func(o *Options) { o.Out = "" }, "no run directory"},
+		{"no data", func(o *Options) { o.Data = "" }, "no training data"},
+		{"unknown corpus", func(o *Options) { o.Data = "reddit" }, `unknown data "reddit"`},
+		{"missing file", func(o *Options) { o.Data = filepath.Join(t.TempDir(), "none.jsonl") }, "no such file"},
+		{"data and conversations", func(o *Options) { o.Conversations = annomiTrain(t, 1) }, "not both"},
+		{"existing checkpoints", func(o *Options) { o.Out = withCheckpoint }, "already has checkpoints"},
+		{"unknown key", func(o *Options) { o.Overrides = append(o.Overrides, "training.learnin_rate=1e-4") }, "learnin_rate"},
+		{"invalid value", func(o *Options) { o.Overrides = append(o.Overrides, "training.learning_rate=7") }, "learning_rate"},
+		{"bad dtype", func(o *Options) { o.DType = "float16" }, `dtype "float16"`},
+		{"bad init adapter", func(o *Options) { o.InitAdapter = t.TempDir() }, "adapter_config.json"},
+		{"vocabulary mismatch", func(o *Options) { o.Model = tinyFixture }, "outside the model's vocabulary of 512 ids"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tinyOptions(t, t.TempDir(), "training.max_steps=0")
+			o.Data = file
+			tc.modify(&o)
+			_, err := Run(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
