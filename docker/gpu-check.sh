@@ -8,7 +8,9 @@
 # BINARY defaults to bin/gemma3n-therapy (build it with cgo:
 # `CGO_ENABLED=1 go build -o bin/gemma3n-therapy ./pkg/cmd/gemma3n-therapy`),
 # OUTDIR to bench-results; STEPS default to "parity train generate numerics".
-# Each step writes OUTDIR/<step>.json (the report) and OUTDIR/<step>.log.
+# Each step writes OUTDIR/<step>.json (the report) and OUTDIR/<step>.log,
+# under a time limit: parity 90 s, train 300 s, generate 180 s (570 s
+# together), numerics 480 s; override with GPU_CHECK_LIMIT_<STEP>=seconds.
 #
 # Inside the GPU image the environment is already set. Elsewhere the script
 # finds JAX's CUDA PJRT plugin and the nvidia-* libraries in python3's
@@ -45,13 +47,15 @@ export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
 
 {
   echo "GOMLX_BACKEND=$GOMLX_BACKEND"
-  echo "XLA_FLAGS=$XLA_FLAGS"
+  echo "XLA_FLAGS=${XLA_FLAGS:-}"
+  echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 } | tee "$out/env.log"
 
 status=0
-run() { # step, timeout in seconds, bench arguments...
-  local step=$1 limit=$2
+run() { # step, default time limit in seconds, bench arguments...
+  local step=$1 var="GPU_CHECK_LIMIT_${1^^}"
+  local limit=${!var:-$2}
   shift 2
   echo "== bench $step $*"
   local start=$SECONDS
@@ -64,10 +68,10 @@ run() { # step, timeout in seconds, bench arguments...
 
 for step in $steps; do
   case $step in
-    parity)   run parity 120 ;;
-    train)    run train 420 --steps 10 --warmup 2 ;;
-    generate) run generate 300 --prompt-len 256 --new-tokens 64 --runs 2 ;;
-    numerics) run numerics 540 --steps 20 ;;
+    parity)   run parity 90 ;;
+    train)    run train 300 --steps 10 --warmup 2 ;;
+    generate) run generate 180 --prompt-len 256 --new-tokens 64 --runs 2 ;;
+    numerics) run numerics 480 --steps 20 ;;
     *) echo "gpu-check: unknown step $step" >&2; status=1 ;;
   esac
 done
