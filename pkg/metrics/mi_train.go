@@ -3,8 +3,10 @@ package metrics
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 )
@@ -110,6 +112,7 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 		{MIQuestionSubtypes, func(e MIExample) string { return e.QuestionSubtype }},
 		{MIReflectionSubtype, func(e MIExample) string { return e.ReflectionSubtype }},
 	}
+	problems := make([]*lrProblem, len(heads))
 	for h, head := range heads {
 		p := &lrProblem{classes: len(head.labels), features: len(m.Vocab)}
 		for i, ex := range examples {
@@ -122,13 +125,22 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 			return nil, fmt.Errorf("metrics: no examples labelled for head %v", head.labels)
 		}
 		p.weight = classWeights(p.y, p.classes, opts.Balanced)
-		model := trainLR(p, opts.L2, opts.MaxIter)
-		w := make([]float32, len(model.w))
-		for i, v := range model.w {
-			w[i] = float32(v)
-		}
-		m.Heads[h] = miHead{Labels: head.labels, Weights: w}
+		problems[h] = p
 	}
+	// The heads are independent, so training them concurrently changes
+	// nothing in the result.
+	var wg sync.WaitGroup
+	for h, head := range heads {
+		wg.Go(func() {
+			model := trainLR(problems[h], opts.L2, opts.MaxIter)
+			w := make([]float32, len(model.w))
+			for i, v := range model.w {
+				w[i] = float32(v)
+			}
+			m.Heads[h] = miHead{Labels: head.labels, Weights: w}
+		})
+	}
+	wg.Wait()
 	return m, nil
 }
 
@@ -253,21 +265,38 @@ func CrossValidateMI(examples []MIExample, k int, seed uint64, opts MITrainOptio
 	}
 	folds := TranscriptFolds(examples, k, seed)
 	cv := &MICrossValidation{Predictions: make([]MIPrediction, len(examples))}
+	// Train the k models concurrently (at most GOMAXPROCS at a time; each
+	// holds its own L-BFGS state), then score them in fold order.
+	models := make([]*MIClassifier, k)
+	errs := make([]error, k)
+	sem := make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
+	var wg sync.WaitGroup
 	for f := 0; f < k; f++ {
 		var train []MIExample
+		for _, ex := range examples {
+			if folds[ex.Transcript] != f {
+				train = append(train, ex)
+			}
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			models[f], errs[f] = TrainMIClassifier(train, opts)
+		})
+	}
+	wg.Wait()
+	for f := 0; f < k; f++ {
+		if errs[f] != nil {
+			return nil, fmt.Errorf("fold %d: %w", f, errs[f])
+		}
+		model := models[f]
 		var test []int
 		transcripts := map[int]bool{}
 		for i, ex := range examples {
 			if folds[ex.Transcript] == f {
 				test = append(test, i)
 				transcripts[ex.Transcript] = true
-			} else {
-				train = append(train, ex)
 			}
-		}
-		model, err := TrainMIClassifier(train, opts)
-		if err != nil {
-			return nil, fmt.Errorf("fold %d: %w", f, err)
 		}
 		s := MIFoldScores{Fold: f, TestTranscripts: len(transcripts), TestUtterances: len(test)}
 		var gold, pred, kw []string
