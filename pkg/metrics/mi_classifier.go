@@ -29,9 +29,9 @@ const (
 
 // Label orders of the classifier's three heads.
 var (
-	MIBehaviours        = []string{BehaviourQuestion, BehaviourReflection, BehaviourTherapistInput, BehaviourOther}
-	MIQuestionSubtypes  = []string{QuestionOpen, QuestionClosed}
-	MIReflectionSubtype = []string{ReflectionSimple, ReflectionComplex}
+	MIBehaviours         = []string{BehaviourQuestion, BehaviourReflection, BehaviourTherapistInput, BehaviourOther}
+	MIQuestionSubtypes   = []string{QuestionOpen, QuestionClosed}
+	MIReflectionSubtypes = []string{ReflectionSimple, ReflectionComplex}
 )
 
 // MICode is an MI behaviour code of one utterance: a behaviour of
@@ -212,7 +212,7 @@ func ReadMIClassifier(r io.Reader, name string) (*MIClassifier, error) {
 	if file.Format != miModelFormat {
 		return nil, fmt.Errorf("%s: format %q, want %q", name, file.Format, miModelFormat)
 	}
-	wantLabels := [3][]string{MIBehaviours, MIQuestionSubtypes, MIReflectionSubtype}
+	wantLabels := [3][]string{MIBehaviours, MIQuestionSubtypes, MIReflectionSubtypes}
 	for h, head := range file.Heads {
 		if fmt.Sprint(head.Labels) != fmt.Sprint(wantLabels[h]) {
 			return nil, fmt.Errorf("%s: head %d has labels %v, want %v", name, h, head.Labels, wantLabels[h])

@@ -267,7 +267,7 @@ func TestReadMIClassifierErrors(t *testing.T) {
 		return &buf
 	}
 	good := miModelFile{Format: miModelFormat, Vocab: []string{"a"}, Heads: [3]miHead{
-		{MIBehaviours, make([]float32, 8)}, {MIQuestionSubtypes, make([]float32, 4)}, {MIReflectionSubtype, make([]float32, 4)},
+		{MIBehaviours, make([]float32, 8)}, {MIQuestionSubtypes, make([]float32, 4)}, {MIReflectionSubtypes, make([]float32, 4)},
 	}}
 	if _, err := ReadMIClassifier(encode(good), "good"); err != nil {
 		t.Fatalf("valid file rejected: %v", err)

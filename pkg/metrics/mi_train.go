@@ -110,7 +110,7 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 	}{
 		{MIBehaviours, func(e MIExample) string { return e.Behaviour }},
 		{MIQuestionSubtypes, func(e MIExample) string { return e.QuestionSubtype }},
-		{MIReflectionSubtype, func(e MIExample) string { return e.ReflectionSubtype }},
+		{MIReflectionSubtypes, func(e MIExample) string { return e.ReflectionSubtype }},
 	}
 	problems := make([]*lrProblem, len(heads))
 	for h, head := range heads {
@@ -316,12 +316,12 @@ func CrossValidateMI(examples []MIExample, k int, seed uint64, opts MITrainOptio
 			}
 			if ex.Behaviour == BehaviourReflection && ex.ReflectionSubtype != "" {
 				rGold = append(rGold, ex.ReflectionSubtype)
-				rPred = append(rPred, argmaxLabel(p.Scores, MIReflectionSubtype))
+				rPred = append(rPred, argmaxLabel(p.Scores, MIReflectionSubtypes))
 			}
 		}
 		s.Behaviour = MacroF1(gold, pred, MIBehaviours)
 		s.QuestionSubtype = MacroF1(qGold, qPred, MIQuestionSubtypes)
-		s.ReflectionSubtype = MacroF1(rGold, rPred, MIReflectionSubtype)
+		s.ReflectionSubtype = MacroF1(rGold, rPred, MIReflectionSubtypes)
 		s.KeywordBehaviour = MacroF1(gold, kw, MIBehaviours)
 		s.KeywordQuestion = MacroF1(qGold, qKw, MIQuestionSubtypes)
 		cv.Folds = append(cv.Folds, s)
