@@ -87,9 +87,9 @@ func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
 		for i, l := range g.owners {
 			cache.in[l] = keyValues{k: in[4+2*i], v: in[5+2*i]}
 		}
-		out := m.Forward(ctx, Inputs{IDs: in[0], Positions: in[1], cache: cache})
-		logits := Reshape(ConvertDType(out.Logits, dtypes.Float32), in[0].Shape().Dimensions[0], -1)
-		return append([]*Node{logits}, g.buffers(cache)...)
+		at := Zeros(in[0].Graph(), shapeInt32(in[0].Shape().Dimensions[0])) // the one token of each row
+		out := m.Forward(ctx, Inputs{IDs: in[0], Positions: in[1], LogitsAt: at, cache: cache})
+		return append([]*Node{ConvertDType(out.Logits, dtypes.Float32)}, g.buffers(cache)...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gemma3n: %w", err)
