@@ -44,6 +44,7 @@ func New(config string) (b backends.Backend, err error) {
 	name, arg, _ := strings.Cut(config, ":")
 	switch name {
 	case "go", "simplego":
+		config = withSequentialOps(name, arg)
 	case "xla", "stablehlo", "hlo":
 		if !xlaCompiledIn() {
 			return nil, fmt.Errorf("backend %q: this binary was built without XLA support (CGO_ENABLED=0 or -tags noxla); rebuild with CGO_ENABLED=1 to use a GPU", config)
@@ -74,6 +75,21 @@ func New(config string) (b backends.Backend, err error) {
 		return nil, fmt.Errorf("backend %q: %w", config, err)
 	}
 	return b, nil
+}
+
+// withSequentialOps makes SimpleGo run ops one at a time unless the
+// configuration chooses a scheduling mode itself: GoMLX v0.26.0's parallel op
+// scheduler can deadlock on graphs with many independent matrix products
+// (every Gemma 3n layer), and the products themselves still use every core.
+func withSequentialOps(name, arg string) string {
+	switch {
+	case arg == "":
+		return name + ":ops_sequential"
+	case strings.Contains(arg, "ops_"):
+		return name + ":" + arg
+	default:
+		return name + ":" + arg + ",ops_sequential"
+	}
 }
 
 var (

@@ -46,3 +46,16 @@ func TestGoBackendRuns(t *testing.T) {
 		t.Errorf("got %v", v)
 	}
 }
+
+func TestWithSequentialOps(t *testing.T) {
+	for _, tc := range []struct{ name, arg, want string }{
+		{"go", "", "go:ops_sequential"},
+		{"simplego", "", "simplego:ops_sequential"},
+		{"go", "ops_parallel", "go:ops_parallel"},
+		{"go", "foo", "go:foo,ops_sequential"},
+	} {
+		if got := withSequentialOps(tc.name, tc.arg); got != tc.want {
+			t.Errorf("withSequentialOps(%q, %q) = %q, want %q", tc.name, tc.arg, got, tc.want)
+		}
+	}
+}
