@@ -140,47 +140,29 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	}
 
 	res := &Result{Config: cfg, Model: lm.model, Tokenizer: lm.tok}
-	sum := &res.Data
-	*sum = DataSummary{
-		Data: dataLabel(&opts), Debug: opts.Debug, Tokenizer: lm.tok.Name(),
-		MaxSeqLength: cfg.Model.MaxSeqLength, Buckets: Buckets(cfg.Model.MaxSeqLength), Eval: map[string]BatchSummary{},
-	}
-	ex, err := buildExamples(lm.tok, lm.model.Config.VocabSize, convs, cfg.Model.MaxSeqLength, sum)
+	trainSrc, evalSets, err := prepareData(&opts, cfg, lm, convs, &res.Data)
 	if err != nil {
 		return nil, fmt.Errorf("sft: data: %w", err)
 	}
-	trainSrc, evalSets, err := newSources(ex, opts.MaxEvalExamples, cfg, lm.tok, sum)
-	if err != nil {
-		return nil, fmt.Errorf("sft: data: %w", err)
-	}
-	logDataSummary(logger, sum)
+	logDataSummary(logger, &res.Data)
 	if _, _, err := cfg.Training.Schedule(trainSrc.Stats().Examples); err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
-	if err := writeJSON(filepath.Join(opts.Out, DataSummaryFileName), sum); err != nil {
+	if err := writeJSON(filepath.Join(opts.Out, DataSummaryFileName), &res.Data); err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
 	if err := cfg.WriteYAML(filepath.Join(opts.Out, ConfigFileName)); err != nil {
 		return nil, fmt.Errorf("sft: writing the resolved configuration: %w", err)
 	}
 
-	adapter, err := installAdapter(lm.model, cfg, opts.InitAdapter)
+	adapter, err := installAdapter(lm.model, cfg, opts.InitAdapter, logger)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
 	res.Adapter = adapter
-	if opts.InitAdapter != "" {
-		ac := adapter.Config()
-		logger.Info("sft: continuing adapter (its own settings apply, not lora_config.yaml's)", "dir", opts.InitAdapter,
-			"r", ac.R, "lora_alpha", ac.Alpha, "lora_dropout", ac.Dropout, "target_modules", ac.TargetModules)
-	}
-	logger.Info("sft: adapter", "summary", adapter.Summary(), "modules", len(adapter.Modules()))
-	for _, w := range adapter.Warnings() {
-		logger.Warn("sft: adapter: " + w)
-	}
 
 	var stepRates []float64
 	tcfg := trainConfig(&opts, cfg, evalSets, logger)
@@ -204,33 +186,16 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	}
 
 	s := &res.Summary
-	*s = Summary{
-		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.dir, DType: dtype, Data: sum.Data, Debug: opts.Debug,
-		InitAdapter: opts.InitAdapter, ResumedFrom: tres.ResumedFrom,
-		Adapter: filepath.Join(opts.Out, AdapterDirName), Trainable: adapter.NumTrainable(), AdapterLines: adapter.Summary(),
-		Steps: tres.Steps, TotalSteps: trainer.TotalSteps(), Updates: tres.Updates, SkippedSteps: tres.SkippedSteps,
-		StoppedEarly: tres.StoppedEarly, Examples: tres.Examples, Tokens: tres.Tokens,
-		FinalTrainLoss: finite(tres.FinalLoss), FinalEvalLoss: map[string]float64{},
-		TrainSeconds: tres.Elapsed.Seconds(), StepTokensPerSec: median(stepRates), Compilations: tres.Compilations,
-	}
-	for name, em := range tres.Evals {
-		if !math.IsNaN(em.Loss) && !math.IsInf(em.Loss, 0) {
-			s.FinalEvalLoss[name] = em.Loss
-		}
-	}
-	if s.TrainSeconds > 0 {
-		s.TokensPerSec = float64(tres.Tokens) / s.TrainSeconds
-	}
+	*s = newSummary(&opts, cfg, lm, adapter, trainer, tres, res.Data.Data)
+	s.StepTokensPerSec = median(stepRates)
 	if err := saveAdapter(adapter, s.Adapter); err != nil {
 		return res, fmt.Errorf("sft: %w", err)
 	}
-	if tres.HasBest {
-		s.BestStep, s.BestEvalLoss, s.BestEvalSet = &tres.BestStep, finite(tres.BestEvalLoss), tcfg.BestOn
-		if tres.BestCheckpoint != "" {
-			s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
-			if err := saveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
-				return res, fmt.Errorf("sft: best adapter: %w", err)
-			}
+	if tres.HasBest && tres.BestCheckpoint != "" {
+		s.BestEvalSet = tcfg.BestOn
+		s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
+		if err := saveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
+			return res, fmt.Errorf("sft: best adapter: %w", err)
 		}
 	}
 	s.WallSeconds = time.Since(start).Seconds()
@@ -238,6 +203,47 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		return res, fmt.Errorf("sft: %w", err)
 	}
 	return res, nil
+}
+
+// prepareData tokenizes the conversations and batches them: the training
+// source and one eval set per source of the validation split. sum receives
+// the counts.
+func prepareData(opts *Options, cfg *config.All, lm *loadedModel, convs splits, sum *DataSummary) (*train.LMSource, []train.EvalSet, error) {
+	*sum = DataSummary{
+		Data: dataLabel(opts), Debug: opts.Debug, Tokenizer: lm.tok.Name(),
+		MaxSeqLength: cfg.Model.MaxSeqLength, Buckets: Buckets(cfg.Model.MaxSeqLength), Eval: map[string]BatchSummary{},
+	}
+	ex, err := buildExamples(lm.tok, lm.model.Config.VocabSize, convs, cfg.Model.MaxSeqLength, sum)
+	if err != nil {
+		return nil, nil, err
+	}
+	return newSources(ex, opts.MaxEvalExamples, cfg, lm.tok, sum)
+}
+
+// newSummary fills the summary of a finished training loop (adapter paths
+// and throughput are added by the caller).
+func newSummary(opts *Options, cfg *config.All, lm *loadedModel, a *lora.Adapter, trainer *train.Trainer, tres *train.Result, dataLabel string) Summary {
+	s := Summary{
+		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.dir, DType: ModelDType(cfg), Data: dataLabel, Debug: opts.Debug,
+		InitAdapter: opts.InitAdapter, ResumedFrom: tres.ResumedFrom,
+		Adapter: filepath.Join(opts.Out, AdapterDirName), Trainable: a.NumTrainable(), AdapterLines: a.Summary(),
+		Steps: tres.Steps, TotalSteps: trainer.TotalSteps(), Updates: tres.Updates, SkippedSteps: tres.SkippedSteps,
+		StoppedEarly: tres.StoppedEarly, Examples: tres.Examples, Tokens: tres.Tokens,
+		FinalTrainLoss: finite(tres.FinalLoss), FinalEvalLoss: map[string]float64{},
+		TrainSeconds: tres.Elapsed.Seconds(), Compilations: tres.Compilations,
+	}
+	for name, em := range tres.Evals {
+		if finite(em.Loss) != nil {
+			s.FinalEvalLoss[name] = em.Loss
+		}
+	}
+	if tres.HasBest {
+		s.BestStep, s.BestEvalLoss = &tres.BestStep, finite(tres.BestEvalLoss)
+	}
+	if s.TrainSeconds > 0 {
+		s.TokensPerSec = float64(tres.Tokens) / s.TrainSeconds
+	}
+	return s
 }
 
 // logDataSummary reports what the run trains and evaluates on.
@@ -291,20 +297,33 @@ func newSources(ex examples, maxEval int, cfg *config.All, tok *tokenizer.Tokeni
 }
 
 // installAdapter creates the adapter of lora_config.yaml on the model, or
-// loads initDir (a PEFT adapter directory) to continue training it.
-func installAdapter(m *gemma3n.Model, cfg *config.All, initDir string) (*lora.Adapter, error) {
+// loads initDir (a PEFT adapter directory) to continue training it, and
+// reports its size and warnings.
+func installAdapter(m *gemma3n.Model, cfg *config.All, initDir string, logger *slog.Logger) (*lora.Adapter, error) {
+	var a *lora.Adapter
+	var err error
 	if initDir != "" {
-		a, err := lora.Load(m, initDir)
-		if err != nil {
+		if a, err = lora.Load(m, initDir); err != nil {
 			return nil, fmt.Errorf("initial adapter: %w", err)
 		}
-		return a, nil
+		ac := a.Config()
+		logger.Info("sft: continuing an adapter (its own settings apply, not lora_config.yaml's)", "dir", initDir,
+			"r", ac.R, "lora_alpha", ac.Alpha, "lora_dropout", ac.Dropout, "target_modules", ac.TargetModules)
+	} else {
+		l := cfg.LoRA
+		a, err = lora.New(m, lora.Config{
+			R: l.R, Alpha: l.Alpha, Dropout: l.Dropout, TargetModules: slices.Clone(l.TargetModules), UseRSLoRA: l.UseRSLoRA,
+			BaseModelNameOrPath: cfg.Model.NameOrPath, Seed: uint64(cfg.Training.Seed),
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	l := cfg.LoRA
-	return lora.New(m, lora.Config{
-		R: l.R, Alpha: l.Alpha, Dropout: l.Dropout, TargetModules: slices.Clone(l.TargetModules), UseRSLoRA: l.UseRSLoRA,
-		BaseModelNameOrPath: cfg.Model.NameOrPath, Seed: uint64(cfg.Training.Seed),
-	})
+	logger.Info("sft: adapter", "summary", a.Summary(), "modules", len(a.Modules()))
+	for _, w := range a.Warnings() {
+		logger.Warn("sft: adapter: " + w)
+	}
+	return a, nil
 }
 
 func finite(x float64) *float64 {

@@ -145,6 +145,27 @@ func TestRunLearnsRealData(t *testing.T) {
 	if d := maxDiff(trainedLogits, baseLogits); d < 1e-3 {
 		t.Errorf("the trained adapter barely changes the logits (max |Δ| %g against the base)", d)
 	}
+
+	// A next phase continues from the saved adapter, with its settings (r=8
+	// from adapter_config.json, not lora.r=4 of the options).
+	next := t.TempDir()
+	opts = tinyOptions(t, next, "training.max_steps=1", "training.learning_rate=1e-9")
+	opts.Conversations, opts.InitAdapter = withSplit(annomiTrain(t, 2), data.SplitTrain), filepath.Join(out, AdapterDirName)
+	var nextLoss float64
+	opts.OnStep = func(m train.StepMetrics) { nextLoss = m.Loss }
+	phase2, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := phase2.Adapter.Config().R; r != 8 {
+		t.Errorf("continued adapter has r=%d, want the initial adapter's 8", r)
+	}
+	if !(nextLoss < first-0.5) {
+		t.Errorf("the next phase starts at loss %.4f, not from the trained adapter (first loss of phase 1: %.4f)", nextLoss, first)
+	}
+	if d := maxAbsDiff(t, readAdapter(t, filepath.Join(out, AdapterDirName)), readAdapter(t, filepath.Join(next, AdapterDirName))); d > 1e-6 {
+		t.Errorf("one step at learning rate 1e-9 moved the continued adapter by %g", d)
+	}
 }
 
 func maxDiff(a, b *tensors.Tensor) float64 {
