@@ -44,9 +44,10 @@ type loadedModel struct {
 // preset name (unless a file of that name exists) is built with random
 // weights (seed 0); a directory or a Hugging Face repo id (resolved by
 // package hub) is loaded from its safetensors. The tokenizer is the model
-// directory's tokenizer.json when it has one, else the embedded Gemma
-// tokenizer. (Examples with ids outside the model's vocabulary are skipped
-// when the data is built.)
+// directory's tokenizer.json when it has one, else an embedded one:
+// tokenizer.Tiny for a model whose vocabulary has tokenizer.TinyVocabSize
+// ids, tokenizer.Default otherwise. (Run skips, and counts, examples with
+// ids outside the model's vocabulary.)
 func LoadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
 	m, err := loadModel(ctx, name, dtype, hubOpts)
 	if err != nil {
@@ -78,15 +79,17 @@ func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) 
 			return nil, err
 		}
 	}
-	if out.tok, err = loadTokenizer(out.dir); err != nil {
+	if out.tok, err = loadTokenizer(out.dir, out.model.Config.VocabSize); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// loadTokenizer reads dir's tokenizer.json (or .gz), or returns the embedded
-// default when dir is empty or has none.
-func loadTokenizer(dir string) (*tokenizer.Tokenizer, error) {
+// loadTokenizer reads dir's tokenizer.json (or .gz). Without one (a preset,
+// or a directory that has none) it returns an embedded tokenizer: the tiny
+// one for a model with its vocabulary size (tokenizer.TinyVocabSize), else
+// Gemma 3's.
+func loadTokenizer(dir string, vocabSize int) (*tokenizer.Tokenizer, error) {
 	if dir != "" {
 		for _, name := range []string{tokenizer.TokenizerFile, tokenizer.TokenizerFile + ".gz"} {
 			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
@@ -95,6 +98,9 @@ func loadTokenizer(dir string) (*tokenizer.Tokenizer, error) {
 				return nil, fmt.Errorf("tokenizer: %w", err)
 			}
 		}
+	}
+	if vocabSize == tokenizer.TinyVocabSize {
+		return tokenizer.Tiny()
 	}
 	return tokenizer.Default()
 }

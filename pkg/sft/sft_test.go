@@ -123,7 +123,7 @@ func TestRunLearnsRealData(t *testing.T) {
 	}
 
 	// The saved adapter reproduces the trained model's logits.
-	ids := [][]int32{{2, 105, 2364, 107, 9259, 236761, 106, 107, 105, 4368, 107, 4324, 236764, 1144, 236789, 236751}}
+	ids := [][]int32{append([]int32{res.Tokenizer.BOS()}, res.Tokenizer.Encode("How do you feel about drinking less?")...)}
 	trainedLogits, _, err := res.Model.Score(testBackend(t), ids)
 	if err != nil {
 		t.Fatal(err)
