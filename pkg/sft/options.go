@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,9 +24,9 @@ import (
 // as are the entries of Overrides; all of them win over the files.
 type Options struct {
 	// ConfigPath is a configs directory, one section file or a resolved
-	// config.yaml (config.LoadPath). Empty means the shipped defaults, with
-	// data paths relative to the repository that holds the datasets
-	// directory (data.FindDataDir).
+	// config.yaml (config.LoadPath). Empty means the configs directory of
+	// the repository found from the working directory (the one whose
+	// datasets directory data.FindDataDir finds), else the built-in defaults.
 	ConfigPath string
 	// Overrides are "key=value" assignments (config.All.Apply), e.g.
 	// "training.learning_rate=1e-4". They are applied after the named
@@ -96,18 +97,9 @@ type Options struct {
 // the YAML (or the defaults), then the named fields, then Debug, then
 // Overrides, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
-	var cfg *config.All
-	if opts.ConfigPath != "" {
-		var err error
-		if cfg, err = config.LoadPath(opts.ConfigPath); err != nil {
-			return nil, err
-		}
-	} else {
-		cfg = config.Default()
-		if dir, err := data.FindDataDir(""); err == nil {
-			// The shipped data paths are relative to the repository root.
-			cfg.BaseDir = filepath.Dir(dir)
-		}
+	cfg, err := loadConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, err
 	}
 	var named []string
 	if opts.Model != "" {
@@ -150,6 +142,27 @@ func ResolveConfig(opts Options) (*config.All, error) {
 	if err := cfg.Apply(opts.Overrides...); err != nil {
 		return nil, err
 	}
+	return cfg, nil
+}
+
+// loadConfig reads path (config.LoadPath). An empty path means the configs
+// directory of the repository whose datasets directory data.FindDataDir
+// finds, or, without one, the built-in defaults (equal to the shipped files)
+// with data paths relative to that repository.
+func loadConfig(path string) (*config.All, error) {
+	if path != "" {
+		return config.LoadPath(path)
+	}
+	datasets, err := data.FindDataDir("")
+	if err != nil {
+		return config.Default(), nil // data paths stay relative to the working directory
+	}
+	root := filepath.Dir(datasets)
+	if info, err := os.Stat(filepath.Join(root, "configs")); err == nil && info.IsDir() {
+		return config.Load(filepath.Join(root, "configs"))
+	}
+	cfg := config.Default()
+	cfg.BaseDir = root
 	return cfg, nil
 }
 

@@ -72,7 +72,7 @@ func TestResolveConfig(t *testing.T) {
 			},
 		},
 		{
-			name: "shipped defaults without a path",
+			name: "the repository's configs without a path",
 			opts: Options{},
 			check: func(t *testing.T, c *config.All) {
 				if !strings.HasSuffix(c.Path(c.Data.AnnoMI.Path), "datasets/annomi/AnnoMI-simple.csv") || c.BaseDir == "" {

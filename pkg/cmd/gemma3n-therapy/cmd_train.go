@@ -36,7 +36,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	var o sft.Options
 	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
 	fs.StringVar(&o.Data, "data", "", "counselchat, annomi, both, or a JSONL file of {\"messages\": [...]} conversations (required)")
-	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the shipped defaults)")
+	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the repository's configs/, found from the working directory)")
 	fs.StringVar(&o.Out, "out", "", "run directory (required)")
 	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
