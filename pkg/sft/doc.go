@@ -6,7 +6,7 @@
 //
 //	config (YAML + overrides + --debug)
 //	  → model (a preset such as "tiny", a directory, or a Hugging Face repo id via hub)
-//	  → tokenizer (the checkpoint's tokenizer.json, else the embedded Gemma tokenizer)
+//	  → tokenizer (the checkpoint's tokenizer.json, else an embedded one: tiny or Gemma 3)
 //	  → conversations (CounselChat, AnnoMI, both, or a JSONL file; train and validation splits)
 //	  → chat examples (Gemma template, loss masks, length policy)
 //	  → LoRA adapter (new, or continued from a PEFT adapter directory)
@@ -26,4 +26,16 @@
 //
 // The adapter directories load with PEFT (PeftModel.from_pretrained) and with
 // lora.Load, and are the input of a following phase (Options.InitAdapter).
+//
+// A notebook cell and the command are the same call:
+//
+//	res, err := sft.Run(ctx, sft.Options{
+//		ConfigPath: "configs", Model: "tiny", Data: "annomi", Debug: true, Out: "runs/annomi",
+//		Overrides: []string{"training.learning_rate=1e-4"},
+//		OnStep:    func(m train.StepMetrics) { /* redraw the loss curve */ },
+//	})
+//
+// Evaluation uses the validation split of each source (one eval set per
+// source; the first, CounselChat before AnnoMI, selects the best adapter).
+// AnnoMI windows are trained on their final counsellor turn only.
 package sft
