@@ -126,7 +126,8 @@ func (e *HiddenEncoder) Encode(texts []string) ([][][]float32, [][]string, error
 	if hasBOS {
 		skip = 1
 	}
-	// Batch texts of similar length together (longest first).
+	// Batch texts of similar length together (longest first, so in[0] of
+	// each batch is its longest).
 	order := make([]int, 0, len(texts))
 	for i := range texts {
 		if len(ids[i]) > skip {
@@ -136,7 +137,8 @@ func (e *HiddenEncoder) Encode(texts []string) ([][][]float32, [][]string, error
 		}
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(ids[b]) - len(ids[a]) })
-	batch := max(e.BatchSize, 1)
+	e.BatchSize = max(e.BatchSize, 1)
+	batch := e.BatchSize
 	for start := 0; start < len(order); start += batch {
 		rows := order[start:min(start+batch, len(order))]
 		if err := e.encodeBatch(rows, ids, skip, embs, toks); err != nil {
@@ -148,11 +150,20 @@ func (e *HiddenEncoder) Encode(texts []string) ([][][]float32, [][]string, error
 
 // encodeBatch runs one left-padded batch and copies out each row's states.
 func (e *HiddenEncoder) encodeBatch(rows []int, ids [][]int32, skip int, embs [][][]float32, toks [][]string) error {
-	in := make([][]int32, len(rows))
-	for k, i := range rows {
-		in[k] = ids[i]
+	// Fixed batch size and power-of-two lengths bound the shapes compiled
+	// (a few per run): rows are padded with repeats, which are dropped.
+	in := make([][]int32, 0, max(len(rows), e.BatchSize))
+	for _, i := range rows {
+		in = append(in, ids[i])
 	}
-	padded := gemma3n.PadLeft(in, gemma3n.DefaultBucket, int32(e.model.Config.PadTokenID))
+	for len(in) < e.BatchSize {
+		in = append(in, in[len(in)-1])
+	}
+	length := gemma3n.DefaultBucket
+	for length < len(in[0]) {
+		length *= 2
+	}
+	padded := gemma3n.PadLeft(in, length, int32(e.model.Config.PadTokenID))
 	res, err := e.exec.Exec(padded.IDs, padded.Positions, padded.Mask)
 	if err != nil {
 		return fmt.Errorf("eval: BERTScore encoder: %w", err)

@@ -137,3 +137,29 @@ func TestHiddenEncoder(t *testing.T) {
 		t.Errorf("layer 7 of 6: %v", err)
 	}
 }
+
+// BenchmarkHiddenEncoder measures BERTScore's encoder on the tiny fixture:
+// eight replies of about 40 tokens per Encode call.
+func BenchmarkHiddenEncoder(b *testing.B) {
+	m, err := gemma3n.Load(tinyFixture, dtypes.Float32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := NewHiddenEncoder(testBackend(b), m, fixtureTokenizer(b), "tiny-fixture", -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := make([]string, 8)
+	for i := range texts {
+		texts[i] = strings.Repeat("It sounds like ", i%3+1) + "you feel stuck."
+	}
+	if _, _, err := enc.Encode(texts); err != nil { // compile outside the timing
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := enc.Encode(texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 const (
 	DefaultMaxNewTokens = 256
 	DefaultBatchSize    = 8
+	DefaultBucket       = 128
 	// With Debug, unless set: DebugLimit examples per source and
 	// DebugMaxNewTokens new tokens.
 	DebugLimit        = 8
@@ -84,6 +85,11 @@ type Options struct {
 	// BatchSize is the number of prompts generated together (default
 	// DefaultBatchSize).
 	BatchSize int
+	// Bucket rounds prompt lengths up to a multiple of Bucket tokens
+	// (default DefaultBucket): fewer distinct shapes mean fewer graph
+	// compilations (each costs seconds for E2B on XLA), at the price of
+	// padding.
+	Bucket int
 	// Sampling is greedy by default (zero value); Seed seeds sampling.
 	Sampling gemma3n.SamplingOptions
 	Seed     uint64

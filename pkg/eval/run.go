@@ -73,6 +73,7 @@ type GenerationSettings struct {
 	MaxNewTokens      int     `json:"max_new_tokens"`
 	MaxPromptTokens   int     `json:"max_prompt_tokens"`
 	BatchSize         int     `json:"batch_size"`
+	Bucket            int     `json:"bucket"`
 	Greedy            bool    `json:"greedy"`
 	Temperature       float64 `json:"temperature"`
 	TopK              int     `json:"top_k"`
@@ -168,7 +169,7 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 		Backend: ld.backend.Name(), Tokenizer: ld.tok.Name(), Data: dataName, Split: s.split,
 		Debug: opts.Debug, Limit: s.limit,
 		Generation: GenerationSettings{
-			MaxNewTokens: s.maxNew, MaxPromptTokens: s.maxPrompt, BatchSize: s.batch,
+			MaxNewTokens: s.maxNew, MaxPromptTokens: s.maxPrompt, BatchSize: s.batch, Bucket: s.bucket,
 			Greedy: opts.Sampling.Temperature == 0, Temperature: opts.Sampling.Temperature,
 			TopK: opts.Sampling.TopK, TopP: opts.Sampling.TopP, RepetitionPenalty: opts.Sampling.RepetitionPenalty,
 			Seed: opts.Seed, StopIDs: stopIDs(ld.model.Config, ld.tok),
@@ -192,7 +193,7 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 		model: ld.model, backend: ld.backend, tok: ld.tok, opts: &opts,
 		genOpts: gemma3n.GenerateOptions{
 			MaxNewTokens: s.maxNew, StopIDs: m.Generation.StopIDs,
-			SamplingOptions: opts.Sampling, Seed: opts.Seed,
+			SamplingOptions: opts.Sampling, Seed: opts.Seed, Bucket: s.bucket,
 		},
 		batch: s.batch,
 	}
@@ -266,14 +267,14 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 type settings struct {
 	split                    string
 	limit, maxNew, maxPrompt int
-	batch, bertLayer         int // bertLayer -1: the default
+	batch, bucket, bertLayer int // bertLayer -1: the default
 	name                     string
 }
 
 func resolveSettings(opts *Options, cfg *config.All) (settings, error) {
 	s := settings{
 		split: opts.Split, limit: opts.Limit, maxNew: opts.MaxNewTokens, maxPrompt: opts.MaxPromptTokens,
-		batch: opts.BatchSize, bertLayer: -1, name: opts.Name,
+		batch: opts.BatchSize, bucket: opts.Bucket, bertLayer: -1, name: opts.Name,
 	}
 	if s.split == "" {
 		s.split = string(data.SplitTest)
@@ -281,8 +282,8 @@ func resolveSettings(opts *Options, cfg *config.All) (settings, error) {
 	if _, err := data.ParseSplit(s.split); err != nil {
 		return s, fmt.Errorf("eval: %w", err)
 	}
-	if s.limit < 0 || s.maxNew < 0 || s.maxPrompt < 0 || s.batch < 0 || opts.BERTScoreLayer < 0 {
-		return s, errors.New("eval: limit, max new tokens, max prompt tokens, batch size and BERTScore layer must not be negative")
+	if s.limit < 0 || s.maxNew < 0 || s.maxPrompt < 0 || s.batch < 0 || s.bucket < 0 || opts.BERTScoreLayer < 0 {
+		return s, errors.New("eval: limit, max new tokens, max prompt tokens, batch size, bucket and BERTScore layer must not be negative")
 	}
 	if opts.BERTScoreLayer > 0 {
 		s.bertLayer = opts.BERTScoreLayer
@@ -301,6 +302,9 @@ func resolveSettings(opts *Options, cfg *config.All) (settings, error) {
 	}
 	if s.batch == 0 {
 		s.batch = DefaultBatchSize
+	}
+	if s.bucket == 0 {
+		s.bucket = DefaultBucket
 	}
 	if s.name == "" && opts.Out != "" {
 		s.name = filepath.Base(filepath.Clean(opts.Out))

@@ -46,6 +46,7 @@ func runEval(ctx *runContext, args []string) error {
 	fs.IntVar(&o.MaxNewTokens, "max-new-tokens", 0, fmt.Sprintf("longest reply in tokens (default %d; %d with --debug)", eval.DefaultMaxNewTokens, eval.DebugMaxNewTokens))
 	fs.IntVar(&o.MaxPromptTokens, "max-prompt-tokens", 0, "longest prompt; longer ones lose their oldest turns (default: model_config.yaml's max_seq_length)")
 	fs.IntVar(&o.BatchSize, "batch-size", 0, fmt.Sprintf("prompts generated together (default %d)", eval.DefaultBatchSize))
+	fs.IntVar(&o.Bucket, "bucket", 0, fmt.Sprintf("round prompt lengths up to a multiple of N tokens: fewer graph compilations, more padding (default %d)", eval.DefaultBucket))
 	fs.Float64Var(&o.Sampling.Temperature, "temperature", 0, "sampling temperature (0: greedy, the default)")
 	fs.IntVar(&o.Sampling.TopK, "top-k", 0, "sample among the K most likely tokens (0: all)")
 	fs.Float64Var(&o.Sampling.TopP, "top-p", 0, "nucleus sampling probability mass (0 or 1: all)")
