@@ -117,7 +117,8 @@ type Options struct {
 
 	// ModelInstance and Tokenizer, when set, are evaluated instead of
 	// loading Model (e.g. the model a notebook just trained, with its
-	// adapter installed; Adapter is then applied on top if set).
+	// adapter installed; Adapter, if set, is then installed on
+	// ModelInstance by lora.Load).
 	// BackendInstance replaces creating a backend.
 	ModelInstance   *gemma3n.Model
 	Tokenizer       *tokenizer.Tokenizer
