@@ -143,7 +143,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	for _, w := range res.Warnings {
 		log.Warn("dpo: adapter", "warning", w)
 	}
-	tok, err := loadTokenizer(opts)
+	tok, err := loadTokenizer(opts, m.Config.VocabSize)
 	if err != nil {
 		return nil, err
 	}
@@ -230,18 +230,11 @@ func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, e
 	return m, a, nil
 }
 
-func loadTokenizer(opts Options) (*tokenizer.Tokenizer, error) {
+func loadTokenizer(opts Options, vocabSize int) (*tokenizer.Tokenizer, error) {
 	if opts.Tokenizer != nil {
 		return opts.Tokenizer, nil
 	}
-	if _, err := os.Stat(filepath.Join(opts.Model, tokenizer.TokenizerFile)); err == nil {
-		tok, err := tokenizer.Load(opts.Model)
-		if err != nil {
-			return nil, fmt.Errorf("dpo: %w", err)
-		}
-		return tok, nil
-	}
-	tok, err := tokenizer.Default()
+	tok, err := tokenizer.ForModel(opts.Model, vocabSize)
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}

@@ -128,7 +128,7 @@ func TestRun(t *testing.T) {
 // adapter, the base model as the in-graph reference.
 func TestRunTinyPreset(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the tiny preset (262144-token vocabulary)")
+		t.Skip("runs the tiny preset end to end")
 	}
 	start := time.Now()
 	cfg := smallConfig(t)

@@ -392,7 +392,7 @@ func loadEvaluated(ctx stdcontext.Context, opts *Options, cfg *config.All) (*loa
 			ld.name = "in-memory model"
 		}
 		if ld.tok == nil {
-			if ld.tok, err = tokenizer.Default(); err != nil {
+			if ld.tok, err = tokenizer.ForModel("", ld.model.Config.VocabSize); err != nil {
 				return nil, fmt.Errorf("eval: %w", err)
 			}
 		}

@@ -19,7 +19,7 @@ func BenchmarkFixtureForward(b *testing.B) {
 }
 
 // BenchmarkTinyPresetForward times a forward pass of the tiny preset
-// (262144-token vocabulary) on [1, 64] tokens.
+// (8192-token vocabulary) on [1, 64] tokens.
 func BenchmarkTinyPresetForward(b *testing.B) {
 	cfg, _ := Preset("tiny")
 	m, err := NewRandom(cfg, dtypes.Float32, 0)

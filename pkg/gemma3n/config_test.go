@@ -240,8 +240,8 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 
 func TestTinyPresetUsesFullVocab(t *testing.T) {
 	cfg, _ := Preset("tiny")
-	if cfg.VocabSize != 262144 || cfg.VocabSizePerLayerInput != 262144 {
-		t.Errorf("tiny vocab %d/%d, want the full Gemma tokenizer vocabulary 262144", cfg.VocabSize, cfg.VocabSizePerLayerInput)
+	if cfg.VocabSize != TinyVocabSize || cfg.VocabSizePerLayerInput != TinyVocabSize {
+		t.Errorf("tiny vocab %d/%d, want the tiny tokenizer's %d", cfg.VocabSize, cfg.VocabSizePerLayerInput, TinyVocabSize)
 	}
 }
 

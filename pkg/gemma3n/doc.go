@@ -14,7 +14,7 @@
 //
 // Load reads a checkpoint directory (official multimodal or text-only
 // layout), NewRandom initialises one, Open accepts either a directory or a
-// preset name ("tiny", the embedded default model with the full 262144-token
+// preset name ("tiny", the embedded default model with the compact 8192-token
 // vocabulary; "e2b"), and Save writes a directory transformers reads.
 // Weights live in a GoMLX *context.Context in absolute scopes that mirror
 // the HF names: "layers.3.self_attn.q_proj.weight" is the variable "weight"

@@ -42,23 +42,29 @@ func IsPreset(name string) bool {
 	return ok
 }
 
-// tinyConfig is the embedded default model: hidden size 64 and 4 layers, but
-// the FULL Gemma tokenizer vocabulary (262144 ids, for both the token
-// embedding and the per-layer-embedding table), so that the shipped Gemma
-// tokenizer and chat template work with it unchanged. The two embedding
-// tables hold 262144×64 values each (64 MiB in float32, 32 MiB in bfloat16);
-// everything else is about 0.4 M parameters.
+// tinyConfig is the embedded default model: hidden size 64 and 4 layers
+// over a compact 8,192-id vocabulary (TinyVocabSize), the size of the tiny
+// tokenizer that pkg/tokenizer derives from Gemma's for this preset
+// (tokenizer.Tiny: Gemma's specials at their ids, byte fallback, the
+// corpus's most frequent Gemma tokens). With the full 262,144-id vocabulary
+// the LM head and loss dominated every CPU step (10–20 s per step); with
+// 8,192 ids a debug run trains in seconds. It is a smoke-scale model: real
+// runs load google/gemma-3n-E2B-it with its own tokenizer.
 //
 // Layout: sliding, full, sliding, full; the last two layers are KV-shared
 // (layer 2 reuses layer 0's K/V, layer 3 reuses layer 1's); the sliding
 // window of 32 tokens bites on training sequences; layer 0 has the Gaussian
 // top-k sparsity. Ids 1 (<eos>) and 106 (<end_of_turn>) stop generation, as
 // in the instruction-tuned checkpoint.
+// TinyVocabSize is the vocabulary of the tiny preset; it equals
+// tokenizer.TinyVocabSize (checked by a test in pkg/sft, which sees both).
+const TinyVocabSize = 8192
+
 func tinyConfig() *Config {
 	const layers = 4
 	return &Config{
-		VocabSize:               262144,
-		VocabSizePerLayerInput:  262144,
+		VocabSize:               TinyVocabSize,
+		VocabSizePerLayerInput:  TinyVocabSize,
 		HiddenSize:              64,
 		HiddenSizePerLayerInput: 16,
 		IntermediateSize:        repeat(128, layers),

@@ -2,11 +2,8 @@ package sft
 
 import (
 	stdcontext "context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -18,19 +15,10 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
-// NewBackend creates the backend named by a model.backend value (see
-// package backend). On the pure-Go backend, ops run sequentially: GoMLX
-// v0.26.0's parallel op scheduler can deadlock on graphs with many
-// independent matrix products, and the products themselves still use every
-// core.
+// NewBackend creates the backend named by a model.backend value; see
+// backend.New (SimpleGo runs its ops sequentially there).
 func NewBackend(name string) (backends.Backend, error) {
-	cfg := backend.Resolve(name)
-	if cfg == "go" || cfg == "simplego" {
-		cfg += ":ops_sequential"
-	} else if kind, opts, ok := strings.Cut(cfg, ":"); ok && (kind == "go" || kind == "simplego") && !strings.Contains(opts, "ops_") {
-		cfg += ",ops_sequential"
-	}
-	return backend.New(cfg)
+	return backend.New(name)
 }
 
 // loadedModel is a base model and the tokenizer that goes with it.
@@ -79,28 +67,8 @@ func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) 
 			return nil, err
 		}
 	}
-	if out.tok, err = loadTokenizer(out.dir, out.model.Config.VocabSize); err != nil {
+	if out.tok, err = tokenizer.ForModel(out.dir, out.model.Config.VocabSize); err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// loadTokenizer reads dir's tokenizer.json (or .gz). Without one (a preset,
-// or a directory that has none) it returns an embedded tokenizer: the tiny
-// one for a model with its vocabulary size (tokenizer.TinyVocabSize), else
-// Gemma 3's.
-func loadTokenizer(dir string, vocabSize int) (*tokenizer.Tokenizer, error) {
-	if dir != "" {
-		for _, name := range []string{tokenizer.TokenizerFile, tokenizer.TokenizerFile + ".gz"} {
-			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-				return tokenizer.Load(dir)
-			} else if !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("tokenizer: %w", err)
-			}
-		}
-	}
-	if vocabSize == tokenizer.TinyVocabSize {
-		return tokenizer.Tiny()
-	}
-	return tokenizer.Default()
 }

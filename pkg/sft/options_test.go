@@ -8,6 +8,8 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
 func TestResolveConfig(t *testing.T) {
@@ -215,5 +217,11 @@ func TestMedian(t *testing.T) {
 		if got := median(tc.in); got != tc.want {
 			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestTinyVocabMatchesTinyTokenizer(t *testing.T) {
+	if gemma3n.TinyVocabSize != tokenizer.TinyVocabSize {
+		t.Fatalf("gemma3n.TinyVocabSize %d != tokenizer.TinyVocabSize %d: the tiny preset and its tokenizer disagree", gemma3n.TinyVocabSize, tokenizer.TinyVocabSize)
 	}
 }

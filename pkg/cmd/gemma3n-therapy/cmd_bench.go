@@ -81,7 +81,7 @@ func parseBench(fs *flag.FlagSet, name string, args []string) error {
 
 // openBenchBackend creates the backend and returns it with its configuration string.
 func openBenchBackend(name, flagValue string) (backends.Backend, string, error) {
-	b, err := newModelBackend(flagValue)
+	b, err := backend.New(flagValue)
 	if err != nil {
 		return nil, "", fmt.Errorf("bench %s: %w", name, err)
 	}
@@ -195,7 +195,7 @@ func runBenchParity(ctx *runContext, args []string) error {
 	}
 	var simpleGo backends.Backend
 	if base, _, _ := strings.Cut(name, ":"); *compare && base != "go" && base != "simplego" {
-		if simpleGo, err = newModelBackend("go"); err != nil {
+		if simpleGo, err = backend.New("go"); err != nil {
 			return fmt.Errorf("bench parity: %w", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 )
@@ -85,7 +86,7 @@ func runDPO(ctx *runContext, args []string) error {
 		opts.Tokenizer = tok
 	}
 	var err error
-	if opts.Backend, err = newModelBackend(*backendFlag); err != nil {
+	if opts.Backend, err = backend.New(*backendFlag); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 

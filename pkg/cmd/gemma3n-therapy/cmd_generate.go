@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
 
@@ -56,7 +57,7 @@ func runGenerate(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	b, err := newModelBackend(*backendFlag)
+	b, err := backend.New(*backendFlag)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
@@ -41,7 +39,7 @@ func runLogits(ctx *runContext, args []string) error {
 	if *model == "" || *idsPath == "" || *outPath == "" {
 		return errors.New("logits: --model, --ids and --out are required")
 	}
-	b, err := newModelBackend(*backendFlag)
+	b, err := backend.New(*backendFlag)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
@@ -70,18 +68,4 @@ func runLogits(ctx *runContext, args []string) error {
 	}
 	fmt.Fprintf(ctx.stdout, "wrote %s: logits %v, loss %.6f\n", *outPath, logits.Shape().Dimensions, loss)
 	return nil
-}
-
-// newModelBackend creates the backend for model commands. SimpleGo runs its
-// ops sequentially: its parallel op scheduler can deadlock on graphs with
-// many independent matrix products (GoMLX v0.26.0); the products themselves
-// still use every core.
-func newModelBackend(flagValue string) (backends.Backend, error) {
-	cfg := backend.Resolve(flagValue)
-	if cfg == "go" || cfg == "simplego" {
-		cfg += ":ops_sequential"
-	} else if name, opts, ok := strings.Cut(cfg, ":"); ok && (name == "go" || name == "simplego") && !strings.Contains(opts, "ops_") {
-		cfg += ",ops_sequential"
-	}
-	return backend.New(cfg)
 }
