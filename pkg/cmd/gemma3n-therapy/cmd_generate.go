@@ -4,27 +4,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
 func init() {
 	register("generate", "continue token ids with a model (greedy or sampled)", generateUsage, runGenerate)
 }
 
-const generateUsage = "--model DIR|tiny --ids FILE.json --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG]"
+const generateUsage = "--model DIR|tiny [--adapter DIR] (--ids FILE.json | --prompt TEXT | --messages FILE.json) --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG]"
 
 func runGenerate(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "generate", generateUsage,
 		"Continue each row of {\"input_ids\": [[...], ...]} (rows may differ in length; they are decoded as one\n"+
 			"left-padded batch) and print {\"ids\": [[prompt + continuation], ...]}. Decoding stops at the model's\n"+
-			"end-of-sequence ids (kept in the output) or after --max-new-tokens.")
+			"end-of-sequence ids (kept in the output) or after --max-new-tokens.\n\n"+
+			"With --prompt (one client message) or --messages (a JSON list of {\"role\",\"content\"} messages, or\n"+
+			"{\"messages\": [...]}), the conversation is rendered through the Gemma chat template with the\n"+
+			"generation prompt and the decoded reply is printed instead.")
 	model := fs.String("model", "", modelHelp)
 	idsPath := fs.String("ids", "", "JSON file {\"input_ids\": [[...], ...]}")
+	promptText := fs.String("prompt", "", "a client message to reply to, through the chat template")
+	messagesPath := fs.String("messages", "", "JSON file with the conversation to continue, through the chat template")
+	adapterDir := fs.String("adapter", "", "PEFT LoRA adapter directory to apply on top of --model")
 	maxNew := fs.Int("max-new-tokens", 0, "maximum number of tokens to generate per row (required)")
 	minNew := fs.Int("min-new-tokens", 0, "suppress the stop ids for this many tokens")
 	greedy := fs.Bool("greedy", false, "greedy decoding (the default when --temperature is 0)")
@@ -41,8 +53,14 @@ func runGenerate(ctx *runContext, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("generate: unexpected argument %q", fs.Arg(0))
 	}
-	if *model == "" || *idsPath == "" {
-		return errors.New("generate: --model and --ids are required")
+	inputs := 0
+	for _, v := range []string{*idsPath, *promptText, *messagesPath} {
+		if v != "" {
+			inputs++
+		}
+	}
+	if *model == "" || inputs != 1 {
+		return errors.New("generate: --model and exactly one of --ids, --prompt or --messages are required")
 	}
 	if *maxNew <= 0 {
 		return errors.New("generate: --max-new-tokens must be positive")
@@ -61,13 +79,31 @@ func runGenerate(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	m, err := gemma3n.Open(*model, dtype)
+	m, err := openModel(ctx, *model, *adapterDir, dtype)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	prompts, err := gemma3n.ReadInputIDs(*idsPath, m.Config.VocabSize, false)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+	var prompts [][]int32
+	var tok *tokenizer.Tokenizer
+	if *idsPath != "" {
+		if prompts, err = gemma3n.ReadInputIDs(*idsPath, m.Config.VocabSize, false); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+	} else {
+		msgs := []data.Message{{Role: data.RoleUser, Content: *promptText}}
+		if *messagesPath != "" {
+			if msgs, err = readMessages(*messagesPath); err != nil {
+				return fmt.Errorf("generate: %w", err)
+			}
+		}
+		if tok, err = tokenizer.ForModel(modelDir(*model), m.Config.VocabSize); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		ex, err := chat.Tokenize(tok, msgs, true)
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		prompts = [][]int32{ex.IDs}
 	}
 	out, err := m.Generate(b, prompts, gemma3n.GenerateOptions{
 		MaxNewTokens: *maxNew,
@@ -79,6 +115,10 @@ func runGenerate(ctx *runContext, args []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
+	}
+	if tok != nil {
+		_, err = fmt.Fprintln(ctx.stdout, strings.TrimSpace(tok.Decode(out[0], true)))
+		return err
 	}
 	rows := make([][]int32, len(prompts))
 	for i := range prompts {
@@ -101,4 +141,56 @@ func parseModelDType(name string) (dtypes.DType, error) {
 		return dtypes.BFloat16, nil
 	}
 	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32 or bfloat16", name)
+}
+
+// openModel opens a checkpoint directory or preset and applies a PEFT
+// adapter when one is given, reporting the adapter's warnings on stderr.
+func openModel(ctx *runContext, model, adapterDir string, dtype dtypes.DType) (*gemma3n.Model, error) {
+	m, err := gemma3n.Open(model, dtype)
+	if err != nil {
+		return nil, err
+	}
+	if adapterDir != "" {
+		a, err := lora.Load(m, adapterDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range a.Warnings() {
+			fmt.Fprintln(ctx.stderr, "warning:", w)
+		}
+	}
+	return m, nil
+}
+
+// modelDir is the directory of a --model argument, or "" for a preset.
+func modelDir(model string) string {
+	if gemma3n.IsPreset(model) {
+		if st, err := os.Stat(model); err != nil || !st.IsDir() {
+			return ""
+		}
+	}
+	return model
+}
+
+// readMessages reads a conversation: a JSON list of messages or an object
+// {"messages": [...]}.
+func readMessages(path string) ([]data.Message, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []data.Message
+	if err := json.Unmarshal(raw, &msgs); err != nil {
+		var obj struct {
+			Messages []data.Message `json:"messages"`
+		}
+		if err2 := json.Unmarshal(raw, &obj); err2 != nil || obj.Messages == nil {
+			return nil, fmt.Errorf("%s: want a JSON list of {\"role\",\"content\"} messages or {\"messages\": [...]}: %v", path, err)
+		}
+		msgs = obj.Messages
+	}
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("%s: no messages", path)
+	}
+	return msgs, nil
 }

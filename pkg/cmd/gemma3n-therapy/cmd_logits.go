@@ -17,7 +17,7 @@ func init() {
 }
 
 const (
-	logitsUsage = "--model DIR|tiny --ids FILE.json --out FILE.safetensors [--backend CONFIG]"
+	logitsUsage = "--model DIR|tiny [--adapter DIR] --ids FILE.json --out FILE.safetensors [--backend CONFIG]"
 	modelHelp   = "Gemma 3n checkpoint directory (config.json + safetensors), or a preset: tiny (random weights), e2b (random weights)"
 	backendHelp = `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default $GOMLX_BACKEND, else go)`
 )
@@ -29,6 +29,7 @@ func runLogits(ctx *runContext, args []string) error {
 	model := fs.String("model", "", modelHelp)
 	idsPath := fs.String("ids", "", "JSON file {\"input_ids\": [[...], ...]}")
 	outPath := fs.String("out", "", "output .safetensors file (written atomically)")
+	adapterDir := fs.String("adapter", "", "PEFT LoRA adapter directory to apply on top of --model")
 	backendFlag := fs.String("backend", "", backendHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,7 +44,7 @@ func runLogits(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
-	m, err := gemma3n.Open(*model, dtypes.Float32)
+	m, err := openModel(ctx, *model, *adapterDir, dtypes.Float32)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
