@@ -116,8 +116,12 @@ func printCommands(w io.Writer, path string, cmds map[string]*command) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, cmds[n].summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for the flags of a command.\n", path)
 }
