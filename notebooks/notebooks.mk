@@ -85,3 +85,11 @@ $(NB_WORK)/report/%.html: $(NB_DIR)/%.ipynb notebooks-tools
 
 $(NB_WORK)/check/%.html: $(NB_DIR)/%.ipynb notebooks-tools
 	$(call nb_execute,$(NB_WORK)/check,$(NB_CHECK_ENV))
+
+# Notebooks 03-05 share a run folder (notebooks/.executed/runs): 04 tunes 03's curriculum
+# adapter and 05 evaluates the adapters of both. Under -j they run one after the other
+# (01-02 beside them), so that each finds the runs of the one before.
+$(NB_WORK)/report/04_dpo.html: | $(NB_WORK)/report/03_curriculum_training.html
+$(NB_WORK)/report/05_evaluation_report.html: | $(NB_WORK)/report/04_dpo.html
+$(NB_WORK)/check/04_dpo.html: | $(NB_WORK)/check/03_curriculum_training.html
+$(NB_WORK)/check/05_evaluation_report.html: | $(NB_WORK)/check/04_dpo.html
