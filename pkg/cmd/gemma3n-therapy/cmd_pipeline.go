@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/curriculum"
+)
+
+func init() {
+	register("train curriculum", "the phased curriculum from CounselChat to AnnoMI, then DPO and merge", trainCurriculumUsage, runTrainCurriculum)
+	register("train sequential", "SFT on CounselChat, then on AnnoMI, then DPO (the three original stages)", trainSequentialUsage, runTrainSequential)
+}
+
+const (
+	trainCurriculumUsage = "--model M [--out RUN_DIR] [--debug] [--config DIR] [--run-dpo-after=BOOL] [--merge-final-model=BOOL] [--resume] [flags]"
+	trainSequentialUsage = "--model M [--out RUN_DIR] [--debug] [--config DIR] [--merge-final-model=BOOL] [--resume] [flags]"
+)
+
+// pipelineSets collects the repeatable --set flag.
+type pipelineSets []string
+
+func (l *pipelineSets) String() string     { return strings.Join(*l, " ") }
+func (l *pipelineSets) Set(v string) error { *l = append(*l, v); return nil }
+
+func runTrainCurriculum(ctx *runContext, args []string) error {
+	return runPipeline(ctx, args, curriculum.PipelineCurriculum, trainCurriculumUsage,
+		"Run the phases of curriculum.yaml (by default 100:0 → 0:100 CounselChat:AnnoMI with falling learning rates),\n"+
+			"each from the previous phase's adapter and evaluated on both held-out sets; then DPO and the merge as\n"+
+			"configured. RUN_DIR (default runs/curriculum-YYYYmmdd-HHMMSS) receives config.yaml, data_summary.json,\n"+
+			"metrics.jsonl, phases/NN-name/, dpo/, adapter/, merged/ and summary.json. The last line of stdout is RUN_DIR.\n"+
+			"Ctrl-C stops after the current step; --resume continues from the last checkpoint of the current stage.")
+}
+
+func runTrainSequential(ctx *runContext, args []string) error {
+	return runPipeline(ctx, args, curriculum.PipelineSequential, trainSequentialUsage,
+		"Stage 1: SFT on CounselChat; stage 2: SFT on AnnoMI from stage 1's adapter; stage 3: DPO; then the merge when\n"+
+			"curriculum.merge_final_model is set. Both SFT stages evaluate on both held-out sets. RUN_DIR (default\n"+
+			"runs/sequential-YYYYmmdd-HHMMSS) is laid out as for train curriculum; the last line of stdout is RUN_DIR.")
+}
+
+func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string) error {
+	name := "train " + pipeline
+	fs := newFlagSet(ctx, name, usage, summary)
+	var o curriculum.Options
+	fs.StringVar(&o.Model, "model", "", "base model: the preset tiny, a checkpoint directory or a Hugging Face repo id (default: model_config.yaml)")
+	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the shipped defaults)")
+	fs.StringVar(&o.Out, "out", "", "run directory (default: runs/"+pipeline+"-YYYYmmdd-HHMMSS; required with --resume)")
+	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets, max_seq_length and target_dataset_size of data.yaml")
+	fs.BoolVar(&o.Resume, "resume", false, "continue RUN_DIR: skip the complete stages, continue the current one from its last checkpoint")
+	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
+	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
+	fs.Float64Var(&o.LRScale, "lr-scale", 0, "multiply every learning rate (phases, training, DPO) by this factor, e.g. 100 for the random-init tiny preset")
+	fs.IntVar(&o.Epochs, "epochs", 0, "epochs of every phase (default: each phase's in curriculum.yaml; sequential: training_config.yaml's)")
+	fs.IntVar(&o.MaxEvalExamples, "max-eval-examples", 0, "evaluate on the first N examples of each held-out set and N DPO pairs (default: all)")
+	fs.IntVar(&o.DPOMaxSteps, "dpo-max-steps", 0, "stop DPO after N optimizer steps (default: dpo.yaml's epochs)")
+	fs.BoolVar(&o.VerifyMerge, "verify-merge", false, "reload the merged model and check its logits against the base model with the adapter")
+	runDPO := fs.Bool("run-dpo-after", false, "run DPO after the last phase (default: curriculum.run_dpo_after)")
+	merge := fs.Bool("merge-final-model", false, "merge the final adapter into the base model (default: curriculum.merge_final_model)")
+	var sets pipelineSets
+	fs.Var(&sets, "set", "override a configuration value, e.g. --set curriculum.phases.0.size=200 (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	var named []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "run-dpo-after":
+			named = append(named, "curriculum.run_dpo_after="+strconv.FormatBool(*runDPO))
+		case "merge-final-model":
+			named = append(named, "curriculum.merge_final_model="+strconv.FormatBool(*merge))
+		}
+	})
+	if pipeline == curriculum.PipelineSequential && assignsKey(named, "curriculum.run_dpo_after") {
+		return fmt.Errorf("%s: --run-dpo-after applies to train curriculum (the sequential pipeline always runs DPO)", name)
+	}
+	o.Overrides = append(named, sets...)
+	if o.Out == "" {
+		if o.Resume {
+			return fmt.Errorf("%s: --resume needs --out RUN_DIR", name)
+		}
+		o.Out = filepath.Join("runs", pipeline+"-"+time.Now().Format("20060102-150405"))
+	}
+	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
+		o.Progress = f
+	} else {
+		o.NoProgress = true
+	}
+
+	// Ctrl-C stops the run after the current step; a second one kills it.
+	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-runCtx.Done()
+		stop()
+	}()
+	run := curriculum.RunCurriculum
+	if pipeline == curriculum.PipelineSequential {
+		run = curriculum.RunSequential
+	}
+	s, err := run(runCtx, o)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: interrupted (continue with --resume --out %s): %w", name, o.Out, err)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.Table(ctx.stdout)
+	fmt.Fprintln(ctx.stdout, s.RunDir)
+	return nil
+}
+
+// assignsKey reports whether one of the assignments sets key.
+func assignsKey(assignments []string, key string) bool {
+	for _, a := range assignments {
+		if strings.HasPrefix(a, key+"=") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,240 @@
+package curriculum
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
+)
+
+// Options describe a pipeline run (RunCurriculum or RunSequential). Out is
+// required; everything else has a default. ConfigPath, Overrides, Model,
+// DType, Backend and Debug resolve the configuration exactly as package sft
+// does (sft.ResolveConfig); LRScale then multiplies its learning rates.
+type Options struct {
+	// ConfigPath is a configs directory, one section file or a resolved
+	// config.yaml; empty means the shipped defaults.
+	ConfigPath string
+	// Overrides are "key=value" assignments, e.g.
+	// "curriculum.run_dpo_after=false" or "curriculum.phases.0.size=50".
+	Overrides []string
+	// Model overrides model.model_name_or_path: a preset ("tiny"), a model
+	// directory or a Hugging Face repo id.
+	Model string
+	// DType overrides model.dtype ("float32" or "bfloat16") and training.bf16.
+	DType string
+	// Backend overrides model.backend (see package backend).
+	Backend string
+	// Debug shrinks the run to data.yaml's debug sizes: the debug subsets of
+	// both corpora, debug.max_seq_length and debug.target_dataset_size.
+	Debug bool
+	// LRScale, when > 0, multiplies every learning rate of the run (each
+	// phase's, training.learning_rate and dpo.learning_rate) after all
+	// overrides. The smoke-scale tiny model starts from random weights and
+	// needs far larger LoRA rates than a pretrained checkpoint to show
+	// learning within a few steps; the ratios between phases are kept.
+	LRScale float64
+	// Epochs, when > 0, replaces every phase's epochs (and
+	// training.num_train_epochs, the epochs of the sequential stages).
+	Epochs int
+
+	// Out is the run directory.
+	Out string
+	// Resume continues the run in Out (see the package documentation).
+	// With no configuration options set, the run's own config.yaml is used
+	// as it is; otherwise the resolved configuration must equal it.
+	// Without Resume, an Out that already holds a run is an error.
+	Resume bool
+
+	// MaxEvalExamples keeps only the first N examples of each SFT eval set
+	// and the first N DPO evaluation pairs (0 keeps them all).
+	MaxEvalExamples int
+	// DPOMaxSteps stops preference tuning after this many optimizer steps
+	// (0: dpo.yaml's epochs). Only the first training pairs that these
+	// steps consume over dpo.yaml's epochs are used (ceil(DPOMaxSteps /
+	// epochs) batches of them), so that no pair is encoded and scored by
+	// the reference in vain.
+	DPOMaxSteps int
+	// VerifyMerge reloads the merged model and checks that its logits
+	// reproduce those of the base model with the final adapter (see
+	// MergeOptions.Verify).
+	VerifyMerge bool
+
+	// BackendInstance, when set, runs every stage (default: a backend from
+	// model.backend, created once by backend.New).
+	BackendInstance backends.Backend
+	// Hub configures the download of repo ids (zero: the environment).
+	Hub hub.Options
+
+	// Progress receives the progress bars (nil: stderr when it is a
+	// terminal); NoProgress disables them.
+	Progress   io.Writer
+	NoProgress bool
+	// Logger receives what the stages report (nil: slog.Default()).
+	Logger *slog.Logger
+	// OnStep and OnEval are called after each logged step and each
+	// evaluation of every stage (StepMetrics.Phase names the stage).
+	OnStep func(train.StepMetrics)
+	OnEval func(train.EvalMetrics)
+	// OnStage is called after each stage (phase, DPO, merge) with the
+	// summary as it stands, e.g. to redraw a notebook table.
+	OnStage func(stage string, s *Summary)
+}
+
+// ResolveConfig returns the configuration a run with these options uses:
+// sft.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
+// LRScale and Epochs, validated. curriculum.optimizer_state "carry" is rejected (see
+// the package documentation).
+func ResolveConfig(opts Options) (*config.All, error) {
+	cfg, err := sft.ResolveConfig(sft.Options{
+		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model,
+		DType: opts.DType, Backend: opts.Backend, Debug: opts.Debug,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(cfg.Model.NameOrPath); err == nil && info.IsDir() {
+		// A resumed run may start in another working directory.
+		if abs, err := filepath.Abs(cfg.Model.NameOrPath); err == nil {
+			cfg.Model.NameOrPath = abs
+		}
+	}
+	if err := scaleLearningRates(cfg, opts.LRScale); err != nil {
+		return nil, err
+	}
+	if opts.Epochs < 0 {
+		return nil, fmt.Errorf("epochs %d must be ≥ 0", opts.Epochs)
+	}
+	if opts.Epochs > 0 {
+		cfg.Training.NumTrainEpochs = opts.Epochs
+		for i := range cfg.Curriculum.Phases {
+			cfg.Curriculum.Phases[i].Epochs = opts.Epochs
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkSupported(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// scaleLearningRates multiplies every learning rate of cfg by scale (0 or 1
+// leave them alone).
+func scaleLearningRates(cfg *config.All, scale float64) error {
+	switch {
+	case scale == 0 || scale == 1:
+		return nil
+	case scale < 0 || math.IsNaN(scale) || math.IsInf(scale, 0):
+		return fmt.Errorf("learning-rate scale %v must be a finite number > 0", scale)
+	}
+	cfg.Training.LearningRate *= scale
+	cfg.DPO.LearningRate *= scale
+	for i := range cfg.Curriculum.Phases {
+		cfg.Curriculum.Phases[i].LearningRate *= scale
+	}
+	return nil
+}
+
+// checkSupported rejects settings the stages below cannot honour.
+func checkSupported(cfg *config.All) error {
+	if cfg.Curriculum.OptimizerState == config.OptimizerCarry {
+		return errors.New(`curriculum.optimizer_state "carry" is not supported: package sft starts every run with fresh AdamW moments and cannot take them from another run; use "reset" (the adapter carries over either way)`)
+	}
+	return nil
+}
+
+// configOptionsSet reports whether any option that shapes the configuration is set.
+func (opts *Options) configOptionsSet() bool {
+	return opts.ConfigPath != "" || len(opts.Overrides) > 0 || opts.Model != "" || opts.DType != "" ||
+		opts.Backend != "" || opts.Debug || (opts.LRScale != 0 && opts.LRScale != 1) || opts.Epochs != 0
+}
+
+func (opts *Options) check() error {
+	switch {
+	case opts.Out == "":
+		return errors.New("no run directory (Out) given")
+	case opts.MaxEvalExamples < 0:
+		return fmt.Errorf("max eval examples %d must be ≥ 0", opts.MaxEvalExamples)
+	case opts.DPOMaxSteps < 0:
+		return fmt.Errorf("DPO max steps %d must be ≥ 0", opts.DPOMaxSteps)
+	}
+	return nil
+}
+
+// runConfig returns the configuration of the run in opts.Out: a fresh one
+// (written to config.yaml), or, when resuming, the run's own.
+func runConfig(opts *Options) (*config.All, error) {
+	path := filepath.Join(opts.Out, ConfigFileName)
+	_, statErr := os.Stat(path)
+	exists := statErr == nil
+	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
+		return nil, statErr
+	}
+	if exists && !opts.Resume {
+		return nil, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, ConfigFileName)
+	}
+	if exists && !opts.configOptionsSet() {
+		cfg, err := config.LoadResolved(path)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, checkSupported(cfg)
+	}
+	cfg, err := ResolveConfig(*opts)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		saved, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		now, err := cfg.YAML()
+		if err != nil {
+			return nil, err
+		}
+		if diff := firstDifference(string(saved), string(now)); diff != "" {
+			return nil, fmt.Errorf("cannot resume %s: the configuration differs from its %s (%s); resume without configuration flags to use the saved one", opts.Out, ConfigFileName, diff)
+		}
+		return cfg, nil
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return nil, err
+	}
+	if err := cfg.WriteYAML(path); err != nil {
+		return nil, fmt.Errorf("writing the resolved configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// firstDifference describes the first line where two texts differ, or
+// returns "" when they are equal.
+func firstDifference(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range max(len(la), len(lb)) {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d: saved %q, now %q", i+1, strings.TrimSpace(x), strings.TrimSpace(y))
+		}
+	}
+	return ""
+}
