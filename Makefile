@@ -15,14 +15,24 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./pkg/cmd/gemma3n-therapy
 
-# The main job on the embedded default: shipped data, CPU.
+# The main job on the embedded default: the debug-size curriculum (five phases, DPO, merge) on
+# the shipped data and the built-in tiny Gemma 3n, on the CPU (about 1.5 minutes on 2 cores).
+# The tiny model is random-init, so its learning rates are scaled up and its sequences kept
+# short. The run directory goes under runs/ and is the last line printed.
+TRAIN_FLAGS ?= --model tiny --debug --dtype float32 --lr-scale 100 --max-eval-examples 8 \
+	--dpo-max-steps 8 --set data.debug.max_seq_length=128 \
+	--set training.gradient_accumulation_steps=1 --set training.logging_steps=1 \
+	--set training.eval_steps=5 --set dpo.gradient_accumulation_steps=1
 train: build
-	./$(BIN) data stats
+	./$(BIN) train curriculum $(TRAIN_FLAGS) --out runs/curriculum-$$(date +%Y%m%d-%H%M%S)
 
 # The test command of the README; .ci/run calls exactly this.
+# It also executes every notebook headless (notebooks-check, notebooks/notebooks.mk), which
+# installs Jupyter's nbconvert from Debian packages on first use.
 test:
 	$(GO) vet $(PKG)
 	$(GO) test -timeout 30m -count=1 $(PKG)
+	$(MAKE) notebooks-check
 
 # A quicker loop for development: skips the slow cases.
 test-short:
@@ -42,6 +52,6 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin runs reports
+	rm -rf bin runs reports notebooks/.executed
 
 include notebooks/notebooks.mk
