@@ -43,9 +43,9 @@ type Summary struct {
 
 // PhaseSummary describes one SFT stage. Losses that do not exist are null.
 type PhaseSummary struct {
-	Index         int         `json:"index"`
-	Name          string      `json:"name"`
-	Dir           string      `json:"dir"`
+	Index         int     `json:"index"`
+	Name          string  `json:"name"`
+	Dir           string  `json:"dir"`
 	Mix           *Mix    `json:"mix,omitempty"` // nil: the stage trains on its whole pool
 	LearningRate  float64 `json:"learning_rate"`
 	Epochs        int     `json:"epochs"`

@@ -1,0 +1,154 @@
+package curriculum
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
+)
+
+// Paths of the shipped configuration and the fixtures, relative to this package.
+const (
+	configsDir     = "../../configs"
+	fixtureModel   = "testdata/gemma3n-tiny"
+	fixtureAdapter = "testdata/gemma3n-tiny-lora"
+)
+
+var (
+	backendOnce sync.Once
+	testB       backends.Backend
+	testBErr    error
+)
+
+// testBackend is one backend for the test binary ($GOMLX_BACKEND, go by default).
+func testBackend(t testing.TB) backends.Backend {
+	t.Helper()
+	backendOnce.Do(func() { testB, testBErr = backend.New("") })
+	if testBErr != nil {
+		t.Fatalf("backend: %v", testBErr)
+	}
+	return testB
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// smallOverrides make every stage of a debug run take a few steps on the
+// CPU: phases of 4 examples trained in one batch (so that each step's loss
+// is the loss of the whole phase and falls steadily), sequences of at most
+// 128 tokens, a small adapter without dropout, every step logged, DPO on
+// two pairs at a time.
+var smallOverrides = []string{
+	"data.debug.max_seq_length=128", "data.debug.target_dataset_size=20",
+	"training.per_device_train_batch_size=4", "training.per_device_eval_batch_size=2",
+	"training.gradient_accumulation_steps=1", "training.warmup_ratio=0", "training.logging_steps=1",
+	"lora.r=4", "lora.lora_alpha=8", "lora.lora_dropout=0",
+	"dpo.per_device_train_batch_size=2", "dpo.gradient_accumulation_steps=1", "dpo.num_train_epochs=2",
+	"dpo.warmup_ratio=0", "dpo.learning_rate=5e-5",
+}
+
+// smallOptions are the options of a small debug run of model into out.
+func smallOptions(t testing.TB, model, out string, overrides ...string) Options {
+	return Options{
+		ConfigPath: configsDir, Model: model, DType: "float32", Debug: true, LRScale: 100, Epochs: 3,
+		MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
+		Overrides:       append(append([]string(nil), smallOverrides...), overrides...),
+		BackendInstance: testBackend(t), NoProgress: true, Logger: quietLogger(),
+	}
+}
+
+// scoreWithAdapter returns the float32 logits of the base model with the
+// adapter in dir on ids.
+func scoreWithAdapter(t testing.TB, model, adapterDir string, dtype dtypes.DType, ids []int32) []float32 {
+	t.Helper()
+	m, err := gemma3n.Open(model, dtype)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lora.Load(m, adapterDir); err != nil {
+		t.Fatal(err)
+	}
+	return score(t, m, ids)
+}
+
+func score(t testing.TB, m *gemma3n.Model, ids []int32) []float32 {
+	t.Helper()
+	logits, _, err := m.Score(testBackend(t), [][]int32{ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](logits)
+}
+
+// readTensors reads every tensor of a checkpoint (file or directory) as raw bytes with its info.
+func readTensors(t testing.TB, path string) map[string]rawTensor {
+	t.Helper()
+	ck, err := safetensors.OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	out := map[string]rawTensor{}
+	for _, name := range ck.Names() {
+		info, _ := ck.Info(name)
+		b, err := ck.Bytes(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = rawTensor{info: info, data: append([]byte(nil), b...)}
+	}
+	return out
+}
+
+type rawTensor struct {
+	info safetensors.TensorInfo
+	data []byte
+}
+
+// readAdapterValues reads an adapter directory's tensors as float32.
+func readAdapterValues(t testing.TB, dir string) map[string][]float32 {
+	t.Helper()
+	f, err := safetensors.Open(filepath.Join(dir, lora.WeightsFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]float32{}
+	for _, name := range f.Names() {
+		x, err := f.Tensor(name, dtypes.Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = tensors.MustCopyFlatData[float32](x)
+	}
+	return out
+}
+
+// adapterDiff is the largest |Δ| between two adapters with the same tensors.
+func adapterDiff(t testing.TB, a, b map[string][]float32) float64 {
+	t.Helper()
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("adapters have %d and %d tensors", len(a), len(b))
+	}
+	worst := 0.0
+	for name, x := range a {
+		y, ok := b[name]
+		if !ok || len(x) != len(y) {
+			t.Fatalf("tensor %s missing or of another size in the second adapter", name)
+		}
+		for i := range x {
+			worst = math.Max(worst, math.Abs(float64(x[i])-float64(y[i])))
+		}
+	}
+	return worst
+}

@@ -1,0 +1,129 @@
+package curriculum
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+)
+
+func TestResolveConfig(t *testing.T) {
+	cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Model: "tiny", Debug: true, LRScale: 10, Epochs: 2,
+		Overrides: []string{"curriculum.phases.1.learning_rate=1e-3", "curriculum.run_dpo_after=false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := config.DefaultCurriculum()
+	for i, p := range cfg.Curriculum.Phases {
+		want := base.Phases[i].LearningRate * 10
+		if i == 1 {
+			want = 1e-2 // the override, then the scale
+		}
+		if diff := p.LearningRate - want; diff > 1e-15 || diff < -1e-15 || p.Epochs != 2 {
+			t.Errorf("phase %s: learning rate %v, epochs %d; want %v and 2", p.Name, p.LearningRate, p.Epochs, want)
+		}
+	}
+	if cfg.Training.NumTrainEpochs != 2 || cfg.DPO.LearningRate != config.DefaultDPO().LearningRate*10 || cfg.Curriculum.RunDPOAfter {
+		t.Errorf("training epochs %d, DPO learning rate %v, run_dpo_after %v", cfg.Training.NumTrainEpochs, cfg.DPO.LearningRate, cfg.Curriculum.RunDPOAfter)
+	}
+	if cfg.Model.MaxSeqLength != cfg.Data.Debug.MaxSeqLength || cfg.Curriculum.TargetDatasetSize != cfg.Data.Debug.TargetDatasetSize {
+		t.Errorf("debug sizes not applied: max_seq_length %d, target %d", cfg.Model.MaxSeqLength, cfg.Curriculum.TargetDatasetSize)
+	}
+	abs, _ := filepath.Abs(fixtureModel)
+	if cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Model: fixtureModel}); err != nil || cfg.Model.NameOrPath != abs {
+		t.Errorf("a model directory is made absolute: got %q (%v), want %q", cfg.Model.NameOrPath, err, abs)
+	}
+
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"carry", Options{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=carry"}}, `"carry" is not supported`},
+		{"negative scale", Options{ConfigPath: configsDir, LRScale: -1}, "learning-rate scale"},
+		{"scale beyond 1", Options{ConfigPath: configsDir, LRScale: 1e5}, "learning_rate"},
+		{"negative epochs", Options{ConfigPath: configsDir, Epochs: -1}, "epochs"},
+		{"bad override", Options{ConfigPath: configsDir, Overrides: []string{"curriculum.phases.9.size=1"}}, "phases.9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ResolveConfig(tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunConfigResume(t *testing.T) {
+	out := t.TempDir()
+	opts := Options{ConfigPath: configsDir, Model: "tiny", Debug: true, Out: out}
+	cfg, err := runConfig(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, ConfigFileName)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+		t.Errorf("second run without Resume: got %v", err)
+	}
+	opts.Resume = true
+	again, err := runConfig(&opts)
+	if err != nil || again.Model.MaxSeqLength != cfg.Model.MaxSeqLength {
+		t.Errorf("resume with the same options: %v", err)
+	}
+	saved, err := runConfig(&Options{Out: out, Resume: true})
+	if err != nil || saved.Model.NameOrPath != "tiny" || saved.Model.MaxSeqLength != cfg.Data.Debug.MaxSeqLength {
+		t.Errorf("resume without options: %v, model %q", err, saved.Model.NameOrPath)
+	}
+	opts.LRScale = 3
+	if _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "differs") || !strings.Contains(err.Error(), "learning_rate") {
+		t.Errorf("resume with another configuration: got %v, want the differing line", err)
+	}
+}
+
+func TestFirstDifference(t *testing.T) {
+	for _, tc := range []struct{ a, b, want string }{
+		{"x\ny\n", "x\ny\n", ""},
+		{"x\ny", "x\nz", `line 2: saved "y", now "z"`},
+		{"x", "x\n  extra: 1", `line 2: saved "", now "extra: 1"`},
+	} {
+		if got := firstDifference(tc.a, tc.b); got != tc.want {
+			t.Errorf("firstDifference(%q, %q) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestRunRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"no run directory", Options{}, "no run directory"},
+		{"negative eval examples", Options{Out: "x", MaxEvalExamples: -1}, "max eval examples"},
+		{"negative DPO steps", Options{Out: "x", DPOMaxSteps: -2}, "DPO max steps"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := RunCurriculum(t.Context(), tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// A sequential run cannot resume a curriculum run.
+	out := t.TempDir()
+	o := Options{ConfigPath: configsDir, Model: "tiny", Out: out, Overrides: []string{"curriculum.optimizer_state=carry"}}
+	if _, err := RunCurriculum(t.Context(), o); err == nil || !strings.Contains(err.Error(), "carry") {
+		t.Fatalf("carry: got %v", err)
+	}
+	if err := writeJSON(filepath.Join(out, SettingsFileName), runSettings{Pipeline: PipelineCurriculum}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, ConfigFileName), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunSequential(t.Context(), Options{Out: out, Resume: true}); err == nil || !strings.Contains(err.Error(), "is a curriculum run") {
+		t.Errorf("sequential resume of a curriculum run: got %v", err)
+	}
+}
