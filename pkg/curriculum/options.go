@@ -175,49 +175,42 @@ func (opts *Options) check() error {
 }
 
 // runConfig returns the configuration of the run in opts.Out: a fresh one
-// (written to config.yaml), or, when resuming, the run's own.
-func runConfig(opts *Options) (*config.All, error) {
+// (fresh is true; the caller writes it), or, when resuming, the run's own.
+func runConfig(opts *Options) (cfg *config.All, fresh bool, err error) {
 	path := filepath.Join(opts.Out, ConfigFileName)
 	_, statErr := os.Stat(path)
 	exists := statErr == nil
 	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-		return nil, statErr
+		return nil, false, statErr
 	}
 	if exists && !opts.Resume {
-		return nil, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, ConfigFileName)
+		return nil, false, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, ConfigFileName)
 	}
 	if exists && !opts.configOptionsSet() {
 		cfg, err := config.LoadResolved(path)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return cfg, checkSupported(cfg)
+		return cfg, false, checkSupported(cfg)
 	}
-	cfg, err := ResolveConfig(*opts)
+	if cfg, err = ResolveConfig(*opts); err != nil {
+		return nil, false, err
+	}
+	if !exists {
+		return cfg, true, nil
+	}
+	saved, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if exists {
-		saved, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		now, err := cfg.YAML()
-		if err != nil {
-			return nil, err
-		}
-		if diff := firstDifference(string(saved), string(now)); diff != "" {
-			return nil, fmt.Errorf("cannot resume %s: the configuration differs from its %s (%s); resume without configuration flags to use the saved one", opts.Out, ConfigFileName, diff)
-		}
-		return cfg, nil
+	now, err := cfg.YAML()
+	if err != nil {
+		return nil, false, err
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		return nil, err
+	if diff := firstDifference(string(saved), string(now)); diff != "" {
+		return nil, false, fmt.Errorf("cannot resume %s: the configuration differs from its %s (%s); resume without configuration flags to use the saved one", opts.Out, ConfigFileName, diff)
 	}
-	if err := cfg.WriteYAML(path); err != nil {
-		return nil, fmt.Errorf("writing the resolved configuration: %w", err)
-	}
-	return cfg, nil
+	return cfg, false, nil
 }
 
 // firstDifference describes the first line where two texts differ, or

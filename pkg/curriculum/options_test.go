@@ -58,27 +58,30 @@ func TestResolveConfig(t *testing.T) {
 func TestRunConfigResume(t *testing.T) {
 	out := t.TempDir()
 	opts := Options{ConfigPath: configsDir, Model: "tiny", Debug: true, Out: out}
-	cfg, err := runConfig(&opts)
-	if err != nil {
+	cfg, fresh, err := runConfig(&opts)
+	if err != nil || !fresh {
+		t.Fatalf("new run: fresh %v, %v", fresh, err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("runConfig wrote %d files", len(entries))
+	}
+	if err := cfg.WriteYAML(filepath.Join(out, ConfigFileName)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(out, ConfigFileName)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+	if _, _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("second run without Resume: got %v", err)
 	}
 	opts.Resume = true
-	again, err := runConfig(&opts)
-	if err != nil || again.Model.MaxSeqLength != cfg.Model.MaxSeqLength {
-		t.Errorf("resume with the same options: %v", err)
+	again, fresh, err := runConfig(&opts)
+	if err != nil || fresh || again.Model.MaxSeqLength != cfg.Model.MaxSeqLength {
+		t.Errorf("resume with the same options: fresh %v, %v", fresh, err)
 	}
-	saved, err := runConfig(&Options{Out: out, Resume: true})
+	saved, _, err := runConfig(&Options{Out: out, Resume: true})
 	if err != nil || saved.Model.NameOrPath != "tiny" || saved.Model.MaxSeqLength != cfg.Data.Debug.MaxSeqLength {
 		t.Errorf("resume without options: %v, model %q", err, saved.Model.NameOrPath)
 	}
 	opts.LRScale = 3
-	if _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "differs") || !strings.Contains(err.Error(), "learning_rate") {
+	if _, _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "differs") || !strings.Contains(err.Error(), "learning_rate") {
 		t.Errorf("resume with another configuration: got %v, want the differing line", err)
 	}
 }
@@ -116,6 +119,9 @@ func TestRunRejects(t *testing.T) {
 	o := Options{ConfigPath: configsDir, Model: "tiny", Out: out, Overrides: []string{"curriculum.optimizer_state=carry"}}
 	if _, err := RunCurriculum(t.Context(), o); err == nil || !strings.Contains(err.Error(), "carry") {
 		t.Fatalf("carry: got %v", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("a run rejected for its configuration wrote %d files", len(entries))
 	}
 	if err := writeJSON(filepath.Join(out, SettingsFileName), runSettings{Pipeline: PipelineCurriculum}); err != nil {
 		t.Fatal(err)

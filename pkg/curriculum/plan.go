@@ -86,6 +86,7 @@ type stage struct {
 	Dir          string // relative to the run directory
 	LearningRate float64
 	Epochs       int
+	MaxSteps     int         // 0: Epochs over the data
 	Mix          *config.Mix // nil: the stage trains on its whole pool
 	Quality      string      // AnnoMI quality trained on ("" when no AnnoMI)
 	Seed         uint64      // of the mix
@@ -139,13 +140,15 @@ const (
 
 // sequentialStages are the two SFT stages of the original design: all of
 // CounselChat's train split, then all of AnnoMI's (data.yaml's quality
-// filter), with training_config.yaml's learning rate and epochs.
+// filter), each with training_config.yaml's learning rate, epochs and
+// max_steps. (Curriculum phases run by epochs, as config.All.PhaseTraining
+// defines them.)
 func sequentialStages(cfg *config.All, c *corpus) ([]stage, error) {
 	t := cfg.Training
 	anno := c.annomiTrain(cfg.Data.AnnoMI.QualityFilter)
 	stages := []stage{
-		{Index: 0, Name: StageCounselChat, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, train: c.ccTrain},
-		{Index: 1, Name: StageAnnoMI, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, Quality: cfg.Data.AnnoMI.QualityFilter, train: anno},
+		{Index: 0, Name: StageCounselChat, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, MaxSteps: t.MaxSteps, train: c.ccTrain},
+		{Index: 1, Name: StageAnnoMI, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, MaxSteps: t.MaxSteps, Quality: cfg.Data.AnnoMI.QualityFilter, train: anno},
 	}
 	for i := range stages {
 		stages[i].Dir = stageDir(i, stages[i].Name)

@@ -111,8 +111,21 @@ func (r *runner) prepare(pipeline string) error {
 		return err
 	}
 	r.settings = set
-	if r.cfg, err = runConfig(&r.opts); err != nil {
+	var fresh bool
+	if r.cfg, fresh, err = runConfig(&r.opts); err != nil {
 		return err
+	}
+	if fresh {
+		// run.json first: config.yaml marks a run directory as started.
+		if err := os.MkdirAll(r.opts.Out, 0o755); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(r.opts.Out, SettingsFileName), set); err != nil {
+			return err
+		}
+		if err := r.cfg.WriteYAML(filepath.Join(r.opts.Out, ConfigFileName)); err != nil {
+			return fmt.Errorf("writing the resolved configuration: %w", err)
+		}
 	}
 	if r.corpus, err = loadCorpus(r.cfg, set.Debug); err != nil {
 		return fmt.Errorf("data: %w", err)
@@ -136,17 +149,15 @@ func (r *runner) prepare(pipeline string) error {
 	return nil
 }
 
-// runSettings returns the settings of this run, checking them against
-// run.json when resuming, and writes run.json for a new run (before
-// config.yaml, whose presence marks a run).
+// runSettings returns the settings of this run: those of the options, or,
+// when resuming, those of run.json, checked against the options.
 func (r *runner) runSettings(pipeline string) (runSettings, error) {
 	o := &r.opts
 	set := runSettings{Pipeline: pipeline, Debug: o.Debug, MaxEvalExamples: o.MaxEvalExamples, DPOMaxSteps: o.DPOMaxSteps, VerifyMerge: o.VerifyMerge}
-	path := filepath.Join(o.Out, SettingsFileName)
 	_, cfgErr := os.Stat(filepath.Join(o.Out, ConfigFileName))
 	if o.Resume && cfgErr == nil {
 		var saved runSettings
-		if err := readJSON(path, &saved); err != nil {
+		if err := readJSON(filepath.Join(o.Out, SettingsFileName), &saved); err != nil {
 			return set, fmt.Errorf("resuming: %w", err)
 		}
 		switch {
@@ -170,10 +181,7 @@ func (r *runner) runSettings(pipeline string) (runSettings, error) {
 	if cfgErr == nil {
 		return set, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", o.Out, ConfigFileName)
 	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return set, err
-	}
-	return set, writeJSON(path, set)
+	return set, nil
 }
 
 // runStages runs (or skips, when already complete) every stage in order.
@@ -281,7 +289,7 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter strin
 		Overrides: []string{
 			"training.learning_rate=" + strconv.FormatFloat(st.LearningRate, 'g', -1, 64),
 			"training.num_train_epochs=" + strconv.Itoa(st.Epochs),
-			"training.max_steps=0",
+			"training.max_steps=" + strconv.Itoa(st.MaxSteps),
 		},
 		Conversations:   r.phaseConversations(st),
 		MaxEvalExamples: r.settings.MaxEvalExamples,
