@@ -12,8 +12,9 @@
 //     as configured, DPO on CounselChat preference pairs and a merge of the
 //     final adapter into the base model.
 //   - RunSequential: the original three stages, SFT on CounselChat, SFT on
-//     AnnoMI from stage 1's adapter, then DPO (and the merge when
-//     configured).
+//     AnnoMI from stage 1's adapter (each on its whole train split, with
+//     training_config.yaml's learning rate, epochs and max_steps), then DPO
+//     (and the merge when configured).
 //
 // Every SFT stage evaluates on both held-out sets (the CounselChat and the
 // AnnoMI validation splits, the same examples in every phase), so that
@@ -25,6 +26,8 @@
 // A run directory holds:
 //
 //	config.yaml         the resolved configuration (files, flags, --debug, learning-rate scale)
+//	run.json            the pipeline and the settings outside the configuration (debug, eval and
+//	                    DPO limits), so that a resumed run repeats them
 //	data_summary.json   pools and eval sets per source, and per phase its size, seed and mix
 //	                    report (drawn, available, epochs and repeats of each corpus)
 //	metrics.jsonl       every stage's metrics log, concatenated in order (records carry "phase")

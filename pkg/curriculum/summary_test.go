@@ -100,3 +100,29 @@ func TestSummaryTable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTrainLosses: any metrics log either parses or gives an error naming
+// the file, and the trend of what parses is computed without panicking.
+func FuzzTrainLosses(f *testing.F) {
+	f.Add([]byte(`{"kind":"train","step":1,"loss":3.5,"step_weight":7}` + "\n" + `{"kind":"eval","eval_loss":1}`))
+	f.Add([]byte(`{"kind":"train","loss":null,"skipped":true}` + "\n\n"))
+	f.Add([]byte(`{"kind":"train","loss":"x"}`))
+	f.Add([]byte("[1,2]\n{"))
+	path := filepath.Join(f.TempDir(), MetricsFileName)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		losses, err := trainLosses(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		start, end, fell := lossTrend(losses)
+		if (start == nil) != (len(losses) == 0) || (end == nil) != (start == nil) || (fell && len(losses) < 2) {
+			t.Fatalf("trend %v %v %v of %d losses", start, end, fell, len(losses))
+		}
+	})
+}
