@@ -13,7 +13,7 @@ import (
 )
 
 // The shipped corpora, loaded once for the tests that check known counts
-// (numbers from ../shared/datasets/README.md, computed there with Python's csv).
+// (numbers from datasets/README.md, computed independently with Python's csv).
 var (
 	shippedOnce   sync.Once
 	shipped       *Corpus
