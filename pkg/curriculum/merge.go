@@ -25,6 +25,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
@@ -403,7 +404,7 @@ func writeEmbeddedTokenizer(dir string, vocabSize int) (string, error) {
 			return "", err
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "NOTICE"), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, "NOTICE"), func(w io.Writer) error {
 		_, err := io.WriteString(w, tokenizer.DefaultNotice())
 		return err
 	}); err != nil {
@@ -422,7 +423,7 @@ func gunzipFile(src, dst string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
-	return writeFileAtomic(dst, func(w io.Writer) error {
+	return atomicfile.Write(dst, func(w io.Writer) error {
 		if _, err := io.Copy(w, zr); err != nil {
 			return fmt.Errorf("%s: %w", src, err)
 		}

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
 // EncodeJSONL writes one JSON object per line. HTML characters are not
@@ -31,35 +32,7 @@ func EncodeJSONL[T any](w io.Writer, items []T) error {
 // crash never leaves a half-written file. Conversations come out in the
 // common {"messages":[{"role","content"}], ...} format.
 func WriteJSONL[T any](path string, items []T) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return EncodeJSONL(w, items) })
-}
-
-// writeFileAtomic writes through fill into a temporary file next to path and
-// renames it into place.
-func writeFileAtomic(path string, fill func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = fill(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, func(w io.Writer) error { return EncodeJSONL(w, items) })
 }
 
 // LoadConversations reads a JSONL file of conversations (see ReadConversations).
