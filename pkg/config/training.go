@@ -14,6 +14,10 @@ type Training struct {
 	PerDeviceTrainBatchSize   int `yaml:"per_device_train_batch_size"`
 	PerDeviceEvalBatchSize    int `yaml:"per_device_eval_batch_size"`
 	GradientAccumulationSteps int `yaml:"gradient_accumulation_steps"`
+	// Packing fills every training row with several examples (up to the
+	// model's max_seq_length), kept apart by the attention mask, as TRL's
+	// SFTConfig.packing: fewer padded tokens per step.
+	Packing bool `yaml:"packing"`
 
 	LearningRate float64 `yaml:"learning_rate"`
 	// LRSchedulerType is "cosine", "linear" or "constant" (after warmup).

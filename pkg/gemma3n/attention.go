@@ -60,8 +60,10 @@ func (f *forward) applyRope(x *Node, rope ropeTable) *Node {
 
 // attentionMasks returns, per layer type, the boolean visibility of key j
 // from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding window
-// for sliding layers (i − j < window), and only real keys (tokenMask),
-// except that every query sees itself so that padded rows stay finite.
+// for sliding layers (i − j < window), and only real keys of the query's
+// own segment (tokenMask, see Inputs.Mask), except that every query sees
+// itself so that padded rows stay finite. A padded query sees every real
+// key before it, as without segments.
 func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
 	t := f.seq
 	qi := Iota(f.g, shapeInt32(t, t), 0)
@@ -75,17 +77,44 @@ func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
 		if tokenMask == nil {
 			return m
 		}
-		valid := tokenMask
-		if valid.DType() != dtypes.Bool {
-			valid = NotEqual(valid, ScalarZero(f.g, valid.DType()))
-		}
-		valid = LogicalOr(ExpandAxes(valid, 1), Reshape(diagonal, 1, t, t)) // [B,T,T]
-		return LogicalAnd(m, valid)
+		return LogicalAnd(m, LogicalOr(sameSegment(tokenMask), Reshape(diagonal, 1, t, t)))
 	}
 	full := keyOK(causal)
 	sliding := keyOK(LogicalAnd(causal, window))
 	expand := func(m *Node) *Node { return ExpandAxes(m, 1, 2) } // [B|1,1,1,T,T]
 	return map[LayerType]*Node{FullAttention: expand(full), SlidingAttention: expand(sliding)}
+}
+
+// segmentIDs returns a mask [B, T] (bool or numeric) as int32 segment ids,
+// 0 on padding.
+func segmentIDs(mask *Node) *Node {
+	if mask.DType() == dtypes.Bool {
+		return ConvertDType(mask, dtypes.Int32)
+	}
+	return ConvertDType(mask, dtypes.Int32)
+}
+
+// sameSegment is [B, T, T]: key j is real and, unless query i is padding,
+// in the same segment as i.
+func sameSegment(mask *Node) *Node {
+	seg := segmentIDs(mask)
+	zero := ScalarZero(mask.Graph(), dtypes.Int32)
+	query, key := ExpandAxes(seg, 2), ExpandAxes(seg, 1) // [B,T,1], [B,1,T]
+	return LogicalAnd(NotEqual(key, zero), LogicalOr(Equal(query, key), Equal(query, zero)))
+}
+
+// segmentPositions numbers the tokens of every segment of mask [B, T] from
+// 0: position i is the count of earlier tokens with i's segment id. With a
+// plain 0/1 mask and right padding these are 0..n−1; with left padding
+// they count from the first real token; in a packed row every example
+// starts again at 0, as it would alone.
+func segmentPositions(mask *Node) *Node {
+	g := mask.Graph()
+	t := mask.Shape().Dimensions[1]
+	seg := segmentIDs(mask)
+	earlier := Reshape(GreaterThan(Iota(g, shapeInt32(t, t), 0), Iota(g, shapeInt32(t, t), 1)), 1, t, t)
+	same := Equal(ExpandAxes(seg, 2), ExpandAxes(seg, 1))
+	return ReduceSum(ConvertDType(LogicalAnd(same, earlier), dtypes.Int32), -1) // [B,T]
 }
 
 // attention is the self-attention of layer l on the normed active stream x

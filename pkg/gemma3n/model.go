@@ -54,12 +54,16 @@ type Model struct {
 type Inputs struct {
 	// IDs [B, T] are the token ids (any integer dtype).
 	IDs *Node
-	// Positions [B, T] are the absolute positions used by RoPE (integer);
-	// nil means 0..T−1 for every row. With left padding, pass positions
-	// counting from the first real token.
+	// Positions [B, T] are the absolute positions used by RoPE (integer).
+	// nil means 0..T−1 for every row without a Mask, and with a Mask the
+	// position of each token within its segment (see Mask), which is also
+	// what left padding needs.
 	Positions *Node
 	// Mask [B, T] marks real tokens (bool, or a number where non-zero means
-	// real). Padded keys are hidden from every query; nil means no padding.
+	// real); nil means no padding. Padded keys are hidden from every query.
+	// A numeric mask may also number the examples packed into one row
+	// (1, 1, 1, 2, 2, 0, …): a query then sees only keys of its own
+	// segment, so packed examples cannot attend to each other.
 	Mask *Node
 	// LogitsAt [B] (integer), if set, restricts the LM head to one index per
 	// row: Output.Logits is then [B, V] (used by generation, which only needs
@@ -111,7 +115,11 @@ func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
 	} else {
 		masks = f.attentionMasks(in.Mask)
 	}
-	ropes := f.ropeTables(in.Positions)                 // per layer type, cos/sin [B,T,1,d]
+	positions := in.Positions
+	if positions == nil && in.Mask != nil && f.cache == nil {
+		positions = segmentPositions(in.Mask)
+	}
+	ropes := f.ropeTables(positions)                    // per layer type, cos/sin [B,T,1,d]
 	kvs := make(map[int]keyValues, cfg.NumHiddenLayers) // K/V of owner layers
 
 	out := &Output{}

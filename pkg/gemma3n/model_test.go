@@ -234,3 +234,85 @@ func TestContextScopeDoesNotMatter(t *testing.T) {
 		t.Error("logits depend on the context's scope")
 	}
 }
+
+// TestPackedRowsDoNotTalk packs two examples and padding into one row with
+// segment ids in the mask: each example's logits must equal those of the
+// example alone (positions restart at 0, no attention across examples),
+// also when the row is longer than the sliding window.
+func TestPackedRowsDoNotTalk(t *testing.T) {
+	base := loadTiny(t)
+	m := *base
+	m.Config = base.Config.Clone()
+	m.Config.SlidingWindow = 5 // shorter than both examples
+	ids := openReference(t).ids(t, "input_ids")
+	a, b := ids[0][:13], ids[1][:9]
+	const pads = 3
+	row := slices.Concat(a, b, make([]int32, pads))
+	mask := make([]float32, len(row))
+	for i := range mask {
+		switch {
+		case i < len(a):
+			mask[i] = 1
+		case i < len(a)+len(b):
+			mask[i] = 2
+		}
+	}
+	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, mask *Node) *Node {
+		return ConvertDType(m.Logits(ctx, ids, nil, mask), dtypes.Float32)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec([][]int32{row}, [][]float32{mask})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed := tensors.MustCopyFlatData[float32](out[0])
+	vocab := m.Config.VocabSize
+	for _, c := range []struct {
+		name   string
+		ids    []int32
+		offset int
+	}{{"first", a, 0}, {"second", b, len(a)}} {
+		alone, _ := logitsOf(t, &m, [][]int32{c.ids})
+		got := packed[c.offset*vocab : (c.offset+len(c.ids))*vocab]
+		if d := maxAbsDiff(got, alone); d > 1e-4 {
+			t.Errorf("%s example: packed logits differ from the example alone by %.3g", c.name, d)
+		}
+	}
+	for _, v := range packed[(len(a)+len(b))*vocab:] {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatal("padding produced non-finite logits")
+		}
+	}
+	// RoPE only sees relative positions, so check the restart directly.
+	posExec, err := NewExec(testBackend(t), segmentPositions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := tensors.MustCopyFlatData[int32](posExec.MustExec([][]float32{mask})[0])
+	var wantPos []int32
+	for _, n := range []int{len(a), len(b), pads} {
+		for i := range n {
+			wantPos = append(wantPos, int32(i))
+		}
+	}
+	if !slices.Equal(pos, wantPos) {
+		t.Errorf("segment positions %v, want %v", pos, wantPos)
+	}
+
+	// Without segments the second example would see the first one.
+	plain := slices.Clone(mask)
+	for i := range plain {
+		plain[i] = min(plain[i], 1)
+	}
+	out, err = exec.Exec([][]int32{row}, [][]float32{plain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _ := logitsOf(t, &m, [][]int32{b})
+	got := tensors.MustCopyFlatData[float32](out[0])[len(a)*vocab : (len(a)+len(b))*vocab]
+	if d := maxAbsDiff(got, alone); d < 1e-3 {
+		t.Errorf("one segment: the second example should depend on the first (Δ %.3g)", d)
+	}
+}

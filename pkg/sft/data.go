@@ -242,6 +242,7 @@ type BatchSummary struct {
 	Tokens       int         `json:"tokens"`
 	Targets      int         `json:"targets"`
 	BucketCounts map[int]int `json:"bucket_counts"` // examples per padded length
+	Rows         int         `json:"rows"`          // rows per epoch: fewer than Examples with packing
 }
 
 // DataSummary is data_summary.json: what the run trains and evaluates on.
@@ -334,7 +335,7 @@ func batchSummary(src *train.LMSource) BatchSummary {
 	st := src.Stats()
 	return BatchSummary{
 		BatchSize: src.Config().BatchSize, Batches: src.NumBatches(), Examples: st.Examples, Dropped: st.Dropped,
-		Tokens: st.Tokens, Targets: st.Targets, BucketCounts: st.BucketCounts,
+		Tokens: st.Tokens, Targets: st.Targets, BucketCounts: st.BucketCounts, Rows: st.Rows,
 	}
 }
 

@@ -253,11 +253,12 @@ func logDataSummary(logger *slog.Logger, sum *DataSummary) {
 			"tokens", s.Tokens, "trainable_tokens", s.TrainableTokens, "with_dropped_turns", s.WithDroppedTurns, "truncated", s.Truncated,
 			"skipped_too_long", s.SkippedTooLong, "skipped_invalid", s.SkippedInvalid, "skipped_vocab", s.SkippedVocab)
 	}
-	logger.Info("sft: batches", "train_batches", sum.Train.Batches, "batch_size", sum.Train.BatchSize, "buckets", sum.Buckets)
+	logger.Info("sft: batches", "train_batches", sum.Train.Batches, "batch_size", sum.Train.BatchSize, "rows", sum.Train.Rows, "buckets", sum.Buckets)
 }
 
 // logitsFn is the causal LM the trainer optimizes: the model (with its
-// adapter installed as its linear function) on right-padded batches.
+// adapter installed as its linear function) on right-padded batches, whose
+// mask keeps packed examples apart.
 func logitsFn(m *gemma3n.Model) train.LogitsFn {
 	return func(ctx *context.Context, ids, mask *Node) *Node {
 		return m.Logits(ctx, ids, nil, mask)
@@ -271,7 +272,7 @@ func newSources(ex examples, maxEval int, cfg *config.All, tok *tokenizer.Tokeni
 	pad := max(tok.PAD(), 0)
 	trainSrc, err := train.NewLMSource(ex.train, train.LMSourceConfig{
 		BatchSize: cfg.Training.PerDeviceTrainBatchSize, MaxLen: cfg.Model.MaxSeqLength, Buckets: sum.Buckets,
-		Shuffle: true, Seed: uint64(cfg.Training.Seed), GroupByLength: true, PadID: pad,
+		Shuffle: true, Seed: uint64(cfg.Training.Seed), GroupByLength: true, PadID: pad, Pack: cfg.Training.Packing,
 	})
 	if err != nil {
 		return nil, nil, err

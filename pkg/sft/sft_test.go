@@ -298,6 +298,50 @@ func TestGradAccumulationEqualsBatch(t *testing.T) {
 	}
 }
 
+// TestPackingEqualsPadding: the same examples packed into shared rows or
+// padded one per row give the same loss, gradient and adapter, so packed
+// examples neither see nor predict each other.
+func TestPackingEqualsPadding(t *testing.T) {
+	file := writeConversations(t, withSplit(annomiTrain(t, 6), data.SplitTrain))
+	type outcome struct {
+		loss, norm    []float64
+		adapter       map[string][]float32
+		rows, batches int
+	}
+	run := func(packing string) outcome {
+		out := t.TempDir()
+		o := tinyOptions(t, out, "training.per_device_train_batch_size=6", "training.packing="+packing,
+			"data.debug.max_seq_length=64", "training.max_steps=2", "training.learning_rate=1e-2")
+		o.Data = file
+		var oc outcome
+		o.OnStep = func(m train.StepMetrics) { oc.loss = append(oc.loss, m.Loss); oc.norm = append(oc.norm, m.GradNorm) }
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oc.adapter = readAdapter(t, filepath.Join(out, AdapterDirName))
+		oc.rows, oc.batches = res.Data.Train.Rows, res.Data.Train.Batches
+		return oc
+	}
+	padded, packed := run("false"), run("true")
+	t.Logf("rows: %d padded, %d packed", padded.rows, packed.rows)
+	if packed.rows >= padded.rows || packed.batches != 1 || padded.batches != 1 {
+		t.Fatalf("rows %d packed vs %d padded, batches %d and %d: want fewer packed rows, one batch each",
+			packed.rows, padded.rows, packed.batches, padded.batches)
+	}
+	for i := range padded.loss {
+		if rel := math.Abs(padded.loss[i]-packed.loss[i]) / padded.loss[i]; rel > 1e-5 {
+			t.Errorf("step %d: loss %.7f padded vs %.7f packed", i+1, padded.loss[i], packed.loss[i])
+		}
+		if rel := math.Abs(padded.norm[i]-packed.norm[i]) / padded.norm[i]; rel > 1e-4 {
+			t.Errorf("step %d: gradient norm %.7f padded vs %.7f packed", i+1, padded.norm[i], packed.norm[i])
+		}
+	}
+	if d := maxAbsDiff(t, padded.adapter, packed.adapter); d > 1e-5 {
+		t.Errorf("adapters after 2 steps differ by %g", d)
+	}
+}
+
 // TestRunRejects checks the errors a run reports before any training.
 func TestRunRejects(t *testing.T) {
 	file := writeConversations(t, withSplit(annomiTrain(t, 2), data.SplitTrain))

@@ -23,7 +23,7 @@ type Example struct {
 // compiles a new graph.
 type Batch struct {
 	Inputs   []*tensors.Tensor
-	Examples int // real (non-padding) rows
+	Examples int // real examples (several per row when packed)
 	Tokens   int // real (non-padding) input tokens, for throughput
 }
 
@@ -59,7 +59,7 @@ const (
 	InputIDs      = iota // [B,L] int32: the tokens fed to the model; padding is PadID
 	Labels               // [B,L] int32: Labels[b,t] = InputIDs[b,t+1] (the next token); PadID past the end
 	LossWeights          // [B,L] float32: 1 where Labels[b,t] is a training target, else 0
-	AttentionMask        // [B,L] float32: 1 on real tokens, 0 on padding
+	AttentionMask        // [B,L] float32: 0 on padding, else the example's number in its row (1, 2, … when packed; see gemma3n.Inputs.Mask)
 	numLMInputs
 )
 
@@ -82,6 +82,12 @@ type LMSourceConfig struct {
 	GroupByLength bool
 	// PadID is the token used for padding (default 0).
 	PadID int32
+	// Pack puts several examples into one row of at most MaxLen tokens
+	// (best-fit decreasing, once, so every epoch has the same rows; Shuffle
+	// then reorders the rows). The attention mask numbers the examples of
+	// a row so that the model keeps them apart, and no example predicts
+	// the next one's first token. GroupByLength has no effect with Pack.
+	Pack bool
 }
 
 // LMSourceStats describes what LMSource did to the examples it was given.
@@ -92,12 +98,14 @@ type LMSourceStats struct {
 	Tokens       int         // input tokens of the kept examples
 	Targets      int         // target (trained) tokens of the kept examples
 	BucketCounts map[int]int // examples per padded length (when batched alone)
+	Rows         int         // rows per epoch: Examples, or fewer with Pack
 }
 
 // LMSource batches causal-LM examples with length-bucketed padding.
 type LMSource struct {
 	cfg      LMSourceConfig
 	examples []Example // validated, truncated, non-empty
+	rows     [][]int   // the examples of each row, in row order (one each unless packed)
 	stats    LMSourceStats
 
 	mu         sync.Mutex
@@ -190,7 +198,54 @@ func NewLMSource(examples []Example, cfg LMSourceConfig) (*LMSource, error) {
 	if len(s.examples) == 0 {
 		return nil, fmt.Errorf("train: none of the %d examples has a target token", len(examples))
 	}
+	if cfg.Pack {
+		s.rows = packRows(s.examples, cfg.MaxLen)
+	} else {
+		s.rows = make([][]int, len(s.examples))
+		for i := range s.rows {
+			s.rows[i] = []int{i}
+		}
+	}
+	s.stats.Rows = len(s.rows)
 	return s, nil
+}
+
+// packRows assigns examples (each at most maxLen long) to rows of at most
+// maxLen tokens by best-fit decreasing: longest first, each into the
+// fullest row that still has room, else a new row. Deterministic: ties
+// keep the examples' order.
+func packRows(examples []Example, maxLen int) [][]int {
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(examples[b].IDs), len(examples[a].IDs)) })
+	var rows [][]int
+	var free []int // room left in each row
+	for _, e := range order {
+		n, best := len(examples[e].IDs), -1
+		for r, room := range free {
+			if room >= n && (best < 0 || room < free[best]) {
+				best = r
+			}
+		}
+		if best < 0 {
+			rows, free = append(rows, nil), append(free, maxLen)
+			best = len(rows) - 1
+		}
+		rows[best] = append(rows[best], e)
+		free[best] -= n
+	}
+	return rows
+}
+
+// rowLen is the number of tokens of row r.
+func (s *LMSource) rowLen(r int) int {
+	n := 0
+	for _, e := range s.rows[r] {
+		n += len(s.examples[e].IDs)
+	}
+	return n
 }
 
 // Stats reports how the examples were prepared.
@@ -200,7 +255,7 @@ func (s *LMSource) Stats() LMSourceStats { return s.stats }
 func (s *LMSource) Config() LMSourceConfig { return s.cfg }
 
 // NumBatches implements Source.
-func (s *LMSource) NumBatches() int { return (len(s.examples) + s.cfg.BatchSize - 1) / s.cfg.BatchSize }
+func (s *LMSource) NumBatches() int { return (len(s.rows) + s.cfg.BatchSize - 1) / s.cfg.BatchSize }
 
 // Batch implements Source.
 func (s *LMSource) Batch(epoch, index int) (Batch, error) {
@@ -217,9 +272,9 @@ func (s *LMSource) Batch(epoch, index int) (Batch, error) {
 	return s.pad(rows), nil
 }
 
-// batchOrder lists the example indices of every batch of an epoch.
+// batchOrder lists the rows of every batch of an epoch.
 func (s *LMSource) batchOrder(epoch int) [][]int {
-	n, bs := len(s.examples), s.cfg.BatchSize
+	n, bs := len(s.rows), s.cfg.BatchSize
 	perm := make([]int, n)
 	for i := range perm {
 		perm[i] = i
@@ -231,31 +286,30 @@ func (s *LMSource) batchOrder(epoch int) [][]int {
 	if s.cfg.Shuffle {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	}
-	if s.cfg.GroupByLength {
+	groupByLength := s.cfg.GroupByLength && !s.cfg.Pack
+	if groupByLength {
 		window := 64 * bs
 		for start := 0; start < n; start += window {
 			w := perm[start:min(start+window, n)]
-			slices.SortStableFunc(w, func(a, b int) int {
-				return cmp.Compare(len(s.examples[b].IDs), len(s.examples[a].IDs))
-			})
+			slices.SortStableFunc(w, func(a, b int) int { return cmp.Compare(s.rowLen(b), s.rowLen(a)) })
 		}
 	}
 	var batches [][]int
 	for start := 0; start < n; start += bs {
 		batches = append(batches, perm[start:min(start+bs, n)])
 	}
-	if s.cfg.GroupByLength && s.cfg.Shuffle {
+	if groupByLength && s.cfg.Shuffle {
 		rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
 	}
 	return batches
 }
 
-// pad builds the four LM tensors for the given examples, padded to the
+// pad builds the four LM tensors for the given rows, padded to the
 // smallest bucket that holds the longest of them and to BatchSize rows.
 func (s *LMSource) pad(rows []int) Batch {
 	longest := 0
 	for _, r := range rows {
-		longest = max(longest, len(s.examples[r].IDs))
+		longest = max(longest, s.rowLen(r))
 	}
 	bs, length := s.cfg.BatchSize, BucketFor(s.cfg.Buckets, longest)
 	ids := make([]int32, bs*length)
@@ -267,21 +321,25 @@ func (s *LMSource) pad(rows []int) Batch {
 			ids[i], labels[i] = s.cfg.PadID, s.cfg.PadID
 		}
 	}
-	batch := Batch{Examples: len(rows)}
+	var batch Batch
 	for b, r := range rows {
-		ex := s.examples[r]
 		off := b * length
-		for t, id := range ex.IDs {
-			ids[off+t] = id
-			attention[off+t] = 1
-			if t+1 < len(ex.IDs) {
-				labels[off+t] = ex.IDs[t+1]
-				if ex.LossMask[t+1] {
-					weights[off+t] = 1
+		for k, e := range s.rows[r] {
+			ex := s.examples[e]
+			for t, id := range ex.IDs {
+				ids[off+t] = id
+				attention[off+t] = float32(k + 1)
+				if t+1 < len(ex.IDs) {
+					labels[off+t] = ex.IDs[t+1]
+					if ex.LossMask[t+1] {
+						weights[off+t] = 1
+					}
 				}
 			}
+			off += len(ex.IDs)
+			batch.Examples++
+			batch.Tokens += len(ex.IDs)
 		}
-		batch.Tokens += len(ex.IDs)
 	}
 	batch.Inputs = []*tensors.Tensor{
 		tensors.FromFlatDataAndDimensions(ids, bs, length),

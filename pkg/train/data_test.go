@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -198,5 +199,97 @@ func TestLMSourceShufflingIsDeterministicAndComplete(t *testing.T) {
 	}
 	if grouped, plain := padding(true), padding(false); grouped >= plain {
 		t.Errorf("padding grouped %d ≥ ungrouped %d", grouped, plain)
+	}
+}
+
+func TestLMSourcePacksBestFitDecreasing(t *testing.T) {
+	ex := func(first int32, n int) Example {
+		e := Example{IDs: make([]int32, n), LossMask: make([]bool, n)}
+		for i := range n {
+			e.IDs[i], e.LossMask[i] = first+int32(i), i > 0
+		}
+		return e
+	}
+	// Lengths 5, 3, 4, 2 into rows of 8: 5 opens row 0, 4 opens row 1,
+	// 3 fills row 0 (the fullest with room), 2 joins row 1.
+	examples := []Example{ex(10, 5), ex(20, 3), ex(30, 4), ex(40, 2)}
+	src := mustLMSource(t, examples, LMSourceConfig{BatchSize: 2, MaxLen: 8, Buckets: []int{8}, Pack: true})
+	if st := src.Stats(); st.Rows != 2 || st.Examples != 4 || src.NumBatches() != 1 {
+		t.Fatalf("rows %d examples %d batches %d, want 2, 4, 1", st.Rows, st.Examples, src.NumBatches())
+	}
+	b, err := src.Batch(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Examples != 4 || b.Tokens != 14 {
+		t.Errorf("examples %d tokens %d, want 4 and 14", b.Examples, b.Tokens)
+	}
+	wantIDs := []int32{10, 11, 12, 13, 14, 20, 21, 22, 30, 31, 32, 33, 40, 41, 0, 0}
+	wantSeg := []float32{1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 2, 2, 0, 0}
+	// Each example predicts only its own next tokens: the last token of an
+	// example has no target, so nothing crosses into the next example.
+	wantLabels := []int32{11, 12, 13, 14, 0, 21, 22, 0, 31, 32, 33, 0, 41, 0, 0, 0}
+	wantWeights := []float32{1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0}
+	if got := flat[int32](t, b.Inputs[InputIDs]); !slices.Equal(got, wantIDs) {
+		t.Errorf("ids %v, want %v", got, wantIDs)
+	}
+	if got := flat[float32](t, b.Inputs[AttentionMask]); !slices.Equal(got, wantSeg) {
+		t.Errorf("segments %v, want %v", got, wantSeg)
+	}
+	if got := flat[int32](t, b.Inputs[Labels]); !slices.Equal(got, wantLabels) {
+		t.Errorf("labels %v, want %v", got, wantLabels)
+	}
+	if got := flat[float32](t, b.Inputs[LossWeights]); !slices.Equal(got, wantWeights) {
+		t.Errorf("weights %v, want %v", got, wantWeights)
+	}
+}
+
+func TestLMSourcePackingKeepsEveryExampleOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var examples []Example
+	for i := range 300 {
+		n := 2 + rng.IntN(60)
+		e := Example{IDs: make([]int32, n), LossMask: make([]bool, n)}
+		for j := range n {
+			e.IDs[j], e.LossMask[j] = int32(1000*i+j+1), true
+		}
+		examples = append(examples, e)
+	}
+	cfg := LMSourceConfig{BatchSize: 3, MaxLen: 64, Buckets: []int{32, 64}, Pack: true, Shuffle: true, Seed: 1}
+	src := mustLMSource(t, examples, cfg)
+	tokens := 0
+	for _, e := range examples {
+		tokens += len(e.IDs)
+	}
+	if rows := src.Stats().Rows; rows*64 < tokens || float64(tokens)/float64(rows*64) < 0.9 {
+		t.Errorf("%d rows of 64 for %d tokens: packing fills under 90%%", rows, tokens)
+	}
+	var orders [2][]int32
+	for epoch := range 2 {
+		seen := map[int32]int{}
+		for i := range src.NumBatches() {
+			b, err := src.Batch(epoch, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := flat[int32](t, b.Inputs[InputIDs])
+			for _, id := range ids {
+				if id != 0 && id%1000 == 1 { // an example's first token
+					seen[id/1000]++
+					orders[epoch] = append(orders[epoch], id)
+				}
+			}
+		}
+		if len(seen) != len(examples) {
+			t.Fatalf("epoch %d: %d distinct examples, want %d", epoch, len(seen), len(examples))
+		}
+		for i, n := range seen {
+			if n != 1 {
+				t.Errorf("epoch %d: example %d seen %d times", epoch, i, n)
+			}
+		}
+	}
+	if slices.Equal(orders[0], orders[1]) {
+		t.Error("Shuffle did not reorder the packed rows between epochs")
 	}
 }

@@ -32,7 +32,9 @@ type Loss struct {
 type Objective func(ctx *context.Context, inputs []*Node) Loss
 
 // LogitsFn is a causal language model: token ids [B,L] int32 and attention
-// mask [B,L] float32 (1 on real tokens) to next-token logits [B,L,V].
+// mask [B,L] float32 (0 on padding, else the number of the token's example
+// within its row: all 1 unless LMSource packs; a model must not let one
+// example attend to another) to next-token logits [B,L,V].
 type LogitsFn func(ctx *context.Context, inputIDs, attentionMask *Node) (logits *Node)
 
 // CausalLM is the supervised fine-tuning objective for a batch of LMSource:
