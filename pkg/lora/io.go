@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -216,7 +217,7 @@ func (a *Adapter) Save(dir string) error {
 	if err := safetensors.Write(filepath.Join(dir, WeightsFileName), entries, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("lora: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ConfigFileName), config); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, ConfigFileName), config); err != nil {
 		return fmt.Errorf("lora: %w", err)
 	}
 	return nil
@@ -262,41 +263,4 @@ func (a *Adapter) targetModulesJSON() (json.RawMessage, error) {
 		}
 	}
 	return marshalNoEscape(list)
-}
-
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same directory and a rename.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }

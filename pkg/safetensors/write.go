@@ -1,7 +1,6 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/binary"
@@ -18,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
 // Entry is one tensor to write: raw little-endian data in row-major order.
@@ -228,7 +229,8 @@ func Write(path string, entries []Entry, metadata map[string]string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	// Readers see the old file or the complete new one, never a part.
+	err = atomicfile.Write(path, func(w io.Writer) error {
 		var n [8]byte
 		binary.LittleEndian.PutUint64(n[:], uint64(len(hdr)))
 		if _, err := w.Write(n[:]); err != nil {
@@ -244,6 +246,10 @@ func Write(path string, entries []Entry, metadata map[string]string) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	return nil
 }
 
 // writeData writes an entry's data, producing it first if it is lazy.
@@ -260,52 +266,6 @@ func writeData(w io.Writer, e Entry) error {
 	}
 	_, err := w.Write(data)
 	return err
-}
-
-// writeFileAtomic writes path through a synced temporary file and a rename,
-// so that readers see the old file or the complete new one, never a part.
-func writeFileAtomic(path string, fill func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("safetensors: writing %s: %w", path, err)
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err = fill(w); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes a rename durable; not all systems support it, hence no error.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // shardNamePattern matches the shard files WriteSharded produces.
@@ -352,11 +312,8 @@ func WriteSharded(dir string, entries []Entry, metadata map[string]string, maxSh
 		return fmt.Errorf("safetensors: %w", err)
 	}
 	data = append(data, '\n')
-	if err := writeFileAtomic(filepath.Join(dir, IndexFileName), func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	}); err != nil {
-		return err
+	if err := atomicfile.WriteBytes(filepath.Join(dir, IndexFileName), data); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
 	}
 	keep[IndexFileName] = true
 	return removeStale(dir, keep)

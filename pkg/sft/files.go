@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -42,10 +43,7 @@ func saveAdapter(a *lora.Adapter, dir string) error {
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	if d, err := os.Open(parent); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	atomicfile.SyncDir(parent)
 	return nil
 }
 
@@ -96,31 +94,7 @@ func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err erro
 	return saveAdapter(a, dir)
 }
 
-// writeFileAtomic writes data to path through a synced temporary file in the
-// same directory and a rename.
+// writeFileAtomic writes data to path through atomicfile (readable, 0644).
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(path, data)
 }

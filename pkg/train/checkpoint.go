@@ -11,11 +11,14 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
 // Checkpoint layout: RUN_DIR/checkpoints/step-00000042/{state.json,variables.bin}.
@@ -203,7 +206,7 @@ func writeCheckpoint(runDir string, meta checkpointMeta, vars []*context.Variabl
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("train: checkpoint: %w", err)
 	}
-	syncDir(root)
+	atomicfile.SyncDir(root)
 	return final, nil
 }
 
@@ -267,46 +270,32 @@ func writeFileSync(path string, data []byte) error {
 	return f.Close()
 }
 
-// writeFileAtomic writes a small file through a temporary file and a rename.
+// writeFileAtomic writes a small file through atomicfile; a temporary file
+// left by a killed write is removed by removeTempDirs.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+filepath.Base(path)+"-")
-	if err != nil {
+	if err := atomicfile.WriteBytes(path, data); err != nil {
 		return fmt.Errorf("train: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("train: writing %s: %w", path, err)
 	}
 	return nil
 }
 
-// syncDir makes a rename durable; errors are ignored since some file systems
-// do not support syncing directories.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
-
-// removeTempDirs deletes leftovers of interrupted checkpoint writes.
+// removeTempDirs deletes leftovers of interrupted writes: checkpoint
+// directories being written (tmpPrefix) and atomicfile's temporary files
+// (best.json) in the checkpoints directory, and temporary files of the
+// metrics log in the run directory.
 func removeTempDirs(runDir string) {
 	root := filepath.Join(runDir, checkpointsDirName)
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
-		if len(e.Name()) > len(tmpPrefix) && e.Name()[:len(tmpPrefix)] == tmpPrefix {
-			_ = os.RemoveAll(filepath.Join(root, e.Name()))
+		name := e.Name()
+		if (strings.HasPrefix(name, tmpPrefix) && len(name) > len(tmpPrefix)) || atomicfile.IsTemp(name) {
+			_ = os.RemoveAll(filepath.Join(root, name))
+		}
+	}
+	entries, _ = os.ReadDir(runDir)
+	for _, e := range entries {
+		if name := e.Name(); atomicfile.IsTemp(name) && strings.HasPrefix(name, "."+MetricsFileName+".") {
+			_ = os.Remove(filepath.Join(runDir, name))
 		}
 	}
 }

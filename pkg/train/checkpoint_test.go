@@ -199,3 +199,54 @@ func TestMetricsLogDropsReplayedAndTornLines(t *testing.T) {
 		t.Errorf("steps %v", steps)
 	}
 }
+
+func TestRemoveTempDirsRemovesLeftoversOfKilledWrites(t *testing.T) {
+	runDir := t.TempDir()
+	root := filepath.Join(runDir, checkpointsDirName)
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Complete files, which stay.
+	write(filepath.Join(root, "step-00000002", stateFileName), "{}")
+	write(filepath.Join(root, bestFileName), `{"step": 2}`)
+	write(filepath.Join(runDir, MetricsFileName), "{}\n")
+	write(filepath.Join(runDir, ".notes.txt.tmp-7"), "not the trainer's")
+	// Leftovers: a checkpoint directory, best.json and metrics.jsonl being
+	// written through atomicfile, and a temporary file of the old naming.
+	write(filepath.Join(root, ".tmp-step-00000004-99", variablesFileName), "half")
+	write(filepath.Join(root, "."+bestFileName+".tmp-123"), `{"st`)
+	write(filepath.Join(root, ".tmp-"+bestFileName+"-456"), `{"st`)
+	write(filepath.Join(runDir, "."+MetricsFileName+".tmp-789"), "{")
+
+	removeTempDirs(runDir)
+	var left []string
+	for _, dir := range []string{runDir, root} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			left = append(left, e.Name())
+		}
+	}
+	slices.Sort(left)
+	want := []string{".notes.txt.tmp-7", bestFileName, checkpointsDirName, MetricsFileName, "step-00000002"}
+	slices.Sort(want)
+	if !slices.Equal(left, want) {
+		t.Errorf("left %q, want %q", left, want)
+	}
+
+	// best.json written the way the trainer writes it leaves nothing else.
+	if err := writeFileAtomic(filepath.Join(root, bestFileName), []byte(`{"step": 4}`)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 2 {
+		t.Errorf("%d entries in %s after writing best.json, want 2", len(entries), root)
+	}
+	if err := writeFileAtomic(filepath.Join(runDir, "missing", bestFileName), nil); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("error %v, want one naming the file", err)
+	}
+}
