@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
 // Page is a standalone HTML report: a title, then headings, text, charts and tables
@@ -111,39 +111,16 @@ func (p *Page) WriteHTML(w io.Writer) error {
 // Save writes the page to path atomically: it writes a temporary file in the same
 // directory and renames it, so that a reader never sees half a report.
 func (p *Page) Save(path string) error {
-	var b strings.Builder
-	if err := p.WriteHTML(&b); err != nil {
-		return err
+	if err := atomicfile.Write(path, p.WriteHTML); err != nil {
+		return fmt.Errorf("charts: %w", err)
 	}
-	return writeFileAtomic(path, []byte(b.String()))
+	return nil
 }
 
+// writeFileAtomic writes data to path through atomicfile.
 func writeFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("charts: saving %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("charts: writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("charts: writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("charts: writing %s: %w", tmp.Name(), err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("charts: saving %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("charts: saving %s: %w", path, err)
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("charts: %w", err)
 	}
 	return nil
 }

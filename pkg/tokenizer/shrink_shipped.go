@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
 // TinyCorpus returns the texts the tiny tokenizer is fitted to: every
@@ -113,8 +114,8 @@ func (s *Shrunk) WriteDir(dir string, compress bool) error {
 				return fmt.Errorf("tokenizer: compressing %s: %w", name, err)
 			}
 		}
-		if err := writeFileAtomic(filepath.Join(dir, name), content); err != nil {
-			return err
+		if err := atomicfile.WriteBytes(filepath.Join(dir, name), content); err != nil {
+			return fmt.Errorf("tokenizer: %w", err)
 		}
 	}
 	return nil
@@ -135,28 +136,4 @@ func gzipBytes(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// writeFileAtomic writes a temporary file beside path and renames it.
-func writeFileAtomic(path string, content []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(content)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("tokenizer: writing %s: %w", path, err)
-	}
-	return nil
 }
