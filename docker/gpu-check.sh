@@ -7,10 +7,12 @@
 #
 # BINARY defaults to bin/gemma3n-therapy (build it with cgo:
 # `CGO_ENABLED=1 go build -o bin/gemma3n-therapy ./pkg/cmd/gemma3n-therapy`),
-# OUTDIR to bench-results; STEPS default to "parity train generate numerics".
-# Each step writes OUTDIR/<step>.json (the report) and OUTDIR/<step>.log,
-# under a time limit: parity 90 s, train 300 s, generate 180 s (570 s
-# together), numerics 480 s; override with GPU_CHECK_LIMIT_<STEP>=seconds.
+# OUTDIR to bench-results; STEPS default to "parity train-small train
+# generate-small generate". Each step writes OUTDIR/<step>.json (the report)
+# and OUTDIR/<step>.log (a line per phase), under a time limit: parity and
+# parity-f32 90 s, train-small 120 s, train 300 s, generate-small 90 s,
+# generate 180 s, numerics 480 s; override with GPU_CHECK_LIMIT_<STEP>=seconds
+# (dashes as underscores: GPU_CHECK_LIMIT_TRAIN_SMALL).
 #
 # Inside the GPU image the environment is already set. Elsewhere the script
 # finds JAX's CUDA PJRT plugin and the nvidia-* libraries in python3's
@@ -21,7 +23,7 @@ set -uo pipefail
 bin=${1:-bin/gemma3n-therapy}
 out=${2:-bench-results}
 shift $(( $# < 2 ? $# : 2 ))
-steps=${*:-parity train generate numerics}
+steps=${*:-parity train-small train generate-small generate}
 mkdir -p "$out"
 
 if [[ -z "${GOMLX_BACKEND:-}" || "$GOMLX_BACKEND" != xla:* ]]; then
@@ -53,25 +55,35 @@ export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
 } | tee "$out/env.log"
 
 status=0
-run() { # step, default time limit in seconds, bench arguments...
-  local step=$1 var="GPU_CHECK_LIMIT_${1^^}"
+run() { # name, default time limit in seconds, bench command and arguments...
+  local name=$1 var="GPU_CHECK_LIMIT_${1^^}"
+  var=${var//-/_}
   local limit=${!var:-$2}
   shift 2
-  echo "== bench $step $*"
+  echo "== $name: bench $* (limit ${limit} s)"
   local start=$SECONDS
-  timeout "$limit" "$bin" bench "$step" "$@" --json >"$out/$step.json" 2>"$out/$step.log"
+  timeout "$limit" "$bin" bench "$@" --json >"$out/$name.json" 2>"$out/$name.log"
   local rc=$?
   echo "   exit $rc after $((SECONDS - start)) s"
-  [[ $rc == 0 ]] || { status=1; tail -n 20 "$out/$step.log"; }
-  head -c 4000 "$out/$step.json"; echo
+  # The log holds a line per phase (weights, compilation, every step): on a
+  # timeout its last line says where the run was.
+  [[ $rc == 0 ]] || { status=1; tail -n 20 "$out/$name.log"; }
+  head -c 4000 "$out/$name.json"; echo
 }
 
+# Small sizes first, so that a slow or stuck phase at full size still leaves
+# numbers; --layers 2 keeps the E2B widths (and the 262k vocabulary).
 for step in $steps; do
   case $step in
-    parity)   run parity 90 ;;
-    train)    run train 300 --steps 10 --warmup 2 ;;
-    generate) run generate 180 --prompt-len 256 --new-tokens 64 --runs 2 ;;
-    numerics) run numerics 480 --steps 20 ;;
+    parity)         run parity 90 parity ;;
+    # float32 dots without TF32: cuBLAS instead of Triton GEMMs, TF32 off.
+    parity-f32)     XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_triton_gemm=false" NVIDIA_TF32_OVERRIDE=0 \
+                      run parity-f32 90 parity ;;
+    train-small)    run train-small 120 train --layers 2 --seq 256 --steps 3 --warmup 1 ;;
+    train)          run train 300 train --steps 10 --warmup 2 ;;
+    generate-small) run generate-small 90 generate --layers 2 --prompt-len 64 --new-tokens 16 ;;
+    generate)       run generate 180 generate --prompt-len 256 --new-tokens 64 --runs 2 ;;
+    numerics)       run numerics 480 numerics --steps 20 ;;
     *) echo "gpu-check: unknown step $step" >&2; status=1 ;;
   esac
 done

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"log/slog"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -33,6 +36,13 @@ const InitStd = 0.02
 // the device memory directly and nothing of the size of the model passes
 // through the host.
 func RandomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64) (*gemma3n.Model, error) {
+	return randomModel(b, cfg, dtype, seed, nil)
+}
+
+// randomModel is RandomModel, logging every group of weights to log (nil:
+// silent) so that a slow initialisation shows where it is.
+func randomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64, log *slog.Logger) (*gemma3n.Model, error) {
+	log = orDiscard(log)
 	if dtype != dtypes.Float32 && dtype != dtypes.BFloat16 {
 		return nil, fmt.Errorf("bench: weights must be float32 or bfloat16, not %s", dtype)
 	}
@@ -47,8 +57,15 @@ func RandomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, se
 			e.Finalize()
 		}
 	}()
+	start := time.Now()
+	done, total := 0, 0
+	for _, key := range order {
+		total += len(groups[key])
+	}
+	log.Info("bench: drawing random weights on the device", "params", cfg.NumParameters(), "dtype", dtypeName(dtype), "graphs", len(order), "groups", total)
 	for _, key := range order {
 		for _, group := range groups[key] {
+			groupStart := time.Now()
 			exec := execs[key]
 			if exec == nil {
 				specs := group
@@ -74,6 +91,9 @@ func RandomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, se
 				scope, name := gemma3n.VariableName(spec.Name)
 				m.Ctx.InAbsPath(scope).VariableWithValue(name, outs[i]).SetTrainable(false)
 			}
+			done++
+			log.Info("bench: weights", "group", fmt.Sprintf("%d/%d", done, total), "first", group[0].Name, "tensors", len(group),
+				"s", roundSeconds(time.Since(groupStart)), "total_s", roundSeconds(time.Since(start)))
 		}
 	}
 	return m, nil
@@ -206,3 +226,14 @@ func uniformOpen(bits *Node) *Node {
 	top := ConvertDType(Div(bits, Scalar(bits.Graph(), dtypes.Uint32, uint32(1<<8))), dtypes.Float32)
 	return MulScalar(AddScalar(top, 0.5), 1.0/(1<<24))
 }
+
+// orDiscard returns log, or a logger that drops everything when log is nil.
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return log
+}
+
+// roundSeconds is d in seconds with millisecond resolution, for logs.
+func roundSeconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }

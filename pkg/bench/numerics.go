@@ -114,7 +114,8 @@ func Numerics(b backends.Backend, backendName string, opts TrainOptions, toleran
 		o := opts
 		o.DType = run.dtype
 		start := time.Now()
-		m, err := RandomModel(b, cfg, run.dtype, opts.Seed)
+		orDiscard(opts.Progress).Info("bench: numerics run", "dtype", dtypeName(run.dtype))
+		m, err := randomModel(b, cfg, run.dtype, opts.Seed, opts.Progress)
 		if err != nil {
 			return nil, err
 		}

@@ -36,7 +36,7 @@ func (r *GenerateReport) WriteText(w io.Writer) error {
 	p.line("decode:        greedy, batch %d, prompt %d tokens, %d new tokens, %d timed run(s), KV cache: %t, length bucket %d",
 		r.Batch, r.PromptLen, r.NewTokens, r.Runs, r.KVCache, r.Bucket)
 	p.line("init:          %.2f s (random weights on the device)", r.InitSeconds)
-	p.line("first run:     %.2f s (compiles every bucketed length)", r.FirstRunSeconds)
+	p.line("first run:     %.2f s (compiles the prefill and decode graphs)", r.FirstRunSeconds)
 	p.line("run time:      median %.3f s (min %.3f s, max %.3f s); prefill (first token) %.3f s", r.Run.Median, r.Run.Min, r.Run.Max, r.PrefillSeconds)
 	p.line("throughput:    %.2f new tokens/s overall, %.2f tokens/s after the first token", r.TokensPerSecond, r.DecodeTokensPerSecond)
 	p.memory(r.Memory)

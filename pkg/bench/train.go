@@ -43,6 +43,9 @@ type TrainOptions struct {
 	Seed uint64
 	// Data is DataRandom or DataRepeat.
 	Data string
+	// Progress, if set, logs each phase as it starts and ends (weights,
+	// compilation, every step), so a run that is slow or stuck shows where.
+	Progress *slog.Logger `json:"-"`
 }
 
 // DefaultTrainOptions is the issue's benchmark: E2B in bfloat16, LoRA r=64
@@ -175,13 +178,16 @@ func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainRep
 		return nil, err
 	}
 	start := time.Now()
-	m, err := RandomModel(b, cfg, opts.DType, opts.Seed)
+	m, err := randomModel(b, cfg, opts.DType, opts.Seed, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Ctx.Finalize()
 	initSeconds := time.Since(start).Seconds()
+	orDiscard(opts.Progress).Info("bench: weights ready; reading device memory", "s", roundSeconds(time.Since(start)))
 	afterInit := ReadMemory(b)
+	orDiscard(opts.Progress).Info("bench: memory after init", "device_known", afterInit.DeviceKnown,
+		"device_in_use", gib(afterInit.DeviceInUseBytes), "device_peak", gib(afterInit.DevicePeakBytes), "host_peak_rss", gib(afterInit.HostPeakRSS))
 	adapter, err := newAdapter(m, opts)
 	if err != nil {
 		return nil, err
@@ -246,6 +252,7 @@ func runTraining(b backends.Backend, m *gemma3n.Model, opts TrainOptions, exampl
 	}
 	defer os.RemoveAll(dir)
 
+	log := orDiscard(opts.Progress)
 	run := &trainingRun{}
 	last := time.Now()
 	cfg := train.Config{
@@ -262,6 +269,8 @@ func runTraining(b backends.Backend, m *gemma3n.Model, opts TrainOptions, exampl
 			now := time.Now()
 			run.stepSeconds = append(run.stepSeconds, now.Sub(last).Seconds())
 			run.losses = append(run.losses, s.Loss)
+			log.Info("bench: step", "step", fmt.Sprintf("%d/%d", len(run.stepSeconds), opts.Warmup+opts.Steps),
+				"s", roundSeconds(now.Sub(last)), "loss", s.Loss, "warmup", len(run.stepSeconds) <= opts.Warmup)
 			last = now
 		},
 	}
@@ -274,6 +283,8 @@ func runTraining(b backends.Backend, m *gemma3n.Model, opts TrainOptions, exampl
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer tr.Close()
+	log.Info("bench: first step: building and compiling the training graphs, then one step",
+		"batch", opts.Batch, "seq", opts.Seq, "dtype", dtypeName(opts.DType))
 	last = time.Now()
 	res, err := tr.Run(stdcontext.Background())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
@@ -59,13 +60,24 @@ func sizeFlags(fs *flag.FlagSet) *bench.ModelSize {
 type benchCommon struct {
 	backend *string
 	asJSON  *bool
+	quiet   *bool
 }
 
 func commonFlags(fs *flag.FlagSet) benchCommon {
 	return benchCommon{
 		backend: fs.String("backend", "", backendHelp),
 		asJSON:  fs.Bool("json", false, "print one JSON object"),
+		quiet:   fs.Bool("quiet", false, "no progress lines on stderr (weights, compilation, every step)"),
 	}
+}
+
+// progress returns the logger of a benchmark's phases: stderr, with the
+// time of day, so a slow phase shows while it runs.
+func (c benchCommon) progress(ctx *runContext) *slog.Logger {
+	if *c.quiet {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(ctx.stderr, nil))
 }
 
 // parseBench parses args and rejects positional arguments.
@@ -139,6 +151,7 @@ func runBenchTrain(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts.Progress = common.progress(ctx)
 	r, err := bench.Train(b, name, opts)
 	if err != nil {
 		return err
@@ -171,6 +184,7 @@ func runBenchGenerate(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts.Progress = common.progress(ctx)
 	r, err := bench.Generate(b, name, opts)
 	if err != nil {
 		return err
@@ -242,6 +256,7 @@ func runBenchNumerics(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts.Progress = common.progress(ctx)
 	r, err := bench.Numerics(b, name, opts, *tolerance)
 	if err != nil {
 		return err

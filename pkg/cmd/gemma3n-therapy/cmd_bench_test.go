@@ -83,7 +83,7 @@ func TestBenchTrainCommand(t *testing.T) {
 
 func TestBenchGenerateCommand(t *testing.T) {
 	r := benchJSON(t, append([]string{"bench", "generate", "--prompt-len", "16", "--new-tokens", "4", "--dtype", "float32"}, tinyBenchSize...)...)
-	if r["kind"] != "generate" || r["kv_cache"] != false || r["dtype"] != "float32" {
+	if r["kind"] != "generate" || r["kv_cache"] != true || r["dtype"] != "float32" {
 		t.Errorf("header: %v", r)
 	}
 	for path, want := range map[string]float64{"batch": 1, "prompt_len": 16, "new_tokens": 4, "runs": 1} {
