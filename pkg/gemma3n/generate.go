@@ -49,6 +49,7 @@ const DefaultBucket = 32
 // GenerateOptions.NoCache recomputes the full sequence at every step.
 type Generator struct {
 	model   *Model
+	backend backends.Backend
 	exec    *context.Exec // no-cache: full sequence → last logits
 	prefill *context.Exec // prompt → last logits and K/V buffers
 	decode  *context.Exec // one token + K/V buffers → logits and buffers
@@ -65,7 +66,7 @@ func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gemma3n: %w", err)
 	}
-	g := &Generator{model: m, exec: exec}
+	g := &Generator{model: m, backend: b, exec: exec}
 	for l := range m.Config.FirstKVSharedLayer() {
 		g.owners = append(g.owners, l)
 	}
@@ -234,14 +235,31 @@ func (g *Generator) cachedSteps(prompts, seqs [][]int32, bucket, maxNew int) fun
 				pos[i] = []int32{int32(len(prompts[i]) + step - 1)}
 				valid[i][slot] = true
 			}
-			args := append([]any{ids, pos, int32(slot), valid}, buffers...)
+			args := []any{ids, pos, int32(slot), valid}
+			for i, buf := range buffers {
+				// Donated K/V buffers let XLA update the cache in place
+				// instead of holding two copies per step; buffers shared
+				// with the host (SimpleGo) cannot be donated.
+				if t := buf.(*tensors.Tensor); !t.IsShared() {
+					d, err := DonateTensorBuffer(t, g.backend, 0)
+					if err != nil {
+						return nil, fmt.Errorf("gemma3n: generate: donating the KV cache: %w", err)
+					}
+					args = append(args, d)
+					buffers[i] = nil // finalized by the donation
+					continue
+				}
+				args = append(args, buf)
+			}
 			res, err = g.decode.Exec(args...)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("gemma3n: generate: %w", err)
 		}
 		for _, old := range buffers {
-			old.(*tensors.Tensor).MustFinalizeAll()
+			if old != nil {
+				old.(*tensors.Tensor).MustFinalizeAll()
+			}
 		}
 		buffers = buffers[:0]
 		for _, t := range res[1:] {
