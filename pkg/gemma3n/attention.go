@@ -79,10 +79,12 @@ func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
 		}
 		return LogicalAnd(m, LogicalOr(sameSegment(tokenMask), Reshape(diagonal, 1, t, t)))
 	}
-	full := keyOK(causal)
-	sliding := keyOK(LogicalAnd(causal, window))
 	expand := func(m *Node) *Node { return ExpandAxes(m, 1, 2) } // [B|1,1,1,T,T]
-	return map[LayerType]*Node{FullAttention: expand(full), SlidingAttention: expand(sliding)}
+	masks := map[LayerType]*Node{FullAttention: expand(keyOK(causal))}
+	if !f.blockedWindow() { // else slidingAttention builds its own block masks
+		masks[SlidingAttention] = expand(keyOK(LogicalAnd(causal, window)))
+	}
+	return masks
 }
 
 // segmentIDs returns a mask [B, T] (bool or numeric) as int32 segment ids,
@@ -155,12 +157,103 @@ func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[
 
 	// Query head h uses KV head h / group: split h into (kv head, group).
 	q = Reshape(q, b, t, hkv, group, d)
-	scores := Einsum("btkgd,bskd->bkgts", q, kv.k) // [B,Hkv,G,T,S], scaling 1
-	scores = ConvertDType(scores, dtypes.Float32)
-	mask = BroadcastToDims(mask, scores.Shape().Dimensions...)
-	scores = Where(mask, scores, Scalar(f.g, dtypes.Float32, -1e30))
-	probs := ConvertDType(Softmax(scores, -1), f.dtype)
-	o := Einsum("bkgts,bskd->btkgd", probs, kv.v) // [B,T,Hkv,G,d]
+	var o *Node
+	if cfg.LayerTypes[l] == SlidingAttention && f.blockedWindow() {
+		o = f.slidingAttention(q, kv)
+	} else {
+		scores := Einsum("btkgd,bskd->bkgts", q, kv.k) // [B,Hkv,G,T,S], scaling 1
+		scores = ConvertDType(scores, dtypes.Float32)
+		mask = BroadcastToDims(mask, scores.Shape().Dimensions...)
+		scores = Where(mask, scores, Scalar(f.g, dtypes.Float32, -1e30))
+		probs := ConvertDType(Softmax(scores, -1), f.dtype)
+		o = Einsum("bkgts,bskd->btkgd", probs, kv.v) // [B,T,Hkv,G,d]
+	}
 	o = Reshape(o, b, t, hq*d)
 	return f.linear(prefix+"o_proj", o)
+}
+
+// denseSlidingAttention turns blocked sliding-window attention off (tests
+// compare the two).
+var denseSlidingAttention = false
+
+// blockedWindow reports whether sliding layers attend block by block: for
+// full sequences (no KV cache) at least two windows long that split into
+// whole windows.
+func (f *forward) blockedWindow() bool {
+	w := f.cfg.SlidingWindow
+	return !denseSlidingAttention && f.cache == nil && w > 0 && f.seq >= 2*w && f.seq%w == 0
+}
+
+// slidingAttention is the attention of a sliding layer computed in blocks
+// of W = window queries: a query sees at most the W−1 keys before it, all
+// in its own block or the previous one, so each block scores a window of
+// 2W keys and the scores take [.., T, 2W] instead of [.., T, T] — the
+// same result in O(T·W) memory and time, which is what makes long
+// sequences fit. q is [B, T, Hkv, G, d], K/V [B, T, Hkv, d]; it returns
+// [B, T, Hkv, G, d].
+func (f *forward) slidingAttention(q *Node, kv keyValues) *Node {
+	cfg := f.cfg
+	b, t, w := f.batch, f.seq, cfg.SlidingWindow
+	hkv, group, d := cfg.NumKeyValueHeads, cfg.NumAttentionHeads/cfg.NumKeyValueHeads, cfg.HeadDim
+	nb := t / w
+	qb := Reshape(q, b, nb, w, hkv, group, d)
+	k := keyWindows(Reshape(kv.k, b, nb, w, hkv, d)) // [B,NB,2W,Hkv,d]
+	v := keyWindows(Reshape(kv.v, b, nb, w, hkv, d))
+
+	// Query a of block i is at iW + a, window key c at (i−1)W + c: visible
+	// when 0 ≤ W + a − c < W, i.e. a < c ≤ W + a, and never in the
+	// (empty) window before block 0.
+	a := Iota(f.g, shapeInt32(w, 2*w), 0)
+	c := Iota(f.g, shapeInt32(w, 2*w), 1)
+	see := LogicalAnd(GreaterThan(c, a), LessOrEqual(c, AddScalar(a, w))) // [W,2W]
+	firstBlock := Reshape(Equal(Iota(f.g, shapeInt32(nb), 0), ScalarZero(f.g, dtypes.Int32)), 1, nb, 1, 1)
+	beforeStart := LogicalAnd(firstBlock, Reshape(LessThan(c, Scalar(f.g, dtypes.Int32, w)), 1, 1, w, 2*w))
+	see = LogicalAnd(Reshape(see, 1, 1, w, 2*w), LogicalNot(beforeStart)) // [1,NB,W,2W]
+	if f.mask != nil {
+		seg := Reshape(segmentIDs(f.mask), b, nb, w)
+		self := Reshape(Equal(c, AddScalar(a, w)), 1, 1, w, 2*w) // padded rows see themselves
+		see = LogicalAnd(see, LogicalOr(blockSameSegment(seg, keyWindows(seg)), self))
+	}
+	scores := ConvertDType(Einsum("bnwkgd,bnckd->bnkgwc", qb, k), dtypes.Float32) // [B,NB,Hkv,G,W,2W]
+	see = BroadcastToDims(ExpandAxes(see, 2, 3), scores.Shape().Dimensions...)
+	scores = Where(see, scores, Scalar(f.g, dtypes.Float32, -1e30))
+	probs := ConvertDType(Softmax(scores, -1), f.dtype)
+	o := Einsum("bnkgwc,bnckd->bnwkgd", probs, v)
+	return Reshape(o, b, t, hkv, group, d)
+}
+
+// keyWindows turns blocks x [B, NB, W, ...] into windows [B, NB, 2W, ...]:
+// block i−1 (zeros for block 0) followed by block i. Stacking is done with
+// products by constant 0/1 matrices, not slicing or concatenation, so it is
+// differentiable on every backend, and exact: every output is one input
+// times 1 plus zeros.
+func keyWindows(x *Node) *Node {
+	dims := x.Shape().Dimensions
+	b, nb, w := dims[0], dims[1], dims[2]
+	dtype := x.DType()
+	if dtype.IsInt() { // segment ids: small integers, exact in float32
+		x = ConvertDType(x, dtypes.Float32)
+	}
+	g := x.Graph()
+	shift := make([][]float32, nb) // shift[i][i−1] = 1: block i gets block i−1
+	for i := range shift {
+		shift[i] = make([]float32, nb)
+		if i > 0 {
+			shift[i][i-1] = 1
+		}
+	}
+	constant := func(v any) *Node { return ConvertDType(Const(g, v), x.DType()) }
+	flat := Reshape(x, b, nb, -1)
+	prev := Einsum("bnr,mn->bmr", flat, constant(shift))
+	windows := Add(Einsum("bnr,j->bnjr", prev, constant([]float32{1, 0})), Einsum("bnr,j->bnjr", flat, constant([]float32{0, 1})))
+	out := append([]int{b, nb, 2 * w}, dims[3:]...)
+	return ConvertDType(Reshape(windows, out...), dtype)
+}
+
+// blockSameSegment is [B, NB, W, K]: key c (segment ids segK [B, NB, K]) is
+// real and, unless query a (segQ [B, NB, W]) is padding, of its segment.
+func blockSameSegment(segQ, segK *Node) *Node {
+	zero := ScalarZero(segQ.Graph(), dtypes.Int32)
+	query, key := ExpandAxes(segQ, 3), ExpandAxes(segK, 2) // [B,NB,W,1], [B,NB,1,W]
+	return LogicalAnd(NotEqual(key, zero), LogicalOr(Equal(query, key), Equal(query, zero)))
 }

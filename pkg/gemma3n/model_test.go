@@ -316,3 +316,51 @@ func TestPackedRowsDoNotTalk(t *testing.T) {
 		t.Errorf("one segment: the second example should depend on the first (Δ %.3g)", d)
 	}
 }
+
+// TestSlidingBlocksMatchDense checks that sliding layers computed block by
+// block (slidingAttention) give the logits and gradients of the dense
+// masked attention, with padding and packed segments in the batch.
+func TestSlidingBlocksMatchDense(t *testing.T) {
+	m := loadTiny(t)
+	ids := openReference(t).ids(t, "input_ids") // [2, 24], sliding window 8: three blocks
+	mask := [][]float32{make([]float32, 24), make([]float32, 24)}
+	for i := range 24 {
+		mask[0][i] = 1
+		switch { // row 1: two packed examples, then padding
+		case i < 10:
+			mask[1][i] = 1
+		case i < 21:
+			mask[1][i] = 2
+		}
+	}
+	targets, weights, err := NextTokenTargets(ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(dense bool) (logits, grad []float32) {
+		denseSlidingAttention = dense
+		defer func() { denseSlidingAttention = false }()
+		exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, mask, targets, weights *Node) []*Node {
+			logits := m.Logits(ctx, ids, nil, mask)
+			loss := Loss(logits, targets, weights)
+			v := m.WeightVariable("layers.0.self_attn.k_proj.weight")
+			return []*Node{logits, Gradient(loss, v.ValueGraph(ids.Graph()))[0]}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(ids, mask, targets, weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	}
+	denseLogits, denseGrad := run(true)
+	blockLogits, blockGrad := run(false)
+	if d := maxAbsDiff(blockLogits, denseLogits); d > 1e-5 {
+		t.Errorf("logits: blocked vs dense max |Δ| = %.3g", d)
+	}
+	if e := relError(blockGrad, denseGrad); e > 1e-5 {
+		t.Errorf("k_proj gradient: blocked vs dense relative error %.3g", e)
+	}
+}
