@@ -58,6 +58,7 @@ type MIPrediction struct {
 type MIClassifier struct {
 	Options MITrainOptions
 	Vocab   []string  // feature names; a feature's index is its position
+	Scale   []float32 // per-feature scale applied before row normalisation (IDF and group weights)
 	Heads   [3]miHead // behaviour, question subtype, reflection subtype
 	index   map[string]int32
 }
@@ -126,20 +127,30 @@ func argmax(v []float64) int {
 	return best
 }
 
-// vectorize maps known features to indices, sorted, with the example's
-// vector scaled to unit length so long utterances do not dominate.
+// vectorize maps known features to indices, sorted, scales each by its
+// Scale, and scales the example's vector to unit length so long utterances
+// do not dominate.
 func (m *MIClassifier) vectorize(fs miFeatureSet) sparseVec {
-	return vectorizeWith(fs, func(name string) (int32, bool) {
+	return vectorizeWith(fs, func(name string) (int32, float32, bool) {
 		j, ok := m.index[name]
-		return j, ok
+		if !ok {
+			return 0, 0, false
+		}
+		if m.Scale == nil {
+			return j, 1, true
+		}
+		return j, m.Scale[j], true
 	})
 }
 
-func vectorizeWith(fs miFeatureSet, lookup func(string) (int32, bool)) sparseVec {
+// vectorizeWith builds the unit-length vector of fs; lookup gives a
+// feature's index and scale, or false for unknown features.
+func vectorizeWith(fs miFeatureSet, lookup func(string) (int32, float32, bool)) sparseVec {
 	var v sparseVec
 	norm := 0.0
 	for name, val := range fs {
-		if j, ok := lookup(name); ok {
+		if j, s, ok := lookup(name); ok {
+			val *= s
 			v.idx = append(v.idx, j)
 			v.val = append(v.val, val)
 			norm += float64(val) * float64(val)
@@ -176,10 +187,11 @@ type miModelFile struct {
 	Format  string
 	Options MITrainOptions
 	Vocab   []string
+	Scale   []float32
 	Heads   [3]miHead
 }
 
-const miModelFormat = "gemma3n-therapy/mi-classifier/v1"
+const miModelFormat = "gemma3n-therapy/mi-classifier/v2"
 
 // WriteTo writes the classifier as gzip-compressed gob.
 func (m *MIClassifier) WriteTo(w io.Writer) (int64, error) {
@@ -188,7 +200,7 @@ func (m *MIClassifier) WriteTo(w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	file := miModelFile{Format: miModelFormat, Options: m.Options, Vocab: m.Vocab, Heads: m.Heads}
+	file := miModelFile{Format: miModelFormat, Options: m.Options, Vocab: m.Vocab, Scale: m.Scale, Heads: m.Heads}
 	if err := gob.NewEncoder(zw).Encode(&file); err != nil {
 		return 0, err
 	}
@@ -212,6 +224,9 @@ func ReadMIClassifier(r io.Reader, name string) (*MIClassifier, error) {
 	if file.Format != miModelFormat {
 		return nil, fmt.Errorf("%s: format %q, want %q", name, file.Format, miModelFormat)
 	}
+	if len(file.Scale) != len(file.Vocab) {
+		return nil, fmt.Errorf("%s: %d feature scales for %d features", name, len(file.Scale), len(file.Vocab))
+	}
 	wantLabels := [3][]string{MIBehaviours, MIQuestionSubtypes, MIReflectionSubtypes}
 	for h, head := range file.Heads {
 		if fmt.Sprint(head.Labels) != fmt.Sprint(wantLabels[h]) {
@@ -221,7 +236,7 @@ func ReadMIClassifier(r io.Reader, name string) (*MIClassifier, error) {
 			return nil, fmt.Errorf("%s: head %d has %d weights, want %d", name, h, len(head.Weights), want)
 		}
 	}
-	m := &MIClassifier{Options: file.Options, Vocab: file.Vocab, Heads: file.Heads}
+	m := &MIClassifier{Options: file.Options, Vocab: file.Vocab, Scale: file.Scale, Heads: file.Heads}
 	m.buildIndex()
 	return m, nil
 }

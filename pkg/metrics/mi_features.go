@@ -68,6 +68,18 @@ func lengthBin(n int) string {
 	return "60+"
 }
 
+// isShapeFeature reports whether a feature name of miFeatures is one of the
+// shape features (length and punctuation bins, end marks, utterance–context
+// overlap), which MITrainOptions.ShapeWeight scales.
+func isShapeFeature(name string) bool {
+	ns, _, _ := strings.Cut(name, ":")
+	switch ns {
+	case "len", "q", "sent", "ends?", "cutoff", "shared", "overlap":
+		return true
+	}
+	return false
+}
+
 // miStopwords are function words excluded from the utterance–context
 // overlap feature (a reflection repeats the client's content words).
 var miStopwords = map[string]bool{}

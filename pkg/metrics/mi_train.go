@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sort"
@@ -68,11 +69,19 @@ type MITrainOptions struct {
 	MinCount int     // keep features seen in at least this many training utterances
 	MaxIter  int     // L-BFGS iterations per head
 	Balanced bool    // weight classes inversely to their frequency (for macro-F1)
+	// IDF scales each feature by its smoothed inverse document frequency
+	// over the training utterances, ln((n+1)/(df+1))+1, before the row is
+	// normalised, so ubiquitous n-grams weigh less than distinctive ones.
+	IDF bool
+	// ShapeWeight scales the few dense shape features (length and
+	// punctuation bins, utterance–context overlap) relative to the n-grams;
+	// 0 means 1.
+	ShapeWeight float64
 }
 
 // DefaultMITrainOptions are the options of the shipped classifier.
 func DefaultMITrainOptions() MITrainOptions {
-	return MITrainOptions{L2: 1.0, MinCount: 2, MaxIter: 300, Balanced: true}
+	return MITrainOptions{L2: 1.0, MinCount: 2, MaxIter: 300, Balanced: true, IDF: true, ShapeWeight: 3}
 }
 
 // TrainMIClassifier trains the three heads on examples. Training is
@@ -99,6 +108,18 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 		}
 	}
 	sort.Strings(m.Vocab)
+	m.Scale = make([]float32, len(m.Vocab))
+	n := float64(len(examples))
+	for j, name := range m.Vocab {
+		w := 1.0
+		if opts.IDF {
+			w = math.Log((n+1)/float64(df[name]+1)) + 1
+		}
+		if opts.ShapeWeight > 0 && isShapeFeature(name) {
+			w *= opts.ShapeWeight
+		}
+		m.Scale[j] = float32(w)
+	}
 	m.buildIndex()
 	xs := make([]sparseVec, len(examples))
 	for i := range feats {
