@@ -45,25 +45,58 @@ type MITISummary struct {
 	// PercentOpenQuestions is open/(open+closed), from the questions whose
 	// subtype is known.
 	PercentOpenQuestions float64 `json:"-"`
-	// QuestionRate and ReflectionRate are per response. A good R:Q can come
-	// from asking fewer questions, so the question rate is reported apart.
-	QuestionRate   float64 `json:"question_rate"`
-	ReflectionRate float64 `json:"reflection_rate"`
+	// QuestionRate and ReflectionRate are per response (NaN without
+	// responses). A good R:Q can come from asking fewer questions, so the
+	// question rate is reported apart.
+	QuestionRate   float64 `json:"-"`
+	ReflectionRate float64 `json:"-"`
 
 	RQRating string `json:"rq_rating"` // below fair, fair, good, undefined
 	CRRating string `json:"cr_rating"`
 }
 
+// mitiJSON is MITISummary's JSON form: ratios as pointers, null when
+// undefined.
+type mitiJSON struct {
+	mitiCounts
+	QR  *float64 `json:"question_rate"`
+	RR  *float64 `json:"reflection_rate"`
+	RQ  *float64 `json:"reflection_to_question"`
+	PCR *float64 `json:"percent_complex_reflections"`
+	POQ *float64 `json:"percent_open_questions"`
+}
+
+type mitiCounts MITISummary // without its methods; the ratios are json:"-"
+
 // MarshalJSON writes undefined ratios as null and +Inf R:Q as null with a
 // rating of "good".
 func (s MITISummary) MarshalJSON() ([]byte, error) {
-	type plain MITISummary
-	return json.Marshal(struct {
-		plain
-		RQ  *float64 `json:"reflection_to_question"`
-		PCR *float64 `json:"percent_complex_reflections"`
-		POQ *float64 `json:"percent_open_questions"`
-	}{plain(s), finiteOrNil(s.ReflectionToQuestion), finiteOrNil(s.PercentComplexReflections), finiteOrNil(s.PercentOpenQuestions)})
+	return json.Marshal(mitiJSON{mitiCounts(s), finiteOrNil(s.QuestionRate), finiteOrNil(s.ReflectionRate),
+		finiteOrNil(s.ReflectionToQuestion), finiteOrNil(s.PercentComplexReflections), finiteOrNil(s.PercentOpenQuestions)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: a null ratio is NaN, except
+// a null R:Q rated "good" (reflections without questions), which is +Inf.
+func (s *MITISummary) UnmarshalJSON(data []byte) error {
+	var v mitiJSON
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*s = MITISummary(v.mitiCounts)
+	s.QuestionRate, s.ReflectionRate = orNaN(v.QR), orNaN(v.RR)
+	s.ReflectionToQuestion = orNaN(v.RQ)
+	if v.RQ == nil && s.RQRating == MITIRatingGood {
+		s.ReflectionToQuestion = math.Inf(1)
+	}
+	s.PercentComplexReflections, s.PercentOpenQuestions = orNaN(v.PCR), orNaN(v.POQ)
+	return nil
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }
 
 func finiteOrNil(v float64) *float64 {

@@ -90,6 +90,25 @@ func TestMITIJSON(t *testing.T) {
 	if _, err := json.Marshal(CompareMITIGroups(map[string][]MICode{"a": codes("O")}, func(string) string { return "g" })); err != nil {
 		t.Errorf("group comparison with undefined means: %v", err)
 	}
+
+	// Round trips: undefined ratios come back as NaN, R:Q without questions as +Inf.
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	for _, spec := range []string{"R O", "OQ CQ SR CR CR", "O O", ""} {
+		want := SummarizeMITI(codes(spec))
+		raw, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got MITISummary
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("%q: %v", spec, err)
+		}
+		if !same(got.ReflectionToQuestion, want.ReflectionToQuestion) || !same(got.PercentComplexReflections, want.PercentComplexReflections) ||
+			!same(got.PercentOpenQuestions, want.PercentOpenQuestions) || !same(got.QuestionRate, want.QuestionRate) ||
+			got.Reflections != want.Reflections || got.RQRating != want.RQRating {
+			t.Errorf("%q: round trip %+v, want %+v", spec, got, want)
+		}
+	}
 }
 
 func TestAUC(t *testing.T) {
