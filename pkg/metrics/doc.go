@@ -20,4 +20,12 @@
 // baseline on the same folds and the MITI sanity check with
 //
 //	go run ./pkg/metrics/internal/trainmi -annomi datasets/annomi -cv
+//
+// How good it is: a logistic regression over IDF-weighted word and
+// character n-grams of the utterance and the preceding client turn, it
+// reaches a four-way behaviour macro-F1 of 0.755 in 5-fold cross-validation
+// by session (open/closed 0.744, simple/complex 0.614; the keyword measures
+// 0.604 on the same folds). For scale, two human annotators agree at 0.797
+// on the utterances AnnoMI had coded ten times. Treat its MITI summaries as
+// estimates for comparing models, not as a session's score.
 package metrics
