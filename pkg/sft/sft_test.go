@@ -253,49 +253,65 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
+// stepsRun is what a short tiny-preset run on a JSONL file produced.
+type stepsRun struct {
+	loss, norm []float64
+	adapter    map[string][]float32
+	res        *Result
+}
+
+// runSteps runs SFT on file with the overrides and records every step.
+func runSteps(t *testing.T, file string, overrides ...string) stepsRun {
+	t.Helper()
+	out := t.TempDir()
+	o := tinyOptions(t, out, overrides...)
+	o.Data = file
+	var r stepsRun
+	o.OnStep = func(m train.StepMetrics) { r.loss = append(r.loss, m.Loss); r.norm = append(r.norm, m.GradNorm) }
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.res, r.adapter = res, readAdapter(t, filepath.Join(out, AdapterDirName))
+	return r
+}
+
+// sameTraining fails unless a and b have the same losses (relative 1e-5),
+// gradient norms (relative normTol) and final adapters (1e-5).
+func sameTraining(t *testing.T, nameA, nameB string, a, b stepsRun, normTol float64) {
+	t.Helper()
+	if len(a.loss) != len(b.loss) {
+		t.Fatalf("%d steps (%s) vs %d (%s)", len(a.loss), nameA, len(b.loss), nameB)
+	}
+	for i := range a.loss {
+		if rel := math.Abs(a.loss[i]-b.loss[i]) / a.loss[i]; rel > 1e-5 {
+			t.Errorf("step %d: loss %.7f (%s) vs %.7f (%s)", i+1, a.loss[i], nameA, b.loss[i], nameB)
+		}
+		if rel := math.Abs(a.norm[i]-b.norm[i]) / a.norm[i]; rel > normTol {
+			t.Errorf("step %d: gradient norm %.7f (%s) vs %.7f (%s)", i+1, a.norm[i], nameA, b.norm[i], nameB)
+		}
+	}
+	if d := maxAbsDiff(t, a.adapter, b.adapter); d > 1e-5 {
+		t.Errorf("adapters after %d steps differ by %g", len(a.loss), d)
+	} else {
+		t.Logf("adapters differ by %g; gradient norms %v vs %v", d, a.norm, b.norm)
+	}
+}
+
 // TestGradAccumulationEqualsBatch: four micro-batches of one example equal
 // one batch of four (padded to a common length), on the Gemma model with
 // LoRA, gradient clipping and weight decay active.
 func TestGradAccumulationEqualsBatch(t *testing.T) {
-	convs := annomiTrain(t, 4)
-	file := writeConversations(t, withSplit(convs, data.SplitTrain))
-	type outcome struct {
-		loss, norm []float64
-		adapter    map[string][]float32
-		padded     bool
-	}
-	run := func(batch, accum string) outcome {
-		out := t.TempDir()
-		o := tinyOptions(t, out, "training.per_device_train_batch_size="+batch, "training.gradient_accumulation_steps="+accum,
+	file := writeConversations(t, withSplit(annomiTrain(t, 4), data.SplitTrain))
+	run := func(batch, accum string) stepsRun {
+		return runSteps(t, file, "training.per_device_train_batch_size="+batch, "training.gradient_accumulation_steps="+accum,
 			"training.max_steps=2", "training.learning_rate=1e-2", "training.max_grad_norm=0.5", "training.weight_decay=0.1")
-		o.Data = file
-		var oc outcome
-		o.OnStep = func(m train.StepMetrics) { oc.loss = append(oc.loss, m.Loss); oc.norm = append(oc.norm, m.GradNorm) }
-		res, err := Run(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		oc.adapter = readAdapter(t, filepath.Join(out, AdapterDirName))
-		oc.padded = res.Data.Train.Tokens < res.Data.Train.Examples*32
-		return oc
 	}
 	big, small := run("4", "1"), run("1", "4")
-	if !big.padded {
+	if train := big.res.Data.Train; train.Tokens >= train.Examples*32 {
 		t.Fatal("the four examples all have 32 tokens: the batch of four has no padding")
 	}
-	for i := range big.loss {
-		if rel := math.Abs(big.loss[i]-small.loss[i]) / big.loss[i]; rel > 1e-5 {
-			t.Errorf("step %d: loss %.7f (batch 4) vs %.7f (4 × batch 1)", i+1, big.loss[i], small.loss[i])
-		}
-		if rel := math.Abs(big.norm[i]-small.norm[i]) / big.norm[i]; rel > 1e-5 {
-			t.Errorf("step %d: gradient norm %.7f (batch 4) vs %.7f (4 × batch 1)", i+1, big.norm[i], small.norm[i])
-		}
-	}
-	if d := maxAbsDiff(t, big.adapter, small.adapter); d > 1e-5 {
-		t.Errorf("adapters after 2 steps differ by %g", d)
-	} else {
-		t.Logf("adapters differ by %g; gradient norms %v vs %v", d, big.norm, small.norm)
-	}
+	sameTraining(t, "batch 4", "4 × batch 1", big, small, 1e-5)
 }
 
 // TestPackingEqualsPadding: the same examples packed into shared rows or
@@ -303,43 +319,17 @@ func TestGradAccumulationEqualsBatch(t *testing.T) {
 // examples neither see nor predict each other.
 func TestPackingEqualsPadding(t *testing.T) {
 	file := writeConversations(t, withSplit(annomiTrain(t, 6), data.SplitTrain))
-	type outcome struct {
-		loss, norm    []float64
-		adapter       map[string][]float32
-		rows, batches int
-	}
-	run := func(packing string) outcome {
-		out := t.TempDir()
-		o := tinyOptions(t, out, "training.per_device_train_batch_size=6", "training.packing="+packing,
+	run := func(packing string) stepsRun {
+		return runSteps(t, file, "training.per_device_train_batch_size=6", "training.packing="+packing,
 			"data.debug.max_seq_length=64", "training.max_steps=2", "training.learning_rate=1e-2")
-		o.Data = file
-		var oc outcome
-		o.OnStep = func(m train.StepMetrics) { oc.loss = append(oc.loss, m.Loss); oc.norm = append(oc.norm, m.GradNorm) }
-		res, err := Run(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		oc.adapter = readAdapter(t, filepath.Join(out, AdapterDirName))
-		oc.rows, oc.batches = res.Data.Train.Rows, res.Data.Train.Batches
-		return oc
 	}
 	padded, packed := run("false"), run("true")
-	t.Logf("rows: %d padded, %d packed", padded.rows, packed.rows)
-	if packed.rows >= padded.rows || packed.batches != 1 || padded.batches != 1 {
-		t.Fatalf("rows %d packed vs %d padded, batches %d and %d: want fewer packed rows, one batch each",
-			packed.rows, padded.rows, packed.batches, padded.batches)
+	pd, pk := padded.res.Data.Train, packed.res.Data.Train
+	t.Logf("rows: %d padded, %d packed", pd.Rows, pk.Rows)
+	if pk.Rows >= pd.Rows || pk.Batches != 1 || pd.Batches != 1 {
+		t.Fatalf("rows %d packed vs %d padded, batches %d and %d: want fewer packed rows, one batch each", pk.Rows, pd.Rows, pk.Batches, pd.Batches)
 	}
-	for i := range padded.loss {
-		if rel := math.Abs(padded.loss[i]-packed.loss[i]) / padded.loss[i]; rel > 1e-5 {
-			t.Errorf("step %d: loss %.7f padded vs %.7f packed", i+1, padded.loss[i], packed.loss[i])
-		}
-		if rel := math.Abs(padded.norm[i]-packed.norm[i]) / padded.norm[i]; rel > 1e-4 {
-			t.Errorf("step %d: gradient norm %.7f padded vs %.7f packed", i+1, padded.norm[i], packed.norm[i])
-		}
-	}
-	if d := maxAbsDiff(t, padded.adapter, packed.adapter); d > 1e-5 {
-		t.Errorf("adapters after 2 steps differ by %g", d)
-	}
+	sameTraining(t, "padded", "packed", padded, packed, 1e-4)
 }
 
 // TestRunRejects checks the errors a run reports before any training.
