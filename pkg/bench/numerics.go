@@ -15,11 +15,12 @@ import (
 const DefaultNumericsTolerance = 0.02
 
 // DefaultNumericsOptions trains E2B for 20 steps on one fixed batch of
-// 2 × 512 learnable (repeating) tokens, at a learning rate high enough for
+// 2 × 1024 learnable (repeating) tokens — two sliding windows, so the
+// block-wise sliding attention runs — at a learning rate high enough for
 // the loss to move.
 func DefaultNumericsOptions() TrainOptions {
 	o := DefaultTrainOptions()
-	o.Seq = 512
+	o.Seq = 1024
 	o.Warmup = 1
 	o.Steps = 19 // 20 optimizer steps in all
 	o.LearningRate = 1e-3

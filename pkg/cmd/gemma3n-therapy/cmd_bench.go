@@ -27,7 +27,7 @@ const (
 	benchTrainUsage    = sizeUsage + " [--batch 2] [--seq 2048] [--steps 10] [--warmup 2] [--dtype bfloat16|float32] [--lora-r 64 --lora-alpha 128] [--backend B] [--json]"
 	benchGenerateUsage = sizeUsage + " [--prompt-len 256] [--new-tokens 64] [--runs 1] [--dtype bfloat16|float32] [--backend B] [--json]"
 	benchParityUsage   = "[--fixture DIR] [--compare-simplego=true] [--backend B] [--json]"
-	benchNumericsUsage = sizeUsage + " [--steps 20] [--batch 2] [--seq 512] [--lr 1e-3] [--tolerance 0.02] [--backend B] [--json]"
+	benchNumericsUsage = sizeUsage + " [--steps 20] [--batch 2] [--seq 1024] [--lr 1e-3] [--tolerance 0.02] [--backend B] [--json]"
 )
 
 // sizeFlags registers the model-size flags on fs.
