@@ -10,9 +10,10 @@
 # OUTDIR to bench-results; STEPS default to "parity train-small train
 # generate-small generate". Each step writes OUTDIR/<step>.json (the report)
 # and OUTDIR/<step>.log (a line per phase), under a time limit: parity and
-# parity-f32 90 s, train-small 120 s, train 300 s, generate-small 90 s,
-# generate 180 s, numerics 480 s; override with GPU_CHECK_LIMIT_<STEP>=seconds
-# (dashes as underscores: GPU_CHECK_LIMIT_TRAIN_SMALL).
+# parity-f32 60 s, train-small 90 s, train 230 s, generate-small 60 s,
+# generate 120 s (the default steps fit in 560 s), numerics 480 s; override
+# with GPU_CHECK_LIMIT_<STEP>=seconds (dashes as underscores:
+# GPU_CHECK_LIMIT_TRAIN_SMALL).
 #
 # Inside the GPU image the environment is already set. Elsewhere the script
 # finds JAX's CUDA PJRT plugin and the nvidia-* libraries in python3's
@@ -75,14 +76,14 @@ run() { # name, default time limit in seconds, bench command and arguments...
 # numbers; --layers 2 keeps the E2B widths (and the 262k vocabulary).
 for step in $steps; do
   case $step in
-    parity)         run parity 90 parity ;;
+    parity)         run parity 60 parity ;;
     # float32 dots without TF32: cuBLAS instead of Triton GEMMs, TF32 off.
     parity-f32)     XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_triton_gemm=false" NVIDIA_TF32_OVERRIDE=0 \
-                      run parity-f32 90 parity ;;
-    train-small)    run train-small 120 train --layers 2 --seq 256 --steps 3 --warmup 1 ;;
-    train)          run train 300 train --steps 10 --warmup 2 ;;
-    generate-small) run generate-small 90 generate --layers 2 --prompt-len 64 --new-tokens 16 ;;
-    generate)       run generate 180 generate --prompt-len 256 --new-tokens 64 --runs 2 ;;
+                      run parity-f32 60 parity ;;
+    train-small)    run train-small 90 train --layers 2 --seq 256 --steps 3 --warmup 1 ;;
+    train)          run train 230 train --steps 10 --warmup 2 ;;
+    generate-small) run generate-small 60 generate --layers 2 --prompt-len 64 --new-tokens 16 ;;
+    generate)       run generate 120 generate --prompt-len 256 --new-tokens 64 --runs 2 ;;
     numerics)       run numerics 480 numerics --steps 20 ;;
     *) echo "gpu-check: unknown step $step" >&2; status=1 ;;
   esac
