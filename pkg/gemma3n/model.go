@@ -149,6 +149,7 @@ type forward struct {
 	dtype dtypes.DType
 	batch int
 	seq   int
+	mask  *Node    // Inputs.Mask (nil: no padding)
 	cache *kvCache // nil without a KV cache
 }
 
@@ -168,7 +169,7 @@ func (m *Model) newForward(ctx *context.Context, in Inputs) *forward {
 	if in.LogitsAt != nil && (in.LogitsAt.Rank() != 1 || in.LogitsAt.Shape().Dimensions[0] != b) {
 		panic(fmt.Sprintf("gemma3n: Inputs.LogitsAt must be [%d], got %v", b, in.LogitsAt.Shape()))
 	}
-	return &forward{m: m, ctx: ctx, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, cache: in.cache}
+	return &forward{m: m, ctx: ctx, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache}
 }
 
 func shapeOf(n *Node) any {
