@@ -67,6 +67,13 @@ type Options struct {
 	// (its own r, alpha, dropout and targets apply); empty creates a new
 	// adapter from lora_config.yaml.
 	InitAdapter string
+	// InitOptimizer is a checkpoint directory of another run (e.g.
+	// RUN/checkpoints/step-00000042 of the previous curriculum phase) whose
+	// AdamW moments and update count start this run's optimizer
+	// (train.Config.InitOptimizerFrom); the learning-rate schedule starts
+	// afresh all the same. Empty starts from zero moments. A run resumed
+	// from a checkpoint of Out keeps its own optimizer state.
+	InitOptimizer string
 	// Resume continues the newest checkpoint of Out exactly (same next
 	// batch, optimizer state and random state). Without it, an Out that
 	// already has checkpoints is an error.
@@ -207,6 +214,7 @@ func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logge
 		CheckpointEvery:       t.SaveSteps,
 		KeepLast:              t.SaveTotalLimit,
 		Resume:                opts.Resume,
+		InitOptimizerFrom:     opts.InitOptimizer,
 		MaxBadSteps:           t.MaxConsecutiveNaNSteps,
 		LogEvery:              t.LoggingSteps,
 		Progress:              opts.Progress,

@@ -60,6 +60,10 @@ type Summary struct {
 	Trainable    int64  `json:"trainable_params"`
 	AdapterLines string `json:"trainable_summary"`
 
+	// InitOptimizer is the checkpoint whose AdamW state started the run
+	// (Options.InitOptimizer); empty for fresh moments.
+	InitOptimizer string `json:"init_optimizer,omitempty"`
+
 	Steps        int   `json:"steps"`
 	TotalSteps   int   `json:"total_steps"`
 	Updates      int   `json:"updates"`
@@ -121,6 +125,12 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		// Fail before the (slow) model load when the adapter is not there.
 		if _, err := os.Stat(filepath.Join(opts.InitAdapter, lora.ConfigFileName)); err != nil {
 			return nil, fmt.Errorf("sft: initial adapter: %w", err)
+		}
+	}
+	if opts.InitOptimizer != "" && latest == "" {
+		// Fail before the model load when it is not a checkpoint (train's state.json).
+		if _, err := os.Stat(filepath.Join(opts.InitOptimizer, "state.json")); err != nil {
+			return nil, fmt.Errorf("sft: initial optimizer state: %w", err)
 		}
 	}
 	convs, err := loadConversations(&opts, cfg)
@@ -225,7 +235,7 @@ func prepareData(opts *Options, cfg *config.All, lm *loadedModel, convs splits, 
 func newSummary(opts *Options, cfg *config.All, lm *loadedModel, a *lora.Adapter, trainer *train.Trainer, tres *train.Result, dataLabel string) Summary {
 	s := Summary{
 		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.dir, DType: ModelDType(cfg), Data: dataLabel, Debug: opts.Debug,
-		InitAdapter: opts.InitAdapter, ResumedFrom: tres.ResumedFrom,
+		InitAdapter: opts.InitAdapter, InitOptimizer: tres.InitOptimizerFrom, ResumedFrom: tres.ResumedFrom,
 		Adapter: filepath.Join(opts.Out, AdapterDirName), Trainable: a.NumTrainable(), AdapterLines: a.Summary(),
 		Steps: tres.Steps, TotalSteps: trainer.TotalSteps(), Updates: tres.Updates, SkippedSteps: tres.SkippedSteps,
 		StoppedEarly: tres.StoppedEarly, Examples: tres.Examples, Tokens: tres.Tokens,

@@ -55,6 +55,12 @@ type runState struct {
 	SkippedSteps int      `json:"skipped_steps"`
 	BadStreak    int      `json:"bad_streak"` // consecutive non-finite steps
 	LastLoss     *float64 `json:"last_loss,omitempty"`
+	// OptimizerInitFrom is the checkpoint of another run whose AdamW moments
+	// started this run (Config.InitOptimizerFrom), and
+	// OptimizerUpdatesBefore the number of updates they had seen there: the
+	// bias correction of update u of this run uses t = OptimizerUpdatesBefore + u.
+	OptimizerInitFrom      string `json:"optimizer_init_from,omitempty"`
+	OptimizerUpdatesBefore int    `json:"optimizer_updates_before,omitempty"`
 
 	HasBest                 bool    `json:"has_best"`
 	BestStep                int     `json:"best_step"`
@@ -335,7 +341,7 @@ func decodeCheckpoint(stateJSON []byte, bin io.ReaderAt, binSize int64) (*Checkp
 	if meta.Format != checkpointFormat {
 		return nil, fmt.Errorf("%s: format %q, want %q", stateFileName, meta.Format, checkpointFormat)
 	}
-	if meta.State.Step < 0 || meta.State.Updates < 0 || meta.State.Position.Epoch < 0 || meta.State.Position.Index < 0 {
+	if meta.State.Step < 0 || meta.State.Updates < 0 || meta.State.OptimizerUpdatesBefore < 0 || meta.State.Position.Epoch < 0 || meta.State.Position.Index < 0 {
 		return nil, fmt.Errorf("%s: negative step, update count or data position", stateFileName)
 	}
 	ckpt := &Checkpoint{Step: meta.State.Step, meta: meta, Variables: make(map[string]*tensors.Tensor, len(meta.Variables))}
@@ -469,5 +475,104 @@ func pruneCheckpoints(runDir string, keep int, bestStep int, hasBest bool) error
 			return fmt.Errorf("train: removing old checkpoint: %w", err)
 		}
 	}
+	return nil
+}
+
+// momentKeys are the scope-and-name keys of the AdamW moments of a trainable
+// variable (see OptimizerScope).
+func momentKeys(v *context.Variable) (m, second string) {
+	scope := shadowScope(OptimizerScope, v.Scope())
+	return context.JoinScope(scope, v.Name()+"_m"), context.JoinScope(scope, v.Name()+"_v")
+}
+
+// optimizerMoments returns the AdamW moments the checkpoint holds, by key.
+func (c *Checkpoint) optimizerMoments() map[string]*tensors.Tensor {
+	moments := map[string]*tensors.Tensor{}
+	for key, value := range c.Variables {
+		if strings.HasPrefix(key, OptimizerScope+"/") && !slices.Contains(c.Trainable, key) {
+			moments[key] = value
+		}
+	}
+	return moments
+}
+
+// matchMoments picks, for each trainable variable, its two moments from
+// moments (saved by the run in from): float32 with the variable's
+// dimensions. A moment that is missing or of another shape is an error
+// naming the variable. It also returns how many moments no variable used.
+func matchMoments(moments map[string]*tensors.Tensor, trainable []*context.Variable, from string) (map[string]*tensors.Tensor, int, error) {
+	picked := make(map[string]*tensors.Tensor, 2*len(trainable))
+	for _, v := range trainable {
+		want := shapes.Make(dtypes.Float32, v.Shape().Dimensions...)
+		m, second := momentKeys(v)
+		for _, key := range []string{m, second} {
+			value, ok := moments[key]
+			if !ok {
+				return nil, 0, fmt.Errorf("train: initialising the optimizer from %s: it has no AdamW moment %s for the trainable variable %s (did that run train it?)", from, key, v.ScopeAndName())
+			}
+			if !value.Shape().Equal(want) {
+				return nil, 0, fmt.Errorf("train: initialising the optimizer from %s: its AdamW moment %s has shape %s, the trainable variable %s needs %s", from, key, value.Shape(), v.ScopeAndName(), want)
+			}
+			picked[key] = value
+		}
+	}
+	return picked, len(moments) - len(picked), nil
+}
+
+// loadInitOptimizer reads the AdamW state of Config.InitOptimizerFrom for a
+// fresh run: the moments wait in t.initMoments for the first step, which
+// knows the trainable variables; the update count continues the bias
+// correction from the first update on.
+func (t *Trainer) loadInitOptimizer(dir string) error {
+	ckpt, err := LoadCheckpoint(dir)
+	if err != nil {
+		return fmt.Errorf("train: initialising the optimizer: %w", err)
+	}
+	moments := ckpt.optimizerMoments()
+	if len(moments) == 0 {
+		return fmt.Errorf("train: initialising the optimizer: checkpoint %s holds no AdamW moments", dir)
+	}
+	t.initMoments = moments
+	t.state.OptimizerInitFrom = dir
+	t.state.OptimizerUpdatesBefore = ckpt.meta.State.OptimizerUpdatesBefore + ckpt.meta.State.Updates
+	t.log.Info("train: optimizer state from another run", "checkpoint", dir, "updates_before", t.state.OptimizerUpdatesBefore)
+	return nil
+}
+
+// installInitMoments gives every trainable variable the moments of
+// Config.InitOptimizerFrom, before the first optimizer update.
+func (t *Trainer) installInitMoments() error {
+	picked, unused, err := matchMoments(t.initMoments, t.trainable, t.state.OptimizerInitFrom)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, v := range t.trainable { // in a fixed order
+		m, second := momentKeys(v)
+		keys = append(keys, m, second)
+	}
+	for _, key := range keys {
+		value := picked[key]
+		scope, name := context.SplitScope(key)
+		clone, err := value.LocalClone() // the context owns (and may donate) its values
+		if err != nil {
+			return fmt.Errorf("train: initialising the optimizer: %s: %w", key, err)
+		}
+		if v := t.ctx.GetVariableByScopeAndName(scope, name); v != nil {
+			if !v.Shape().Equal(clone.Shape()) {
+				return fmt.Errorf("train: initialising the optimizer: %s exists with shape %s, the checkpoint has %s", key, v.Shape(), clone.Shape())
+			}
+			if err := v.SetValue(clone); err != nil {
+				return fmt.Errorf("train: initialising the optimizer: %s: %w", key, err)
+			}
+			v.SetTrainable(false)
+			continue
+		}
+		t.ctx.InAbsPath(scope).VariableWithValue(name, clone).SetTrainable(false)
+	}
+	if unused > 0 {
+		t.log.Warn("train: ignored the optimizer state of variables this run does not train", "checkpoint", t.state.OptimizerInitFrom, "moments", unused)
+	}
+	t.initMoments = nil
 	return nil
 }

@@ -76,6 +76,19 @@ type Config struct {
 	// SaveOnCancel writes a checkpoint when the run's context is cancelled;
 	// without it a cancelled run behaves like a killed one.
 	SaveOnCancel bool
+	// InitOptimizerFrom is a checkpoint directory of another run (e.g. the
+	// previous phase of a curriculum) whose AdamW state starts this run when
+	// it starts fresh: the first and second moments of every trainable
+	// variable (matched by scope and name; a missing moment or one of
+	// another shape is an error naming the variable, moments of variables
+	// this run does not train are ignored) and that run's number of
+	// updates, so that the bias correction goes on where it stopped, as
+	// loading an optimizer state_dict into torch's AdamW does. The
+	// learning-rate schedule still starts at its step 0, and the variables
+	// themselves are not loaded (the caller installs them, e.g. as an
+	// adapter). A run that resumes from a checkpoint of its own RunDir
+	// restores its own optimizer state and ignores this.
+	InitOptimizerFrom string
 
 	// MaxBadSteps is how many consecutive steps with a non-finite loss or
 	// gradient norm are skipped before the run stops with an error (default 5).
@@ -134,6 +147,7 @@ type Result struct {
 	BestCheckpoint               string
 	LastCheckpoint               string
 	ResumedFrom                  string // checkpoint the run continued from, if any
+	InitOptimizerFrom            string // checkpoint whose AdamW state started the run, if any (Config.InitOptimizerFrom)
 	StoppedEarly                 bool
 	Compilations                 int // graphs built by this trainer (see Trainer.Compilations)
 	Elapsed                      time.Duration
@@ -163,6 +177,10 @@ type Trainer struct {
 	started  bool
 	lastEval map[string]EvalMetrics
 	lastCkpt string
+
+	// initMoments are the AdamW moments of Config.InitOptimizerFrom, by
+	// scope and name, until the first step installs them.
+	initMoments map[string]*tensors.Tensor
 }
 
 // New prepares a trainer. ctx holds the model: variables marked Trainable
@@ -428,6 +446,11 @@ func (t *Trainer) prepare() (string, error) {
 		if err := t.ctx.SetRNGStateFromSeed(t.cfg.Seed); err != nil {
 			return "", fmt.Errorf("train: seeding: %w", err)
 		}
+		if t.cfg.InitOptimizerFrom != "" {
+			if err := t.loadInitOptimizer(t.cfg.InitOptimizerFrom); err != nil {
+				return "", err
+			}
+		}
 		return "", nil
 	}
 	if !t.cfg.Resume {
@@ -471,8 +494,15 @@ func (t *Trainer) trainStep() (StepMetrics, error) {
 		examples += batch.Examples
 		t.state.Position = pos.advance(n)
 	}
+	if t.initMoments != nil {
+		// The first micro-step fixed the trainable variables; their moments
+		// must exist before the optimizer graph is built.
+		if err := t.installInitMoments(); err != nil {
+			return StepMetrics{}, err
+		}
+	}
 	lr := t.schedule.LR(t.state.Step)
-	adamStep := float64(t.state.Updates + 1)
+	adamStep := float64(t.state.OptimizerUpdatesBefore + t.state.Updates + 1)
 	outs, err := execute(t.applyExec, []*tensors.Tensor{
 		tensors.FromScalar(float32(lr)),
 		tensors.FromScalar(float32(1 / (1 - math.Pow(t.cfg.Beta1, adamStep)))),
@@ -650,7 +680,7 @@ func (t *Trainer) result(resumedFrom string, stoppedEarly bool) *Result {
 		Steps: t.state.Step, Updates: t.state.Updates, SkippedSteps: t.state.SkippedSteps,
 		Examples: t.state.Examples, Tokens: t.state.Tokens, FinalLoss: math.NaN(),
 		Evals: maps.Clone(t.lastEval), HasBest: t.state.HasBest, BestStep: t.state.BestStep, BestEvalLoss: t.state.BestEvalLoss,
-		LastCheckpoint: t.lastCkpt, ResumedFrom: resumedFrom, StoppedEarly: stoppedEarly,
+		LastCheckpoint: t.lastCkpt, ResumedFrom: resumedFrom, InitOptimizerFrom: t.state.OptimizerInitFrom, StoppedEarly: stoppedEarly,
 		Compilations: t.Compilations(), Elapsed: time.Duration(t.state.Elapsed * float64(time.Second)),
 	}
 	if t.state.LastLoss != nil {
