@@ -11,8 +11,10 @@ type Curriculum struct {
 	// TargetDatasetSize is the number of examples drawn over all phases;
 	// phases with a Share take Share × TargetDatasetSize of them.
 	TargetDatasetSize int `yaml:"target_dataset_size"`
-	// OptimizerState between phases: "reset" or "carry". The adapter always
-	// carries over.
+	// OptimizerState between phases: "reset" (fresh AdamW moments) or
+	// "carry" (the moments and update count of the previous phase's final
+	// checkpoint). The adapter always carries over; the learning-rate
+	// schedule always starts afresh.
 	OptimizerState  string  `yaml:"optimizer_state"`
 	RunDPOAfter     bool    `yaml:"run_dpo_after"`
 	MergeFinalModel bool    `yaml:"merge_final_model"`

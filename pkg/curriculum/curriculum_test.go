@@ -168,7 +168,10 @@ func TestCurriculumEndToEnd(t *testing.T) {
 
 // TestCurriculumResume kills a two-phase curriculum, once in the middle of
 // the second phase and once right after the first, and checks that resuming
-// ends with the adapters of an uninterrupted run.
+// ends with the adapters of an uninterrupted run. The optimizer state carries
+// over between the phases: a second phase resumed from its own checkpoint
+// must keep its moments rather than take the first phase's again (reset, the
+// simpler case, is what TestCurriculumEndToEnd runs).
 func TestCurriculumResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a two-phase curriculum five times (about 30 s)")
@@ -177,7 +180,7 @@ func TestCurriculumResume(t *testing.T) {
 		"curriculum.phases=[{name: first, mix: {counselchat: 50, annomi: 50}, learning_rate: 1e-4, size: 4, epochs: 3}," +
 			" {name: second, mix: {counselchat: 25, annomi: 75}, learning_rate: 5e-5, size: 4, epochs: 3}]",
 		"curriculum.run_dpo_after=false", "curriculum.merge_final_model=false",
-		"training.save_steps=1", "lora.lora_dropout=0.2",
+		"training.save_steps=1", "lora.lora_dropout=0.2", "curriculum.optimizer_state=carry",
 	}
 	options := func(out string) Options { return smallOptions(t, "tiny", out, overrides...) }
 

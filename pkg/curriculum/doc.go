@@ -60,9 +60,21 @@
 //
 // # Optimizer state between phases
 //
-// curriculum.optimizer_state "reset" gives every phase fresh AdamW moments
-// (and a fresh warmup and decay of its own learning rate); the adapter
-// weights always carry over. "carry" is rejected with an error: package sft
-// builds the optimizer state of each run itself and has no option to start
-// from another run's moments.
+// The adapter weights always carry over from one SFT stage to the next, and
+// every stage has a learning-rate schedule of its own (its warmup and decay
+// at its learning rate). curriculum.optimizer_state decides the AdamW state:
+//
+//   - "reset" (the default) gives every stage fresh, zero moments.
+//   - "carry" starts every stage after the first with the first and second
+//     moments and the update count of the previous stage's final checkpoint
+//     (phases/NN-name/checkpoints/step-N, always kept), as a Hugging Face
+//     Trainer does when it loads the previous optimizer state: the bias
+//     correction continues where that stage stopped (package sft's
+//     Options.InitOptimizer, package train's Config.InitOptimizerFrom).
+//     Each phase's init_optimizer in summary.json names that checkpoint. A
+//     stage that resumes from a checkpoint of its own keeps its own moments.
+//
+// Both pipelines honour it (in RunSequential, for the AnnoMI stage after the
+// CounselChat one); DPO always starts with fresh moments, since it optimizes
+// another objective from the final SFT adapter.
 package curriculum

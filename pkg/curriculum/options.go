@@ -94,8 +94,7 @@ type Options struct {
 
 // ResolveConfig returns the configuration a run with these options uses:
 // sft.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
-// LRScale and Epochs, validated. curriculum.optimizer_state "carry" is rejected (see
-// the package documentation).
+// LRScale and Epochs, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
 	cfg, err := sft.ResolveConfig(sft.Options{
 		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model,
@@ -125,9 +124,6 @@ func ResolveConfig(opts Options) (*config.All, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkSupported(cfg); err != nil {
-		return nil, err
-	}
 	return cfg, nil
 }
 
@@ -144,14 +140,6 @@ func scaleLearningRates(cfg *config.All, scale float64) error {
 	cfg.DPO.LearningRate *= scale
 	for i := range cfg.Curriculum.Phases {
 		cfg.Curriculum.Phases[i].LearningRate *= scale
-	}
-	return nil
-}
-
-// checkSupported rejects settings the stages below cannot honour.
-func checkSupported(cfg *config.All) error {
-	if cfg.Curriculum.OptimizerState == config.OptimizerCarry {
-		return errors.New(`curriculum.optimizer_state "carry" is not supported: package sft starts every run with fresh AdamW moments and cannot take them from another run; use "reset" (the adapter carries over either way)`)
 	}
 	return nil
 }
@@ -191,7 +179,7 @@ func runConfig(opts *Options) (cfg *config.All, fresh bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return cfg, false, checkSupported(cfg)
+		return cfg, false, nil
 	}
 	if cfg, err = ResolveConfig(*opts); err != nil {
 		return nil, false, err

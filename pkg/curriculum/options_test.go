@@ -31,6 +31,9 @@ func TestResolveConfig(t *testing.T) {
 	if cfg.Model.MaxSeqLength != cfg.Data.Debug.MaxSeqLength || cfg.Curriculum.TargetDatasetSize != cfg.Data.Debug.TargetDatasetSize {
 		t.Errorf("debug sizes not applied: max_seq_length %d, target %d", cfg.Model.MaxSeqLength, cfg.Curriculum.TargetDatasetSize)
 	}
+	if cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=carry"}}); err != nil || cfg.Curriculum.OptimizerState != config.OptimizerCarry {
+		t.Errorf("optimizer_state carry: %v", err)
+	}
 	abs, _ := filepath.Abs(fixtureModel)
 	if cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Model: fixtureModel}); err != nil || cfg.Model.NameOrPath != abs {
 		t.Errorf("a model directory is made absolute: got %q (%v), want %q", cfg.Model.NameOrPath, err, abs)
@@ -41,7 +44,7 @@ func TestResolveConfig(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"carry", Options{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=carry"}}, `"carry" is not supported`},
+		{"optimizer state", Options{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=keep"}}, "optimizer_state"},
 		{"negative scale", Options{ConfigPath: configsDir, LRScale: -1}, "learning-rate scale"},
 		{"scale beyond 1", Options{ConfigPath: configsDir, LRScale: 1e5}, "learning_rate"},
 		{"negative epochs", Options{ConfigPath: configsDir, Epochs: -1}, "epochs"},
@@ -116,9 +119,9 @@ func TestRunRejects(t *testing.T) {
 	}
 	// A sequential run cannot resume a curriculum run.
 	out := t.TempDir()
-	o := Options{ConfigPath: configsDir, Model: "tiny", Out: out, Overrides: []string{"curriculum.optimizer_state=carry"}}
-	if _, err := RunCurriculum(t.Context(), o); err == nil || !strings.Contains(err.Error(), "carry") {
-		t.Fatalf("carry: got %v", err)
+	o := Options{ConfigPath: configsDir, Model: "tiny", Out: out, Overrides: []string{"curriculum.optimizer_state=keep"}}
+	if _, err := RunCurriculum(t.Context(), o); err == nil || !strings.Contains(err.Error(), "optimizer_state") {
+		t.Fatalf("optimizer_state keep: got %v", err)
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("a run rejected for its configuration wrote %d files", len(entries))

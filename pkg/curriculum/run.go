@@ -207,17 +207,17 @@ func (r *runner) runStages(runCtx stdcontext.Context, pipeline string) error {
 		return err
 	}
 
-	adapter := ""
+	adapter, prevDir := "", ""
 	var metricsFiles []string
 	for _, st := range stages {
-		ps, err := r.runPhase(runCtx, st, adapter)
+		ps, err := r.runPhase(runCtx, st, adapter, prevDir)
 		if ps != nil {
 			r.summary.Phases = append(r.summary.Phases, *ps)
 		}
 		if err != nil {
 			return err
 		}
-		adapter = ps.Adapter
+		adapter, prevDir = ps.Adapter, st.Dir
 		metricsFiles = append(metricsFiles, filepath.Join(r.opts.Out, st.Dir, MetricsFileName))
 		if err := r.stageDone(ps.Name, metricsFiles); err != nil {
 			return err
@@ -273,8 +273,10 @@ func (r *runner) stageDone(name string, metricsFiles []string) error {
 
 // runPhase runs one SFT stage from the previous stage's adapter (a path
 // relative to the run directory; "" for a new adapter), or reads it back
-// when an earlier invocation completed it.
-func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter string) (*PhaseSummary, error) {
+// when an earlier invocation completed it. With curriculum.optimizer_state
+// "carry" the stage's AdamW state starts from the final checkpoint of the
+// previous stage (prevDir, relative to the run directory; "" for none).
+func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter, prevDir string) (*PhaseSummary, error) {
 	dir := filepath.Join(r.opts.Out, st.Dir)
 	if _, err := os.Stat(filepath.Join(dir, sft.SummaryFileName)); err == nil {
 		r.log.Info("phase already complete", "phase", st.Name)
@@ -303,7 +305,21 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter strin
 	if initAdapter != "" {
 		o.InitAdapter = filepath.Join(r.opts.Out, initAdapter)
 	}
-	r.log.Info("phase", "phase", st.Name, "examples", len(st.train), "learning_rate", st.LearningRate, "epochs", st.Epochs, "init_adapter", o.InitAdapter)
+	if r.cfg.Curriculum.OptimizerState == config.OptimizerCarry && prevDir != "" {
+		// The previous stage's newest checkpoint is its final step (the
+		// trainer always saves the last one and prunes older ones only).
+		// Resuming this stage from its own checkpoint ignores it.
+		ckpt, err := train.LatestCheckpoint(filepath.Join(r.opts.Out, prevDir))
+		if err != nil {
+			return nil, fmt.Errorf("phase %s: %w", st.Name, err)
+		}
+		if ckpt == "" {
+			return nil, fmt.Errorf("phase %s: curriculum.optimizer_state is carry, but the previous stage (%s) has no checkpoint to take the optimizer state from", st.Name, prevDir)
+		}
+		o.InitOptimizer = ckpt
+	}
+	r.log.Info("phase", "phase", st.Name, "examples", len(st.train), "learning_rate", st.LearningRate, "epochs", st.Epochs,
+		"init_adapter", o.InitAdapter, "init_optimizer", o.InitOptimizer)
 	if _, err := sft.Run(runCtx, o); err != nil {
 		return nil, fmt.Errorf("phase %s: %w", st.Name, err)
 	}

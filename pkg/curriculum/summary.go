@@ -53,6 +53,10 @@ type PhaseSummary struct {
 	Examples      int     `json:"examples"` // conversations drawn for the stage
 	InitAdapter   string  `json:"init_adapter,omitempty"`
 	Adapter       string  `json:"adapter"`
+	// InitOptimizer is the checkpoint (relative to the run directory) whose
+	// AdamW state started the stage: the previous stage's final one with
+	// curriculum.optimizer_state carry, none with reset.
+	InitOptimizer string `json:"init_optimizer,omitempty"`
 
 	Steps           int   `json:"steps"`
 	TotalSteps      int   `json:"total_steps"`
@@ -121,6 +125,13 @@ func phaseSummary(runDir string, st stage, initAdapter string) (*PhaseSummary, e
 	}
 	if st.Mix != nil {
 		ps.Mix = &Mix{CounselChat: st.Mix.CounselChat, AnnoMI: st.Mix.AnnoMI}
+	}
+	if ps.InitOptimizer = s.InitOptimizer; ps.InitOptimizer != "" {
+		base, err1 := filepath.Abs(runDir)
+		target, err2 := filepath.Abs(ps.InitOptimizer)
+		if rel, err := filepath.Rel(base, target); err1 == nil && err2 == nil && err == nil && filepath.IsLocal(rel) {
+			ps.InitOptimizer = rel
+		}
 	}
 	losses, err := trainLosses(filepath.Join(dir, MetricsFileName))
 	if err != nil {
