@@ -53,10 +53,10 @@
 // random state of the checkpoint. Hence a resumed run ends with the same
 // adapters as an uninterrupted one (up to floating-point summation order,
 // which the trainer keeps fixed: the tests find them equal within 1e-6).
-// What is lost on a kill is the work since the stage's last checkpoint
-// (training.save_steps, and the checkpoints at evaluations): package sft
-// writes no checkpoint on cancellation, while package dpo does
-// (SaveOnCancel).
+// A cancelled run (Ctrl-C) checkpoints its last finished step in every
+// stage (SaveOnCancel); what a hard kill loses is the work since the
+// stage's last checkpoint (training.save_steps, and the checkpoints at
+// evaluations).
 //
 // # Optimizer state between phases
 //

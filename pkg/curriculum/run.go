@@ -297,6 +297,7 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter, prev
 		MaxEvalExamples: r.settings.MaxEvalExamples,
 		Out:             dir,
 		Resume:          true, // a fresh start when the directory has no checkpoint
+		SaveOnCancel:    true,
 		Phase:           st.Name,
 		BackendInstance: r.backend, Hub: r.opts.Hub,
 		Progress: r.opts.Progress, NoProgress: r.opts.NoProgress, Logger: r.log,

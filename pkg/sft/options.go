@@ -78,6 +78,9 @@ type Options struct {
 	// batch, optimizer state and random state). Without it, an Out that
 	// already has checkpoints is an error.
 	Resume bool
+	// SaveOnCancel writes a checkpoint when ctx is cancelled (Ctrl-C), so
+	// that Resume loses no finished step.
+	SaveOnCancel bool
 	// Phase names the run in metrics and the progress bar (optional).
 	Phase string
 
@@ -214,6 +217,7 @@ func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logge
 		CheckpointEvery:       t.SaveSteps,
 		KeepLast:              t.SaveTotalLimit,
 		Resume:                opts.Resume,
+		SaveOnCancel:          opts.SaveOnCancel,
 		InitOptimizerFrom:     opts.InitOptimizer,
 		MaxBadSteps:           t.MaxConsecutiveNaNSteps,
 		LogEvery:              t.LoggingSteps,

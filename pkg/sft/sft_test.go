@@ -3,6 +3,7 @@ package sft
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -200,10 +201,26 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Cancelled at step 3: the newest checkpoint is the periodic one of
+	// step 2, or step 3 itself with SaveOnCancel; either way the resumed
+	// run ends where the uninterrupted one did.
+	for _, saveOnCancel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SaveOnCancel=%v", saveOnCancel), func(t *testing.T) {
+			resumeAfterCancel(t, options, straight, straightLosses, saveOnCancel)
+		})
+	}
+}
+
+func resumeAfterCancel(t *testing.T, options func(string) Options, straight string, straightLosses []float64, saveOnCancel bool) {
+	want := "step-00000002"
+	if saveOnCancel {
+		want = "step-00000003"
+	}
 	killed := t.TempDir()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o = options(killed)
+	o := options(killed)
+	o.SaveOnCancel = saveOnCancel
 	o.OnStep = func(m train.StepMetrics) {
 		if m.Step == 3 {
 			cancel()
@@ -212,8 +229,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if _, err := Run(runCtx, o); !errors.Is(err, context.Canceled) {
 		t.Fatalf("killed run: got error %v, want a cancellation", err)
 	}
-	if latest, _ := train.LatestCheckpoint(killed); filepath.Base(latest) != "step-00000002" {
-		t.Fatalf("killed run: newest checkpoint %q, want step-00000002", latest)
+	if latest, _ := train.LatestCheckpoint(killed); filepath.Base(latest) != want {
+		t.Fatalf("killed run: newest checkpoint %q, want %s", latest, want)
 	}
 	if _, err := Run(context.Background(), options(killed)); err == nil || !strings.Contains(err.Error(), "already has checkpoints") {
 		t.Fatalf("a second run in the same directory without Resume: got %v, want a refusal", err)
@@ -225,7 +242,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(res.Summary.ResumedFrom) != "step-00000002" || res.Summary.Steps != 4 {
+	if filepath.Base(res.Summary.ResumedFrom) != want || res.Summary.Steps != 4 {
 		t.Errorf("resumed from %q, %d steps", res.Summary.ResumedFrom, res.Summary.Steps)
 	}
 	for _, dir := range []string{AdapterDirName, BestAdapterDirName} {

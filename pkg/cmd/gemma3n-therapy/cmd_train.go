@@ -57,6 +57,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 		return errors.New("train sft: --data and --out are required")
 	}
 	o.Overrides = sets
+	o.SaveOnCancel = true // Ctrl-C keeps every finished step for --resume
 	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
 		o.Progress = f
