@@ -116,11 +116,3 @@ func (p *Page) Save(path string) error {
 	}
 	return nil
 }
-
-// writeFileAtomic writes data to path through atomicfile.
-func writeFileAtomic(path string, data []byte) error {
-	if err := atomicfile.WriteBytes(path, data); err != nil {
-		return fmt.Errorf("charts: %w", err)
-	}
-	return nil
-}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
 // samplePage builds a page with every kind of chart, from data shaped like the
@@ -113,7 +115,7 @@ func TestWriteSamplePage(t *testing.T) {
 		b.WriteString(Snippet(c))
 	}
 	b.WriteString("</body></html>\n")
-	if err := writeFileAtomic(strings.TrimSuffix(out, ".html")+".notebook.html", []byte(b.String())); err != nil {
+	if err := atomicfile.WriteBytes(strings.TrimSuffix(out, ".html")+".notebook.html", []byte(b.String())); err != nil {
 		t.Fatal(err)
 	}
 }

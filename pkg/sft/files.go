@@ -93,8 +93,3 @@ func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err erro
 	}
 	return saveAdapter(a, dir)
 }
-
-// writeFileAtomic writes data to path through atomicfile (readable, 0644).
-func writeFileAtomic(path string, data []byte) error {
-	return atomicfile.WriteBytes(path, data)
-}
