@@ -89,19 +89,21 @@ func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
 
 // segmentIDs returns a mask [B, T] (bool or numeric) as int32 segment ids,
 // 0 on padding.
-func segmentIDs(mask *Node) *Node {
-	if mask.DType() == dtypes.Bool {
-		return ConvertDType(mask, dtypes.Int32)
-	}
-	return ConvertDType(mask, dtypes.Int32)
-}
+func segmentIDs(mask *Node) *Node { return ConvertDType(mask, dtypes.Int32) }
 
 // sameSegment is [B, T, T]: key j is real and, unless query i is padding,
 // in the same segment as i.
 func sameSegment(mask *Node) *Node {
 	seg := segmentIDs(mask)
-	zero := ScalarZero(mask.Graph(), dtypes.Int32)
-	query, key := ExpandAxes(seg, 2), ExpandAxes(seg, 1) // [B,T,1], [B,1,T]
+	return segmentVisibility(seg, seg)
+}
+
+// segmentVisibility is [..., Q, K] for the segment ids of queries [..., Q]
+// and keys [..., K]: the key is real and, unless the query is padding, in
+// the query's segment.
+func segmentVisibility(segQ, segK *Node) *Node {
+	zero := ScalarZero(segQ.Graph(), dtypes.Int32)
+	query, key := ExpandAxes(segQ, -1), ExpandAxes(segK, -2) // [..., Q, 1], [..., 1, K]
 	return LogicalAnd(NotEqual(key, zero), LogicalOr(Equal(query, key), Equal(query, zero)))
 }
 
@@ -212,7 +214,7 @@ func (f *forward) slidingAttention(q *Node, kv keyValues) *Node {
 	if f.mask != nil {
 		seg := Reshape(segmentIDs(f.mask), b, nb, w)
 		self := Reshape(Equal(c, AddScalar(a, w)), 1, 1, w, 2*w) // padded rows see themselves
-		see = LogicalAnd(see, LogicalOr(blockSameSegment(seg, keyWindows(seg)), self))
+		see = LogicalAnd(see, LogicalOr(segmentVisibility(seg, keyWindows(seg)), self))
 	}
 	scores := ConvertDType(Einsum("bnwkgd,bnckd->bnkgwc", qb, k), dtypes.Float32) // [B,NB,Hkv,G,W,2W]
 	see = BroadcastToDims(ExpandAxes(see, 2, 3), scores.Shape().Dimensions...)
@@ -250,10 +252,3 @@ func keyWindows(x *Node) *Node {
 	return ConvertDType(Reshape(windows, out...), dtype)
 }
 
-// blockSameSegment is [B, NB, W, K]: key c (segment ids segK [B, NB, K]) is
-// real and, unless query a (segQ [B, NB, W]) is padding, of its segment.
-func blockSameSegment(segQ, segK *Node) *Node {
-	zero := ScalarZero(segQ.Graph(), dtypes.Int32)
-	query, key := ExpandAxes(segQ, 3), ExpandAxes(segK, 2) // [B,NB,W,1], [B,NB,1,W]
-	return LogicalAnd(NotEqual(key, zero), LogicalOr(Equal(query, key), Equal(query, zero)))
-}
