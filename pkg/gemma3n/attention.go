@@ -251,4 +251,3 @@ func keyWindows(x *Node) *Node {
 	out := append([]int{b, nb, 2 * w}, dims[3:]...)
 	return ConvertDType(Reshape(windows, out...), dtype)
 }
-
