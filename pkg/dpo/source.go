@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"sync"
 
@@ -67,23 +66,9 @@ type refLogProbs struct{ chosen, rejected float32 }
 // MaxLen tokens; a pair left without an answer token on either side is
 // dropped and counted in Stats.
 func NewPairSource(pairs []Pair, cfg train.LMSourceConfig) (*PairSource, error) {
-	if cfg.BatchSize < 1 {
-		return nil, fmt.Errorf("dpo: pair batch size %d must be ≥ 1", cfg.BatchSize)
-	}
-	if cfg.MaxLen < 2 {
-		return nil, fmt.Errorf("dpo: max length %d must be ≥ 2", cfg.MaxLen)
-	}
-	if len(cfg.Buckets) == 0 {
-		cfg.Buckets = train.PowerOfTwoBuckets(16, cfg.MaxLen)
-	}
-	cfg.Buckets = slices.Clone(cfg.Buckets)
-	for i, b := range cfg.Buckets {
-		if b < 1 || (i > 0 && b <= cfg.Buckets[i-1]) {
-			return nil, fmt.Errorf("dpo: buckets %v must be positive and strictly ascending", cfg.Buckets)
-		}
-	}
-	if last := cfg.Buckets[len(cfg.Buckets)-1]; last < cfg.MaxLen {
-		return nil, fmt.Errorf("dpo: largest bucket %d is below max length %d", last, cfg.MaxLen)
+	cfg, err := cfg.Checked()
+	if err != nil {
+		return nil, fmt.Errorf("dpo: pair source: %w", err)
 	}
 	s := &PairSource{cfg: cfg, orderEpoch: -1}
 	for i, p := range pairs {
@@ -214,33 +199,7 @@ func (s *PairSource) longest(i int) int {
 // train.LMSource orders its examples: an optional shuffle seeded by (Seed,
 // epoch), optionally grouped by length within windows of 64 batches.
 func (s *PairSource) batchOrder(epoch int) [][]int {
-	n, bs := len(s.pairs), s.cfg.BatchSize
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	var rng *rand.Rand
-	if s.cfg.Shuffle || s.cfg.GroupByLength {
-		rng = rand.New(rand.NewPCG(s.cfg.Seed, uint64(epoch)))
-	}
-	if s.cfg.Shuffle {
-		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-	}
-	if s.cfg.GroupByLength {
-		window := 64 * bs
-		for start := 0; start < n; start += window {
-			w := perm[start:min(start+window, n)]
-			slices.SortStableFunc(w, func(a, b int) int { return cmp.Compare(s.longest(b), s.longest(a)) })
-		}
-	}
-	var batches [][]int
-	for start := 0; start < n; start += bs {
-		batches = append(batches, perm[start:min(start+bs, n)])
-	}
-	if s.cfg.GroupByLength && s.cfg.Shuffle {
-		rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
-	}
-	return batches
+	return train.BatchOrder(len(s.pairs), s.cfg, epoch, s.longest)
 }
 
 // pad builds the batch tensors of the given pairs: 2·BatchSize rows padded
@@ -252,48 +211,21 @@ func (s *PairSource) pad(rows []int, withRef bool) train.Batch {
 		longest = max(longest, s.longest(r))
 	}
 	bs, length := s.cfg.BatchSize, train.BucketFor(s.cfg.Buckets, longest)
-	n := 2 * bs * length
-	ids := make([]int32, n)
-	labels := make([]int32, n)
-	weights := make([]float32, n)
-	attention := make([]float32, n)
+	buf := train.NewLMRows(2*bs, length, s.cfg.PadID)
 	pairMask := make([]float32, bs)
 	ref := make([]float32, 2*bs)
-	if s.cfg.PadID != 0 {
-		for i := range ids {
-			ids[i], labels[i] = s.cfg.PadID, s.cfg.PadID
-		}
-	}
 	batch := train.Batch{Examples: len(rows)}
-	fill := func(row int, ex train.Example) {
-		off := row * length
-		for t, id := range ex.IDs {
-			ids[off+t] = id
-			attention[off+t] = 1
-			if t+1 < len(ex.IDs) {
-				labels[off+t] = ex.IDs[t+1]
-				if ex.LossMask[t+1] {
-					weights[off+t] = 1
-				}
-			}
-		}
-		batch.Tokens += len(ex.IDs)
-	}
 	for b, r := range rows {
-		fill(b, s.pairs[r].Chosen)
-		fill(bs+b, s.pairs[r].Rejected)
+		p := s.pairs[r]
+		buf.Put(b, 0, 1, p.Chosen)
+		buf.Put(bs+b, 0, 1, p.Rejected)
+		batch.Tokens += len(p.Chosen.IDs) + len(p.Rejected.IDs)
 		pairMask[b] = 1
 		if withRef {
 			ref[b], ref[bs+b] = s.ref[r].chosen, s.ref[r].rejected
 		}
 	}
-	batch.Inputs = []*tensors.Tensor{
-		tensors.FromFlatDataAndDimensions(ids, 2*bs, length),
-		tensors.FromFlatDataAndDimensions(labels, 2*bs, length),
-		tensors.FromFlatDataAndDimensions(weights, 2*bs, length),
-		tensors.FromFlatDataAndDimensions(attention, 2*bs, length),
-		tensors.FromFlatDataAndDimensions(pairMask, bs),
-	}
+	batch.Inputs = append(buf.Tensors(), tensors.FromFlatDataAndDimensions(pairMask, bs))
 	if withRef {
 		batch.Inputs = append(batch.Inputs, tensors.FromFlatDataAndDimensions(ref, 2*bs))
 	}

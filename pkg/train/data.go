@@ -147,27 +147,38 @@ func BucketFor(buckets []int, n int) int {
 	return buckets[i]
 }
 
+// Checked returns the configuration with its default buckets, or an error
+// when the batch size, the maximum length or the buckets are unusable.
+// Sources built on LMSourceConfig (LMSource, dpo.PairSource) call it.
+func (c LMSourceConfig) Checked() (LMSourceConfig, error) {
+	if c.BatchSize < 1 {
+		return c, fmt.Errorf("batch size %d must be ≥ 1", c.BatchSize)
+	}
+	if c.MaxLen < 2 {
+		return c, fmt.Errorf("max length %d must be ≥ 2", c.MaxLen)
+	}
+	if len(c.Buckets) == 0 {
+		c.Buckets = PowerOfTwoBuckets(16, c.MaxLen)
+	}
+	c.Buckets = slices.Clone(c.Buckets)
+	for i, b := range c.Buckets {
+		if b < 1 || (i > 0 && b <= c.Buckets[i-1]) {
+			return c, fmt.Errorf("buckets %v must be positive and strictly ascending", c.Buckets)
+		}
+	}
+	if last := c.Buckets[len(c.Buckets)-1]; last < c.MaxLen {
+		return c, fmt.Errorf("largest bucket %d is below max length %d", last, c.MaxLen)
+	}
+	return c, nil
+}
+
 // NewLMSource validates and prepares examples for batching. An example whose
 // mask length differs from its ids is an error naming the example; examples
 // without any target token are dropped and counted in Stats.
 func NewLMSource(examples []Example, cfg LMSourceConfig) (*LMSource, error) {
-	if cfg.BatchSize < 1 {
-		return nil, fmt.Errorf("train: LMSource batch size %d must be ≥ 1", cfg.BatchSize)
-	}
-	if cfg.MaxLen < 2 {
-		return nil, fmt.Errorf("train: LMSource max length %d must be ≥ 2", cfg.MaxLen)
-	}
-	if len(cfg.Buckets) == 0 {
-		cfg.Buckets = PowerOfTwoBuckets(16, cfg.MaxLen)
-	}
-	cfg.Buckets = slices.Clone(cfg.Buckets)
-	for i, b := range cfg.Buckets {
-		if b < 1 || (i > 0 && b <= cfg.Buckets[i-1]) {
-			return nil, fmt.Errorf("train: LMSource buckets %v must be positive and strictly ascending", cfg.Buckets)
-		}
-	}
-	if last := cfg.Buckets[len(cfg.Buckets)-1]; last < cfg.MaxLen {
-		return nil, fmt.Errorf("train: LMSource largest bucket %d is below max length %d", last, cfg.MaxLen)
+	cfg, err := cfg.Checked()
+	if err != nil {
+		return nil, fmt.Errorf("train: LMSource %w", err)
 	}
 	s := &LMSource{cfg: cfg, orderEpoch: -1, stats: LMSourceStats{BucketCounts: map[int]int{}}}
 	for i, ex := range examples {
@@ -274,31 +285,40 @@ func (s *LMSource) Batch(epoch, index int) (Batch, error) {
 
 // batchOrder lists the rows of every batch of an epoch.
 func (s *LMSource) batchOrder(epoch int) [][]int {
-	n, bs := len(s.rows), s.cfg.BatchSize
+	cfg := s.cfg
+	cfg.GroupByLength = cfg.GroupByLength && !cfg.Pack // packed rows are all about MaxLen long
+	return BatchOrder(len(s.rows), cfg, epoch, s.rowLen)
+}
+
+// BatchOrder splits items 0..n−1 into the batches of one epoch as cfg
+// says: in order, shuffled with a permutation derived from (Seed, epoch),
+// and with GroupByLength sorted by length (longest first) within windows
+// of 64 batches, the batches then shuffled. length gives an item's length.
+func BatchOrder(n int, cfg LMSourceConfig, epoch int, length func(item int) int) [][]int {
+	bs := cfg.BatchSize
 	perm := make([]int, n)
 	for i := range perm {
 		perm[i] = i
 	}
 	var rng *rand.Rand
-	if s.cfg.Shuffle || s.cfg.GroupByLength {
-		rng = rand.New(rand.NewPCG(s.cfg.Seed, uint64(epoch)))
+	if cfg.Shuffle || cfg.GroupByLength {
+		rng = rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
 	}
-	if s.cfg.Shuffle {
+	if cfg.Shuffle {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	}
-	groupByLength := s.cfg.GroupByLength && !s.cfg.Pack
-	if groupByLength {
+	if cfg.GroupByLength {
 		window := 64 * bs
 		for start := 0; start < n; start += window {
 			w := perm[start:min(start+window, n)]
-			slices.SortStableFunc(w, func(a, b int) int { return cmp.Compare(s.rowLen(b), s.rowLen(a)) })
+			slices.SortStableFunc(w, func(a, b int) int { return cmp.Compare(length(b), length(a)) })
 		}
 	}
 	var batches [][]int
 	for start := 0; start < n; start += bs {
 		batches = append(batches, perm[start:min(start+bs, n)])
 	}
-	if groupByLength && s.cfg.Shuffle {
+	if cfg.GroupByLength && cfg.Shuffle {
 		rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
 	}
 	return batches
@@ -311,41 +331,67 @@ func (s *LMSource) pad(rows []int) Batch {
 	for _, r := range rows {
 		longest = max(longest, s.rowLen(r))
 	}
-	bs, length := s.cfg.BatchSize, BucketFor(s.cfg.Buckets, longest)
-	ids := make([]int32, bs*length)
-	labels := make([]int32, bs*length)
-	weights := make([]float32, bs*length)
-	attention := make([]float32, bs*length)
-	if s.cfg.PadID != 0 {
-		for i := range ids {
-			ids[i], labels[i] = s.cfg.PadID, s.cfg.PadID
-		}
-	}
+	buf := NewLMRows(s.cfg.BatchSize, BucketFor(s.cfg.Buckets, longest), s.cfg.PadID)
 	var batch Batch
 	for b, r := range rows {
-		off := b * length
+		off := 0
 		for k, e := range s.rows[r] {
 			ex := s.examples[e]
-			for t, id := range ex.IDs {
-				ids[off+t] = id
-				attention[off+t] = float32(k + 1)
-				if t+1 < len(ex.IDs) {
-					labels[off+t] = ex.IDs[t+1]
-					if ex.LossMask[t+1] {
-						weights[off+t] = 1
-					}
-				}
-			}
+			buf.Put(b, off, k+1, ex)
 			off += len(ex.IDs)
 			batch.Examples++
 			batch.Tokens += len(ex.IDs)
 		}
 	}
-	batch.Inputs = []*tensors.Tensor{
-		tensors.FromFlatDataAndDimensions(ids, bs, length),
-		tensors.FromFlatDataAndDimensions(labels, bs, length),
-		tensors.FromFlatDataAndDimensions(weights, bs, length),
-		tensors.FromFlatDataAndDimensions(attention, bs, length),
-	}
+	batch.Inputs = buf.Tensors()
 	return batch
+}
+
+// LMRows holds the four causal-LM inputs (InputIDs, Labels, LossWeights,
+// AttentionMask) of a batch being filled, on the host.
+type LMRows struct {
+	rows, length      int
+	ids, labels       []int32
+	weights, segments []float32
+}
+
+// NewLMRows returns rows × length inputs, all padding (pad ids, weight 0).
+func NewLMRows(rows, length int, pad int32) *LMRows {
+	n := rows * length
+	r := &LMRows{rows: rows, length: length, ids: make([]int32, n), labels: make([]int32, n),
+		weights: make([]float32, n), segments: make([]float32, n)}
+	if pad != 0 {
+		for i := range r.ids {
+			r.ids[i], r.labels[i] = pad, pad
+		}
+	}
+	return r
+}
+
+// Put writes ex into row at token offset as segment number segment (≥ 1):
+// its ids, its next-token labels and weights (1 where the next token is a
+// target; none past its last token, so nothing predicts what follows it in
+// the row).
+func (r *LMRows) Put(row, offset, segment int, ex Example) {
+	off := row*r.length + offset
+	for t, id := range ex.IDs {
+		r.ids[off+t] = id
+		r.segments[off+t] = float32(segment)
+		if t+1 < len(ex.IDs) {
+			r.labels[off+t] = ex.IDs[t+1]
+			if ex.LossMask[t+1] {
+				r.weights[off+t] = 1
+			}
+		}
+	}
+}
+
+// Tensors returns the inputs in the order of InputIDs … AttentionMask.
+func (r *LMRows) Tensors() []*tensors.Tensor {
+	return []*tensors.Tensor{
+		tensors.FromFlatDataAndDimensions(r.ids, r.rows, r.length),
+		tensors.FromFlatDataAndDimensions(r.labels, r.rows, r.length),
+		tensors.FromFlatDataAndDimensions(r.weights, r.rows, r.length),
+		tensors.FromFlatDataAndDimensions(r.segments, r.rows, r.length),
+	}
 }
