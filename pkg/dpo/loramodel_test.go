@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -88,7 +89,7 @@ func TestLoRAReferences(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			chosen, rejected, err := ComputeReference(testBackend(t), m.Ctx, current, pre, nil)
+			chosen, rejected, err := ComputeReference(testutil.Backend(t), m.Ctx, current, pre, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +123,7 @@ func TestBaseReferenceIsTheBaseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gotC, gotR, err := ComputeReference(testBackend(t), m.Ctx, ref, src, nil)
+	gotC, gotR, err := ComputeReference(testutil.Backend(t), m.Ctx, ref, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestBaseReferenceIsTheBaseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantC, wantR, err := ComputeReference(testBackend(t), plain.Ctx, Logits(plain), src, nil)
+	wantC, wantR, err := ComputeReference(testutil.Backend(t), plain.Ctx, Logits(plain), src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestBaseReferenceIsTheBaseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sftC, _, err := ComputeReference(testBackend(t), m.Ctx, sft, src, nil)
+	sftC, _, err := ComputeReference(testutil.Backend(t), m.Ctx, sft, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +186,8 @@ func TestTinyGemmaDPORun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/weight", "/embed_tokens/weight")
-	sftValues := snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/lora_B", "/layers/5/self_attn/o_proj/lora_A")
+	base := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/weight", "/embed_tokens/weight")
+	sftValues := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/lora_B", "/layers/5/self_attn/o_proj/lora_A")
 
 	cfg := testTrainConfig(t.TempDir())
 	cfg.Epochs = 3 // 12 steps
@@ -195,7 +196,7 @@ func TestTinyGemmaDPORun(t *testing.T) {
 	cfg.EvalAtStart = true
 	var evals []train.EvalMetrics
 	cfg.OnEval = func(e train.EvalMetrics) { evals = append(evals, e) }
-	tr, err := train.New(testBackend(t), m.Ctx, mustObjective(t, model, Params{Beta: 0.1}), src, cfg)
+	tr, err := train.New(testutil.Backend(t), m.Ctx, mustObjective(t, model, Params{Beta: 0.1}), src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,17 +217,17 @@ func TestTinyGemmaDPORun(t *testing.T) {
 		t.Errorf("after training: accuracy %v, margin %v, loss %v", after.Metrics[MetricAccuracy], after.Metrics[MetricMargin], after.Loss)
 	}
 	for key, want := range base {
-		if d := maxAbsDiff(snapshot(t, m.Ctx, key)[key], want); d != 0 {
+		if d := testutil.MaxAbsDiff(testutil.Snapshot(t, m.Ctx, key)[key], want); d != 0 {
 			t.Errorf("base weight %s moved by %g", key, d)
 		}
 	}
-	frozen := snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/dpo_reference/lora_B", "/layers/5/self_attn/o_proj/dpo_reference/lora_A")
-	trained := snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/lora_B")
-	if maxAbsDiff(frozen["/layers/0/self_attn/q_proj/dpo_reference/lora_B"], sftValues["/layers/0/self_attn/q_proj/lora_B"]) != 0 ||
-		maxAbsDiff(frozen["/layers/5/self_attn/o_proj/dpo_reference/lora_A"], sftValues["/layers/5/self_attn/o_proj/lora_A"]) != 0 {
+	frozen := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/dpo_reference/lora_B", "/layers/5/self_attn/o_proj/dpo_reference/lora_A")
+	trained := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/lora_B")
+	if testutil.MaxAbsDiff(frozen["/layers/0/self_attn/q_proj/dpo_reference/lora_B"], sftValues["/layers/0/self_attn/q_proj/lora_B"]) != 0 ||
+		testutil.MaxAbsDiff(frozen["/layers/5/self_attn/o_proj/dpo_reference/lora_A"], sftValues["/layers/5/self_attn/o_proj/lora_A"]) != 0 {
 		t.Error("the frozen reference copy changed")
 	}
-	if maxAbsDiff(trained["/layers/0/self_attn/q_proj/lora_B"], sftValues["/layers/0/self_attn/q_proj/lora_B"]) == 0 {
+	if testutil.MaxAbsDiff(trained["/layers/0/self_attn/q_proj/lora_B"], sftValues["/layers/0/self_attn/q_proj/lora_B"]) == 0 {
 		t.Error("the adapter did not move")
 	}
 	frozenVars := 0

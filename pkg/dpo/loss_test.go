@@ -7,6 +7,8 @@ import (
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // logSigmoid is log σ(x) in float64, for the expected values.
@@ -32,7 +34,7 @@ func formulaLoss(p Params, pc, pr, rc, rr float64) float64 {
 
 func runPairLosses(t *testing.T, p Params, pc, pr, rc, rr []float32) []float32 {
 	t.Helper()
-	exec, err := NewExec(testBackend(t), func(pc, pr, rc, rr *Node) *Node { return PairLosses(p, pc, pr, rc, rr) })
+	exec, err := NewExec(testutil.Backend(t), func(pc, pr, rc, rr *Node) *Node { return PairLosses(p, pc, pr, rc, rr) })
 	if err != nil {
 		t.Fatal(err)
 	}

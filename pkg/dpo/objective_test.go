@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -175,7 +176,7 @@ func TestPrecomputedReferenceEqualsInGraph(t *testing.T) {
 	inGraph := mustPairSource(t, pairs, cfg)
 	pre := mustPairSource(t, pairs, cfg)
 	calls := 0
-	chosen, rejected, err := ComputeReference(testBackend(t), ctx, toyReference, pre, func(done, total int) {
+	chosen, rejected, err := ComputeReference(testutil.Backend(t), ctx, toyReference, pre, func(done, total int) {
 		calls++
 		if total != 7 || done > total {
 			t.Errorf("progress %d/%d", done, total)
@@ -227,7 +228,7 @@ func TestObjectiveErrors(t *testing.T) {
 	obj := mustObjective(t, Model{Policy: toyPolicy}, Params{Beta: 0.1})
 	src := mustPairSource(t, toyPairs(2, 1, 5), train.LMSourceConfig{BatchSize: 2, MaxLen: 8})
 	batch, _ := src.Batch(0, 0)
-	exec, err := context.NewExec(testBackend(t), newToyModel(1), func(ctx *context.Context, inputs []*Node) *Node {
+	exec, err := context.NewExec(testutil.Backend(t), newToyModel(1), func(ctx *context.Context, inputs []*Node) *Node {
 		return obj(ctx, inputs).Sum
 	})
 	if err != nil {

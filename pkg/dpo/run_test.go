@@ -2,7 +2,6 @@ package dpo
 
 import (
 	stdcontext "context"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -58,8 +58,8 @@ func TestRun(t *testing.T) {
 	runDir := t.TempDir()
 	opts := Options{
 		Config: smallConfig(t), Model: tinyDir, Adapter: sftAdapter, RunDir: runDir, MaxSteps: 2, DType: dtypes.Float32,
-		Backend: testBackend(t), TrainPairs: textPairs(3, "t"), EvalPairs: textPairs(2, "e"),
-		NoProgress: true, Logger: quietLogger(),
+		Backend: testutil.Backend(t), TrainPairs: textPairs(3, "t"), EvalPairs: textPairs(2, "e"),
+		NoProgress: true, Logger: testutil.QuietLogger(),
 	}
 	var steps []train.StepMetrics
 	opts.OnStep = func(m train.StepMetrics) { steps = append(steps, m) }
@@ -85,15 +85,9 @@ func TestRun(t *testing.T) {
 		}
 	}
 	var summary map[string]any
-	raw, err := os.ReadFile(filepath.Join(runDir, SummaryFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &summary); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, filepath.Join(runDir, SummaryFileName), &summary)
 	if tr, ok := summary["train"].(map[string]any); !ok || tr["steps"] != float64(2) || summary["reference"] != "sft" {
-		t.Errorf("summary %s", raw)
+		t.Errorf("summary %v", summary)
 	}
 	if _, err := config.LoadPath(filepath.Join(runDir, ConfigFileName)); err != nil {
 		t.Errorf("resolved config: %v", err)
@@ -109,7 +103,7 @@ func TestRun(t *testing.T) {
 	}
 	_, sft := loadTinyWithAdapter(t)
 	key := "/layers/0/self_attn/q_proj/lora_B"
-	if maxAbsDiff(snapshot(t, a.Model().Ctx, key)[key], snapshot(t, sft.Model().Ctx, key)[key]) == 0 {
+	if testutil.MaxAbsDiff(testutil.Snapshot(t, a.Model().Ctx, key)[key], testutil.Snapshot(t, sft.Model().Ctx, key)[key]) == 0 {
 		t.Error("the saved adapter equals the SFT adapter")
 	}
 
@@ -138,7 +132,7 @@ func TestRunTinyPreset(t *testing.T) {
 	var steps []train.StepMetrics
 	res, err := Run(stdcontext.Background(), Options{
 		Config: cfg, Model: "tiny", RunDir: t.TempDir(), MaxSteps: 1, DType: dtypes.Float32,
-		Backend: testBackend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: quietLogger(),
+		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: testutil.QuietLogger(),
 		OnStep: func(m train.StepMetrics) { steps = append(steps, m) },
 	})
 	if err != nil {
@@ -163,15 +157,15 @@ func TestRunErrors(t *testing.T) {
 	// The fixture model's 512 ids cannot hold the Gemma tokenizer's.
 	_, err := Run(stdcontext.Background(), Options{
 		Config: cfg, Model: tinyDir, Adapter: sftAdapter, RunDir: t.TempDir(), DType: dtypes.Float32, Tokenizer: gemmaTokenizer(t),
-		Backend: testBackend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: quietLogger(),
+		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: testutil.QuietLogger(),
 	})
 	if err == nil || !strings.Contains(err.Error(), "outside the model's vocabulary of 512") {
 		t.Errorf("vocabulary mismatch: %v", err)
 	}
 	// Pairs that cannot be encoded.
 	_, err = Run(stdcontext.Background(), Options{
-		Config: cfg, Model: tinyDir, RunDir: t.TempDir(), DType: dtypes.Float32, Backend: testBackend(t),
-		TrainPairs: []data.PreferencePair{{ID: "x", Chosen: "a", Rejected: "b"}}, NoProgress: true, Logger: quietLogger(),
+		Config: cfg, Model: tinyDir, RunDir: t.TempDir(), DType: dtypes.Float32, Backend: testutil.Backend(t),
+		TrainPairs: []data.PreferencePair{{ID: "x", Chosen: "a", Rejected: "b"}}, NoProgress: true, Logger: testutil.QuietLogger(),
 	})
 	if err == nil || !strings.Contains(err.Error(), "pair x: the prompt must end with a user message") {
 		t.Errorf("unencodable pairs: %v", err)

@@ -1,19 +1,15 @@
 package dpo
 
 import (
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -26,30 +22,6 @@ const (
 	toyDim   = 16
 	toyRank  = 8
 )
-
-var (
-	backendOnce sync.Once
-	testB       backends.Backend
-	testBErr    error
-)
-
-// testBackend returns one backend for the test binary; SimpleGo runs its ops
-// sequentially (see pkg/gemma3n: its parallel scheduler can deadlock on
-// graphs with many independent matrix products).
-func testBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	backendOnce.Do(func() {
-		cfg := backend.Resolve("")
-		if cfg == "go" || cfg == "simplego" {
-			cfg = "go:ops_sequential"
-		}
-		testB, testBErr = backend.New(cfg)
-	})
-	if testBErr != nil {
-		t.Fatalf("backend: %v", testBErr)
-	}
-	return testB
-}
 
 func newToyModel(seed uint64) *context.Context {
 	ctx := context.New()
@@ -133,15 +105,13 @@ func toyPairs(n int, seed uint64, maxAnswer int) []Pair {
 	return pairs
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // testTrainConfig is a small, fully specified training configuration.
 func testTrainConfig(runDir string) train.Config {
 	cfg := train.DefaultConfig(runDir)
 	cfg.LearningRate = 0.05
 	cfg.WarmupRatio = 0
 	cfg.NoProgress = true
-	cfg.Logger = quietLogger()
+	cfg.Logger = testutil.QuietLogger()
 	cfg.KeepLast = 0
 	return cfg
 }
@@ -169,7 +139,7 @@ func mustObjective(t testing.TB, model Model, p Params) train.Objective {
 func evalBatch(t testing.TB, ctx *context.Context, obj train.Objective, batch train.Batch) (sum, weight float64, metrics map[string]float64) {
 	t.Helper()
 	var names []string
-	exec, err := context.NewExec(testBackend(t), ctx.Checked(false), func(ctx *context.Context, inputs []*Node) []*Node {
+	exec, err := context.NewExec(testutil.Backend(t), ctx.Checked(false), func(ctx *context.Context, inputs []*Node) []*Node {
 		ctx.SetTraining(inputs[0].Graph(), false)
 		loss := obj(ctx, inputs)
 		outs := []*Node{loss.Sum, loss.Weight}
@@ -198,39 +168,4 @@ func evalBatch(t testing.TB, ctx *context.Context, obj train.Objective, batch tr
 		metrics[name] = value(outs[2+i])
 	}
 	return value(outs[0]), value(outs[1]), metrics
-}
-
-// snapshot copies the float32 values of the named variables.
-func snapshot(t testing.TB, ctx *context.Context, keys ...string) map[string][]float32 {
-	t.Helper()
-	out := map[string][]float32{}
-	for _, key := range keys {
-		scope, name := context.SplitScope(key)
-		v := ctx.InspectVariableIfLoaded(scope, name)
-		if v == nil {
-			t.Fatalf("variable %s missing", key)
-		}
-		value, err := v.Value()
-		if err != nil {
-			t.Fatal(err)
-		}
-		flat, err := tensors.CopyFlatData[float32](value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[key] = flat
-	}
-	return out
-}
-
-func maxAbsDiff(a, b []float32) float64 {
-	worst := 0.0
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		if d < 0 {
-			d = -d
-		}
-		worst = max(worst, d)
-	}
-	return worst
 }

@@ -1,27 +1,25 @@
 package dpo
 
 import (
-	"bufio"
 	stdcontext "context"
-	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 func newTrainer(t *testing.T, model Model, p Params, src train.Source, cfg train.Config, seed uint64) (*train.Trainer, func() map[string][]float32) {
 	t.Helper()
 	ctx := newToyModel(seed)
-	tr, err := train.New(testBackend(t), ctx, mustObjective(t, model, p), src, cfg)
+	tr, err := train.New(testutil.Backend(t), ctx, mustObjective(t, model, p), src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tr.Close)
-	return tr, func() map[string][]float32 { return snapshot(t, ctx, toyTrainable...) }
+	return tr, func() map[string][]float32 { return testutil.Snapshot(t, ctx, toyTrainable...) }
 }
 
 // A short DPO run through pkg/train raises the preference accuracy on its
@@ -41,7 +39,7 @@ func TestTrainingRaisesPreferenceAccuracy(t *testing.T) {
 			model := Model{Policy: toyPolicy, Reference: toyReference}
 			if precompute {
 				for _, s := range []*PairSource{src, evalSrc} {
-					chosen, rejected, err := ComputeReference(testBackend(t), newToyModel(8), toyReference, s, nil)
+					chosen, rejected, err := ComputeReference(testutil.Backend(t), newToyModel(8), toyReference, s, nil)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -135,27 +133,18 @@ func TestResume(t *testing.T) {
 	}
 	got := resumedValues()
 	for _, key := range toyTrainable {
-		if d := maxAbsDiff(got[key], want[key]); d > 1e-6 {
+		if d := testutil.MaxAbsDiff(got[key], want[key]); d > 1e-6 {
 			t.Errorf("%s: resumed run differs from the uninterrupted one by %g", key, d)
 		}
 	}
 	// Each step is logged once, with the DPO metrics.
-	f, err := os.Open(filepath.Join(runDir, train.MetricsFileName))
-	if err != nil {
-		t.Fatal(err)
+	type record struct {
+		Kind    string             `json:"kind"`
+		Step    int                `json:"step"`
+		Metrics map[string]float64 `json:"metrics"`
 	}
-	defer f.Close()
 	seen := map[int]int{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var rec struct {
-			Kind    string             `json:"kind"`
-			Step    int                `json:"step"`
-			Metrics map[string]float64 `json:"metrics"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatal(err)
-		}
+	for _, rec := range testutil.ReadJSONL[record](t, filepath.Join(runDir, train.MetricsFileName)) {
 		if rec.Kind == "train" {
 			seen[rec.Step]++
 			if _, ok := rec.Metrics[MetricMargin]; !ok {

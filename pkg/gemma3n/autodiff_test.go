@@ -8,6 +8,8 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 func randomTensor64(r *rand.Rand, dims ...int) *tensors.Tensor {
@@ -41,7 +43,7 @@ func TestDotGeneralVJP(t *testing.T) {
 		{"dji,ijk->dk", []int{2, 3, 4}, []int{4, 3, 5}},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	b := testBackend(t)
+	b := testutil.Backend(t)
 	for _, c := range cases {
 		x, w := randomTensor64(r, c.a...), randomTensor64(r, c.b...)
 		grads := func(dtype dtypes.DType, original bool) []float64 {

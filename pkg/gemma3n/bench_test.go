@@ -8,6 +8,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // BenchmarkFixtureForward times one float32 forward pass of the 6-layer
@@ -44,7 +46,7 @@ func BenchmarkTinyPresetInit(b *testing.B) {
 }
 
 func benchForward(b *testing.B, m *Model, ids [][]int32) {
-	exec, err := context.NewExec(testBackend(b), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
+	exec, err := context.NewExec(testutil.Backend(b), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
 		return m.Logits(ctx, ids, nil, nil)
 	})
 	if err != nil {
@@ -80,7 +82,7 @@ func BenchmarkGenerateTinyPreset(b *testing.B) {
 			name = "nocache"
 		}
 		b.Run(name, func(b *testing.B) {
-			gen, err := m.NewGenerator(testBackend(b))
+			gen, err := m.NewGenerator(testutil.Backend(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -117,7 +119,7 @@ func BenchmarkE2BGenerate(b *testing.B) {
 	for i := range prompt {
 		prompt[i] = int32(3 + (7919*i)%262000)
 	}
-	gen, err := m.NewGenerator(testBackend(b))
+	gen, err := m.NewGenerator(testutil.Backend(b))
 	if err != nil {
 		b.Fatal(err)
 	}

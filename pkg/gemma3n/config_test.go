@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 func TestParseFixtureConfig(t *testing.T) {
@@ -42,13 +44,7 @@ func TestE2BManifestConfig(t *testing.T) {
 	var manifest struct {
 		Config json.RawMessage `json:"config"`
 	}
-	data, err := os.ReadFile("testdata/e2b_text_manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, "testdata/e2b_text_manifest.json", &manifest)
 	cfg, err := ParseConfig(manifest.Config)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package gemma3n
 import (
 	"slices"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // TestGreedyParity reproduces the fixture's HF greedy continuation: 16 new
@@ -13,7 +15,7 @@ func TestGreedyParity(t *testing.T) {
 	ref := openReference(t)
 	prompt := ref.ids(t, "generate_prompt")
 	want := ref.ids(t, "generate_greedy")
-	got, err := m.Generate(testBackend(t), prompt, GenerateOptions{MaxNewTokens: 16, MinNewTokens: 16})
+	got, err := m.Generate(testutil.Backend(t), prompt, GenerateOptions{MaxNewTokens: 16, MinNewTokens: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func TestGreedyParity(t *testing.T) {
 func TestCachedMatchesNoCache(t *testing.T) {
 	m := loadTiny(t)
 	ids := openReference(t).ids(t, "input_ids")
-	gen, err := m.NewGenerator(testBackend(t))
+	gen, err := m.NewGenerator(testutil.Backend(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestGenerateBatchedMatchesSingle(t *testing.T) {
 	ids := ref.ids(t, "input_ids")
 	prompts := [][]int32{ids[0][:5], ids[1][:13], ids[0][3:12]}
 	opts := GenerateOptions{MaxNewTokens: 6, MinNewTokens: 6, Bucket: 8}
-	gen, err := m.NewGenerator(testBackend(t))
+	gen, err := m.NewGenerator(testutil.Backend(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func TestGenerateStopsAndSamples(t *testing.T) {
 	m := loadTiny(t)
 	ref := openReference(t)
 	prompt := ref.ids(t, "generate_prompt")
-	gen, err := m.NewGenerator(testBackend(t))
+	gen, err := m.NewGenerator(testutil.Backend(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestGenerateStopsAndSamples(t *testing.T) {
 
 func TestGenerateRejectsBadInput(t *testing.T) {
 	m := loadTiny(t)
-	b := testBackend(t)
+	b := testutil.Backend(t)
 	cases := map[string]struct {
 		prompts [][]int32
 		opts    GenerateOptions

@@ -12,12 +12,14 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // logitsOf runs m on ids and returns float32 logits and loss.
 func logitsOf(t *testing.T, m *Model, ids [][]int32) ([]float32, float32) {
 	t.Helper()
-	logits, loss, err := m.Score(testBackend(t), ids)
+	logits, loss, err := m.Score(testutil.Backend(t), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestLinearHook(t *testing.T) {
 		return y
 	}
 	changed, _ := logitsOf(t, &m, ids)
-	if maxAbsDiff(changed, plain) < 1e-3 {
+	if testutil.MaxAbsDiff(changed, plain) < 1e-3 {
 		t.Error("shifting layers.0 q_proj did not change the logits")
 	}
 }
@@ -101,7 +103,7 @@ func TestBFloat16(t *testing.T) {
 	run := func(m *Model) result {
 		logits, loss := logitsOf(t, m, ids)
 		targets, weights, _ := NextTokenTargets(ids, nil)
-		exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) *Node {
+		exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) *Node {
 			loss := Loss(m.Logits(ctx, ids, nil, nil), targets, weights)
 			v := m.WeightVariable("layers.0.self_attn.q_proj.weight")
 			return ConvertDType(Gradient(loss, v.ValueGraph(ids.Graph()))[0], dtypes.Float32)
@@ -116,7 +118,7 @@ func TestBFloat16(t *testing.T) {
 		return result{logits, loss, tensors.MustCopyFlatData[float32](out[0])}
 	}
 	b16, f32 := run(mb), run(m32)
-	d := maxAbsDiff(b16.logits, f32.logits)
+	d := testutil.MaxAbsDiff(b16.logits, f32.logits)
 	gErr := relError(b16.grad, f32.grad)
 	t.Logf("bfloat16 vs float32 on the same weights: logits max |Δ| = %.3g, loss %.5f vs %.5f, gradient relative error %.3g",
 		d, b16.loss, f32.loss, gErr)
@@ -136,7 +138,7 @@ func convertToF32(t *testing.T, x *tensors.Tensor) *tensors.Tensor {
 	if x.DType() == dtypes.Float32 {
 		return x
 	}
-	out, err := context.NewExec(testBackend(t), nil, func(_ *context.Context, x *Node) *Node {
+	out, err := context.NewExec(testutil.Backend(t), nil, func(_ *context.Context, x *Node) *Node {
 		return ConvertDType(x, dtypes.Float32)
 	})
 	if err != nil {
@@ -156,7 +158,7 @@ func TestPaddingMask(t *testing.T) {
 	ids := openReference(t).ids(t, "input_ids")
 	row := ids[1][:20]
 	batch := PadLeft([][]int32{ids[0], row}, 1, 0) // row 1 gets 4 pads
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, pos, mask *Node) *Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, pos, mask *Node) *Node {
 		return m.Logits(ctx, ids, pos, mask)
 	})
 	if err != nil {
@@ -172,7 +174,7 @@ func TestPaddingMask(t *testing.T) {
 	for _, v := range all[1][4:] {
 		got = append(got, v...)
 	}
-	if d := maxAbsDiff(got, alone); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(got, alone); d > 1e-4 {
 		t.Errorf("padded row differs from the row alone: max |Δ| = %.3g", d)
 	}
 	for _, v := range all[1][0] {
@@ -194,7 +196,7 @@ func TestLossWeightsAndTargets(t *testing.T) {
 		t.Error("mismatched mask: no error")
 	}
 	// Loss of known logits: uniform over 4 classes → log 4 on counted positions only.
-	exec, err := context.NewExec(testBackend(t), nil, func(_ *context.Context, logits, targets, weights *Node) *Node {
+	exec, err := context.NewExec(testutil.Backend(t), nil, func(_ *context.Context, logits, targets, weights *Node) *Node {
 		return Loss(logits, targets, weights)
 	})
 	if err != nil {
@@ -219,7 +221,7 @@ func TestLossWeightsAndTargets(t *testing.T) {
 func TestContextScopeDoesNotMatter(t *testing.T) {
 	m := loadTiny(t)
 	ids := openReference(t).ids(t, "input_ids")
-	exec, err := context.NewExec(testBackend(t), m.Ctx.In("trainer").In("model"), func(ctx *context.Context, ids *Node) *Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx.In("trainer").In("model"), func(ctx *context.Context, ids *Node) *Node {
 		return m.Logits(ctx, ids, nil, nil)
 	})
 	if err != nil {
@@ -257,7 +259,7 @@ func TestPackedRowsDoNotTalk(t *testing.T) {
 			mask[i] = 2
 		}
 	}
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, mask *Node) *Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, mask *Node) *Node {
 		return ConvertDType(m.Logits(ctx, ids, nil, mask), dtypes.Float32)
 	})
 	if err != nil {
@@ -276,7 +278,7 @@ func TestPackedRowsDoNotTalk(t *testing.T) {
 	}{{"first", a, 0}, {"second", b, len(a)}} {
 		alone, _ := logitsOf(t, &m, [][]int32{c.ids})
 		got := packed[c.offset*vocab : (c.offset+len(c.ids))*vocab]
-		if d := maxAbsDiff(got, alone); d > 1e-4 {
+		if d := testutil.MaxAbsDiff(got, alone); d > 1e-4 {
 			t.Errorf("%s example: packed logits differ from the example alone by %.3g", c.name, d)
 		}
 	}
@@ -286,7 +288,7 @@ func TestPackedRowsDoNotTalk(t *testing.T) {
 		}
 	}
 	// RoPE only sees relative positions, so check the restart directly.
-	posExec, err := NewExec(testBackend(t), segmentPositions)
+	posExec, err := NewExec(testutil.Backend(t), segmentPositions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +314,7 @@ func TestPackedRowsDoNotTalk(t *testing.T) {
 	}
 	alone, _ := logitsOf(t, &m, [][]int32{b})
 	got := tensors.MustCopyFlatData[float32](out[0])[len(a)*vocab : (len(a)+len(b))*vocab]
-	if d := maxAbsDiff(got, alone); d < 1e-3 {
+	if d := testutil.MaxAbsDiff(got, alone); d < 1e-3 {
 		t.Errorf("one segment: the second example should depend on the first (Δ %.3g)", d)
 	}
 }
@@ -340,7 +342,7 @@ func TestSlidingBlocksMatchDense(t *testing.T) {
 	run := func(dense bool) (logits, grad []float32) {
 		denseSlidingAttention = dense
 		defer func() { denseSlidingAttention = false }()
-		exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, mask, targets, weights *Node) []*Node {
+		exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, mask, targets, weights *Node) []*Node {
 			logits := m.Logits(ctx, ids, nil, mask)
 			loss := Loss(logits, targets, weights)
 			v := m.WeightVariable("layers.0.self_attn.k_proj.weight")
@@ -357,7 +359,7 @@ func TestSlidingBlocksMatchDense(t *testing.T) {
 	}
 	denseLogits, denseGrad := run(true)
 	blockLogits, blockGrad := run(false)
-	if d := maxAbsDiff(blockLogits, denseLogits); d > 1e-5 {
+	if d := testutil.MaxAbsDiff(blockLogits, denseLogits); d > 1e-5 {
 		t.Errorf("logits: blocked vs dense max |Δ| = %.3g", d)
 	}
 	if e := relError(blockGrad, denseGrad); e > 1e-5 {

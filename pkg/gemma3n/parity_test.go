@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -30,30 +30,6 @@ var gradParams = []string{
 	"embed_tokens_per_layer.weight",
 	"layers.1.altup.correction_coefs.weight",
 	"layers.1.laurel.linear_left.weight",
-}
-
-var (
-	backendOnce sync.Once
-	testB       backends.Backend
-	testBErr    error
-)
-
-// testBackend returns one backend for the test binary. SimpleGo runs with
-// sequential op scheduling: its parallel scheduler can deadlock when many
-// independent DotGenerals wait for workers (GoMLX v0.26.0).
-func testBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	backendOnce.Do(func() {
-		cfg := backend.Resolve("")
-		if cfg == "go" || cfg == "simplego" {
-			cfg = "go:ops_sequential"
-		}
-		testB, testBErr = backend.New(cfg)
-	})
-	if testBErr != nil {
-		t.Fatalf("backend: %v", testBErr)
-	}
-	return testB
 }
 
 var (
@@ -111,14 +87,6 @@ func flat32(t testing.TB, x *tensors.Tensor) []float32 {
 	return tensors.MustCopyFlatData[float32](x)
 }
 
-func maxAbsDiff(a, b []float32) float64 {
-	worst := 0.0
-	for i := range a {
-		worst = max(worst, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return worst
-}
-
 // relError is ‖a − b‖ / ‖b‖.
 func relError(a, b []float32) float64 {
 	var num, den float64
@@ -150,7 +118,7 @@ func runParity(t *testing.T) *parityOutputs {
 	m := loadTiny(t)
 	ref := openReference(t)
 	ids := ref.ids(t, "input_ids")
-	parityOnce.Do(func() { parityOut, parityErr = computeParity(testBackend(t), m, ids) })
+	parityOnce.Do(func() { parityOut, parityErr = computeParity(testutil.Backend(t), m, ids) })
 	if parityErr != nil {
 		t.Fatal(parityErr)
 	}
@@ -199,7 +167,7 @@ func TestParityLogitsAndLoss(t *testing.T) {
 	if !slices.Equal(p.logits.Shape().Dimensions, []int{2, 24, 512}) {
 		t.Fatalf("logits shape %v, want [2 24 512]", p.logits.Shape())
 	}
-	if d := maxAbsDiff(got, want); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(got, want); d > 1e-4 {
 		t.Errorf("logits max |Δ| = %.3g, want ≤ 1e-4", d)
 	} else {
 		t.Logf("logits max |Δ| = %.3g", d)
@@ -221,7 +189,7 @@ func TestParityHiddenStates(t *testing.T) {
 		if !slices.Equal(h.Shape().Dimensions, []int{4, 2, 24, 64}) {
 			t.Fatalf("%s shape %v, want [4 2 24 64]", name, h.Shape())
 		}
-		d := maxAbsDiff(flat32(t, h), want)
+		d := testutil.MaxAbsDiff(flat32(t, h), want)
 		scale := 0.0
 		for _, v := range want {
 			scale = max(scale, math.Abs(float64(v)))

@@ -1,7 +1,6 @@
 package gemma3n
 
 import (
-	"encoding/json"
 	"maps"
 	"os"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -22,14 +22,8 @@ type e2bManifest struct {
 
 func readManifest(t *testing.T) e2bManifest {
 	t.Helper()
-	data, err := os.ReadFile("testdata/e2b_text_manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var m e2bManifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, "testdata/e2b_text_manifest.json", &m)
 	return m
 }
 
@@ -102,14 +96,8 @@ func (f *fakeSource) Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, e
 // set, everything else (vision, audio, their embedders, unused shared K/V,
 // the tied lm_head) is skipped without being read.
 func TestMultimodalNamesMapToText(t *testing.T) {
-	data, err := os.ReadFile("testdata/e2b_multimodal_names.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	if err := json.Unmarshal(data, &names); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, "testdata/e2b_multimodal_names.json", &names)
 	cfg := E2BConfig()
 	expected := map[string][]int{}
 	for _, s := range cfg.Weights() {

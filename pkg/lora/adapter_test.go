@@ -10,6 +10,8 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // TestNewStartsAtBase checks PEFT's initialisation: B = 0, so the adapted
@@ -24,7 +26,7 @@ func TestNewStartsAtBase(t *testing.T) {
 	}
 	logits, loss := logitsAndLoss(t, m, tinyIDs)
 	if !slices.Equal(logits, baseLogits) || loss != baseLoss {
-		t.Errorf("fresh adapter changes the model: logits max |Δ| = %.3g, loss %v vs %v", maxAbsDiff(logits, baseLogits), loss, baseLoss)
+		t.Errorf("fresh adapter changes the model: logits max |Δ| = %.3g, loss %v vs %v", testutil.MaxAbsDiff(logits, baseLogits), loss, baseLoss)
 	}
 	for _, mod := range a.Modules() {
 		varA, varB := a.Variables(mod.Name)
@@ -222,7 +224,7 @@ func TestGradientsOnlyIntoAdapters(t *testing.T) {
 	}
 	targets, weights := nextTokenTargets(t, tinyIDs)
 	var used []*context.Variable
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
 		g := ids.Graph()
 		ctx.SetTraining(g, true)
 		loss := lossOf(ctx, m, ids, targets, weights)
@@ -284,7 +286,7 @@ func TestGradientMatchesFiniteDifference(t *testing.T) {
 	targets, weights := nextTokenTargets(t, tinyIDs)
 	mod := "layers.0.self_attn.v_proj" // its K/V also feed a KV-shared layer
 	varA, varB := a.Variables(mod)
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
 		g := ids.Graph()
 		loss := lossOf(ctx, m, ids, targets, weights)
 		return append([]*Node{loss}, Gradient(loss, varA.ValueGraph(g), varB.ValueGraph(g))...)
@@ -345,7 +347,7 @@ func TestDropout(t *testing.T) {
 			t.Fatal(err)
 		}
 		return a, func(training bool) []float32 {
-			exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
+			exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
 				ctx.SetTraining(ids.Graph(), training)
 				return m.Logits(ctx, ids, nil, nil)
 			})
@@ -363,13 +365,13 @@ func TestDropout(t *testing.T) {
 	_, dropped := build(0.5)
 	evalPlain, evalDropped := plain(false), dropped(false)
 	if !slices.Equal(evalPlain, evalDropped) {
-		t.Errorf("dropout changed evaluation logits by %.3g", maxAbsDiff(evalPlain, evalDropped))
+		t.Errorf("dropout changed evaluation logits by %.3g", testutil.MaxAbsDiff(evalPlain, evalDropped))
 	}
 	if !slices.Equal(plain(true), evalPlain) {
 		t.Error("rate 0: training logits differ from evaluation")
 	}
 	train1, train2 := dropped(true), dropped(true)
-	if d := maxAbsDiff(train1, evalDropped); d < 1e-3 {
+	if d := testutil.MaxAbsDiff(train1, evalDropped); d < 1e-3 {
 		t.Errorf("rate 0.5: training logits differ from evaluation by only %.3g", d)
 	}
 	if slices.Equal(train1, train2) {

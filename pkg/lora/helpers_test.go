@@ -2,17 +2,15 @@ package lora
 
 import (
 	"math"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -26,30 +24,6 @@ const (
 	// (fixtures README; the adapter's reference file holds only its own).
 	baseLoss = 6.28847
 )
-
-var (
-	backendOnce sync.Once
-	testB       backends.Backend
-	testBErr    error
-)
-
-// testBackend returns one backend for the test binary. SimpleGo runs with
-// sequential op scheduling (its parallel scheduler can deadlock on many
-// independent DotGenerals in GoMLX v0.26.0, see pkg/gemma3n's tests).
-func testBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	backendOnce.Do(func() {
-		cfg := backend.Resolve("")
-		if cfg == "go" || cfg == "simplego" {
-			cfg = "go:ops_sequential"
-		}
-		testB, testBErr = backend.New(cfg)
-	})
-	if testBErr != nil {
-		t.Fatalf("backend: %v", testBErr)
-	}
-	return testB
-}
 
 // loadTiny loads a fresh copy of the fixture model (adapters add variables
 // to its context, so tests do not share models).
@@ -95,7 +69,7 @@ func loadReference(t testing.TB) reference {
 func logitsAndLoss(t testing.TB, m *gemma3n.Model, ids [][]int32) ([]float32, float32) {
 	t.Helper()
 	targets, weights := nextTokenTargets(t, ids)
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
 		logits := m.Logits(ctx, ids, nil, nil)
 		return []*Node{ConvertDType(logits, dtypes.Float32), gemma3n.Loss(logits, targets, weights)}
 	})
@@ -107,17 +81,6 @@ func logitsAndLoss(t testing.TB, m *gemma3n.Model, ids [][]int32) ([]float32, fl
 		t.Fatal(err)
 	}
 	return tensors.MustCopyFlatData[float32](out[0]), tensors.ToScalar[float32](out[1])
-}
-
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	worst := 0.0
-	for i := range a {
-		worst = max(worst, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return worst
 }
 
 // tinyIDs are a few token ids for tests that need no reference.

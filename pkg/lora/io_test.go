@@ -2,7 +2,6 @@ package lora
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -82,13 +82,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			}
 
 			var written map[string]any
-			data, err := os.ReadFile(filepath.Join(dir, ConfigFileName))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(data, &written); err != nil {
-				t.Fatal(err)
-			}
+			testutil.ReadJSON(t, filepath.Join(dir, ConfigFileName), &written)
 			for key, want := range map[string]any{
 				"peft_type": "LORA", "r": 3.0, "lora_alpha": 5.0, "lora_dropout": 0.05, "use_rslora": true,
 				"bias": "none", "task_type": "CAUSAL_LM", "fan_in_fan_out": false, "use_dora": false,

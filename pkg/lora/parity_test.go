@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -34,7 +35,7 @@ func TestFixtureParity(t *testing.T) {
 		t.Errorf("layout %v, want %v", a.Layout, LayoutCausalLM)
 	}
 	logits, loss := logitsAndLoss(t, m, ref.ids)
-	if d := maxAbsDiff(logits, ref.logits); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(logits, ref.logits); d > 1e-4 {
 		t.Errorf("adapter logits: max |Δ| = %.3g, want ≤ 1e-4", d)
 	} else {
 		t.Logf("adapter logits: max |Δ| = %.3g", d)
@@ -44,7 +45,7 @@ func TestFixtureParity(t *testing.T) {
 	} else {
 		t.Logf("adapter loss %.6f (reference %.6f)", loss, ref.loss)
 	}
-	if d := maxAbsDiff(logits, baseLogits); d < 1e-3 {
+	if d := testutil.MaxAbsDiff(logits, baseLogits); d < 1e-3 {
 		t.Errorf("adapter changes the logits by only %.3g: the adapter had no effect", d)
 	}
 
@@ -52,7 +53,7 @@ func TestFixtureParity(t *testing.T) {
 	offLogits, offLoss := logitsAndLoss(t, m, ref.ids)
 	if !slices.Equal(offLogits, baseLogits) || offLoss != gotBaseLoss {
 		t.Errorf("disabled adapter: logits differ from the base model by %.3g, loss %.6f vs %.6f",
-			maxAbsDiff(offLogits, baseLogits), offLoss, gotBaseLoss)
+			testutil.MaxAbsDiff(offLogits, baseLogits), offLoss, gotBaseLoss)
 	}
 	if d := math.Abs(float64(offLoss) - baseLoss); d > 1e-5 {
 		t.Errorf("base loss %.6f, want %.5f", offLoss, baseLoss)
@@ -60,7 +61,7 @@ func TestFixtureParity(t *testing.T) {
 	a.SetEnabled(true)
 	onLogits, _ := logitsAndLoss(t, m, ref.ids)
 	if !slices.Equal(onLogits, logits) {
-		t.Errorf("re-enabled adapter: logits differ by %.3g", maxAbsDiff(onLogits, logits))
+		t.Errorf("re-enabled adapter: logits differ by %.3g", testutil.MaxAbsDiff(onLogits, logits))
 	}
 }
 
@@ -74,7 +75,7 @@ func TestWithBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids *Node) []*Node {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids *Node) []*Node {
 		policy := m.Logits(ctx, ids, nil, nil)
 		var base *Node
 		a.WithBase(ctx, ids.Graph(), func() { base = m.Logits(ctx, ids, nil, nil) })
@@ -89,14 +90,14 @@ func TestWithBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	policy, base, after := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1]), tensors.MustCopyFlatData[float32](out[2])
-	if d := maxAbsDiff(policy, ref.logits); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(policy, ref.logits); d > 1e-4 {
 		t.Errorf("policy logits: max |Δ| = %.3g from the adapter reference", d)
 	}
 	if !slices.Equal(base, baseLogits) {
-		t.Errorf("WithBase logits differ from the base model by %.3g", maxAbsDiff(base, baseLogits))
+		t.Errorf("WithBase logits differ from the base model by %.3g", testutil.MaxAbsDiff(base, baseLogits))
 	}
 	if !slices.Equal(after, policy) {
-		t.Errorf("logits built after WithBase differ from the policy by %.3g", maxAbsDiff(after, policy))
+		t.Errorf("logits built after WithBase differ from the policy by %.3g", testutil.MaxAbsDiff(after, policy))
 	}
 }
 
@@ -115,12 +116,12 @@ func TestMergeParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	mergedLogits, mergedLoss := logitsAndLoss(t, merged, ref.ids)
-	if d := maxAbsDiff(mergedLogits, adapterLogits); d > 1e-5 {
+	if d := testutil.MaxAbsDiff(mergedLogits, adapterLogits); d > 1e-5 {
 		t.Errorf("merged logits: max |Δ| = %.3g from the adapter model", d)
 	} else {
 		t.Logf("merged vs adapter logits: max |Δ| = %.3g", d)
 	}
-	if d := maxAbsDiff(mergedLogits, ref.logits); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(mergedLogits, ref.logits); d > 1e-4 {
 		t.Errorf("merged logits: max |Δ| = %.3g from PEFT's", d)
 	}
 	if d := math.Abs(float64(mergedLoss - ref.loss)); d > 1e-5 {
@@ -134,7 +135,7 @@ func TestMergeParity(t *testing.T) {
 	// The original model is unchanged and still adapted.
 	again, _ := logitsAndLoss(t, m, ref.ids)
 	if !slices.Equal(again, adapterLogits) {
-		t.Errorf("Merge changed the adapted model's logits by %.3g", maxAbsDiff(again, adapterLogits))
+		t.Errorf("Merge changed the adapted model's logits by %.3g", testutil.MaxAbsDiff(again, adapterLogits))
 	}
 
 	// Merged weights: names in both layouts, values W + s·B·A.
@@ -223,7 +224,7 @@ func TestMergeBFloat16(t *testing.T) {
 // mustConvert converts a bfloat16 tensor to float32 on the host.
 func mustConvert(t testing.TB, x *tensors.Tensor) *tensors.Tensor {
 	t.Helper()
-	exec, err := NewExec(testBackend(t), func(x *Node) *Node { return ConvertDType(x, dtypes.Float32) })
+	exec, err := NewExec(testutil.Backend(t), func(x *Node) *Node { return ConvertDType(x, dtypes.Float32) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func TestPEFTVariants(t *testing.T) {
 				t.Errorf("module %s: got %+v, want %+v", tc.probe.Name, a.Modules(), tc.probe)
 			}
 			logits, _ := logitsAndLoss(t, m, ids)
-			if d := maxAbsDiff(logits, want); d > 1e-4 {
+			if d := testutil.MaxAbsDiff(logits, want); d > 1e-4 {
 				t.Errorf("logits: max |Δ| = %.3g from PEFT's, want ≤ 1e-4", d)
 			} else {
 				t.Logf("logits: max |Δ| = %.3g from PEFT's", d)
@@ -308,7 +309,7 @@ func TestPEFTVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			mergedLogits, _ := logitsAndLoss(t, merged, ids)
-			if d := maxAbsDiff(mergedLogits, want); d > 1e-4 {
+			if d := testutil.MaxAbsDiff(mergedLogits, want); d > 1e-4 {
 				t.Errorf("merged logits: max |Δ| = %.3g from PEFT's", d)
 			}
 			out := t.TempDir()

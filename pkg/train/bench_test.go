@@ -3,6 +3,8 @@ package train
 import (
 	stdcontext "context"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // BenchmarkTrainStep measures optimizer steps of the toy model (batch 8 of
@@ -19,7 +21,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		}
 		tokens += m.StepTokens
 	}
-	tr, err := New(testBackend(b), newToyModel(30), CausalLM(toyLogits), src, cfg)
+	tr, err := New(testutil.Backend(b), newToyModel(30), CausalLM(toyLogits), src, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 func TestCheckpointRoundTripAndRestore(t *testing.T) {
@@ -41,7 +43,7 @@ func TestCheckpointRoundTripAndRestore(t *testing.T) {
 	}
 	// Restoring the adapter alone into a fresh model: A exists already, B and
 	// the scale are created later by the model and come from the loader.
-	want := snapshot(t, ctx, toyTrainable...)
+	want := testutil.Snapshot(t, ctx, toyTrainable...)
 	fresh := newToyModel(99)
 	if err := ckpt.Restore(fresh, true); err != nil {
 		t.Fatal(err)
@@ -55,9 +57,9 @@ func TestCheckpointRoundTripAndRestore(t *testing.T) {
 			t.Fatalf("%s not restorable", key)
 		}
 	}
-	got := snapshot(t, fresh, toyTrainable...)
+	got := testutil.Snapshot(t, fresh, toyTrainable...)
 	for _, key := range toyTrainable {
-		if maxAbsDiff(want[key], got[key]) != 0 {
+		if testutil.MaxAbsDiff(want[key], got[key]) != 0 {
 			t.Errorf("%s differs after restore", key)
 		}
 	}

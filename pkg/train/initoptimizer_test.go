@@ -14,6 +14,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // toyMoments are the AdamW moments of the toy model's trainable variables.
@@ -65,7 +67,7 @@ func newCarryFixture(t *testing.T) *carryFixture {
 	cfg := carryConfig(t.TempDir(), 4)
 	f.continuousAfterStep = map[int]map[string][]float32{}
 	cfg.OnStep = func(m StepMetrics) {
-		f.continuousAfterStep[m.Step] = snapshot(t, ctx, append(append([]string(nil), toyTrainable...), toyMoments...)...)
+		f.continuousAfterStep[m.Step] = testutil.Snapshot(t, ctx, append(append([]string(nil), toyTrainable...), toyMoments...)...)
 	}
 	if _, err := newTrainer(t, ctx, CausalLM(noDropoutLogits), f.source(f.examples), cfg).Run(stdcontext.Background()); err != nil {
 		t.Fatal(err)
@@ -110,9 +112,9 @@ func TestInitOptimizerFromContinuesAdamW(t *testing.T) {
 	if res.InitOptimizerFrom != f.checkpointA || res.ResumedFrom != "" || res.Updates != 2 {
 		t.Errorf("result: init optimizer from %q, resumed from %q, %d updates", res.InitOptimizerFrom, res.ResumedFrom, res.Updates)
 	}
-	got := snapshot(t, ctx, keys...)
+	got := testutil.Snapshot(t, ctx, keys...)
 	for _, key := range keys {
-		if d := maxAbsDiff(f.continuous[key], got[key]); d > 1e-6 {
+		if d := testutil.MaxAbsDiff(f.continuous[key], got[key]); d > 1e-6 {
 			t.Errorf("%s: 2 + 2 carried steps differ from 4 continuous ones by %g", key, d)
 		}
 	}
@@ -132,8 +134,8 @@ func TestInitOptimizerFromContinuesAdamW(t *testing.T) {
 		t.Fatal(err)
 	}
 	worst := 0.0
-	for key, values := range snapshot(t, reset, toyTrainable...) {
-		worst = math.Max(worst, maxAbsDiff(f.continuous[key], values))
+	for key, values := range testutil.Snapshot(t, reset, toyTrainable...) {
+		worst = math.Max(worst, testutil.MaxAbsDiff(f.continuous[key], values))
 	}
 	if worst < 1e-4 {
 		t.Errorf("a reset optimizer ends within %g of the carried one: the test cannot tell them apart", worst)
@@ -158,7 +160,7 @@ func TestInitOptimizerFromMomentsBeforeFirstUpdate(t *testing.T) {
 			if !m.Skipped {
 				t.Errorf("step 1 was not skipped")
 			}
-			afterSkip = snapshot(t, ctx, toyMoments...)
+			afterSkip = testutil.Snapshot(t, ctx, toyMoments...)
 		}
 	}
 	bad := poisonSource{f.source(f.examples[4:]), func(_, index int) bool { return index == 0 }}
@@ -220,9 +222,9 @@ func TestInitOptimizerFromIgnoredOnResume(t *testing.T) {
 		t.Errorf("resumed from %q, optimizer initialised from %q", res.ResumedFrom, res.InitOptimizerFrom)
 	}
 	keys := append(append([]string(nil), toyTrainable...), toyMoments...)
-	got := snapshot(t, ctx, keys...)
+	got := testutil.Snapshot(t, ctx, keys...)
 	for _, key := range keys {
-		if d := maxAbsDiff(f.continuous[key], got[key]); d > 1e-6 {
+		if d := testutil.MaxAbsDiff(f.continuous[key], got[key]); d > 1e-6 {
 			t.Errorf("%s: the resumed run differs from the continuous one by %g", key, d)
 		}
 	}

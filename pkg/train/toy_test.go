@@ -1,19 +1,17 @@
 package train
 
 import (
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // A toy causal LM: a frozen embedding E [V,D] (the "base model"), a
@@ -25,15 +23,6 @@ const (
 	toyDim   = 16
 	toyRank  = 8
 )
-
-func testBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	b, err := backend.Shared()
-	if err != nil {
-		t.Fatalf("backend: %v", err)
-	}
-	return b
-}
 
 func newToyModel(seed uint64) *context.Context {
 	ctx := context.New()
@@ -89,15 +78,13 @@ func toyExamples(n int, seed uint64, minLen, maxLen int) []Example {
 	return out
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // testConfig is a small, fully specified configuration.
 func testConfig(runDir string) Config {
 	cfg := DefaultConfig(runDir)
 	cfg.LearningRate = 0.05
 	cfg.WarmupRatio = 0
 	cfg.NoProgress = true
-	cfg.Logger = quietLogger()
+	cfg.Logger = testutil.QuietLogger()
 	cfg.KeepLast = 0
 	return cfg
 }
@@ -111,35 +98,4 @@ func mustLMSource(t testing.TB, examples []Example, cfg LMSourceConfig) *LMSourc
 	return src
 }
 
-// snapshot copies the float32 values of the named variables.
-func snapshot(t testing.TB, ctx *context.Context, keys ...string) map[string][]float32 {
-	t.Helper()
-	out := map[string][]float32{}
-	for _, key := range keys {
-		scope, name := context.SplitScope(key)
-		v := ctx.InspectVariableIfLoaded(scope, name)
-		if v == nil {
-			t.Fatalf("variable %s missing", key)
-		}
-		value, err := v.Value()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tensors.MustConstFlatData(value, func(flat []float32) { out[key] = append([]float32(nil), flat...) })
-	}
-	return out
-}
-
 var toyTrainable = []string{"/adapter/A", "/adapter/B", "/final_norm/scale"}
-
-func maxAbsDiff(a, b []float32) float64 {
-	worst := 0.0
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		if d < 0 {
-			d = -d
-		}
-		worst = max(worst, d)
-	}
-	return worst
-}

@@ -1,9 +1,7 @@
 package train
 
 import (
-	"bufio"
 	stdcontext "context"
-	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -16,11 +14,13 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 func newTrainer(t *testing.T, ctx *context.Context, objective Objective, src Source, cfg Config) *Trainer {
 	t.Helper()
-	tr, err := New(testBackend(t), ctx, objective, src, cfg)
+	tr, err := New(testutil.Backend(t), ctx, objective, src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,19 +43,11 @@ func TestLossDecreases(t *testing.T) {
 		t.Fatalf("steps %d, logged %d, want 48", res.Steps, len(losses))
 	}
 	tenth := len(losses) / 10
-	first, last := mean(losses[:tenth]), mean(losses[len(losses)-tenth:])
+	first, last := testutil.Mean(losses[:tenth]), testutil.Mean(losses[len(losses)-tenth:])
 	t.Logf("loss first 10%%: %.4f, last 10%%: %.4f, compilations %d", first, last, res.Compilations)
 	if !(last < 0.7*first) {
 		t.Errorf("loss did not fall enough: first %.4f, last %.4f", first, last)
 	}
-}
-
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
 }
 
 // Gradient accumulation of 4 micro-batches of 1 must equal one batch of 4:
@@ -85,7 +77,7 @@ func TestGradAccumEquivalence(t *testing.T) {
 		if _, err := newTrainer(t, ctx, CausalLM(noDropout), src, cfg).Run(stdcontext.Background()); err != nil {
 			t.Fatal(err)
 		}
-		o.values = snapshot(t, ctx, toyTrainable...)
+		o.values = testutil.Snapshot(t, ctx, toyTrainable...)
 		return o
 	}
 	big, accumulated := run(4, 1), run(1, 4)
@@ -98,7 +90,7 @@ func TestGradAccumEquivalence(t *testing.T) {
 		}
 	}
 	for _, key := range toyTrainable {
-		if d := maxAbsDiff(big.values[key], accumulated.values[key]); d > 1e-5 {
+		if d := testutil.MaxAbsDiff(big.values[key], accumulated.values[key]); d > 1e-5 {
 			t.Errorf("%s differs by %g", key, d)
 		}
 	}
@@ -110,17 +102,17 @@ func TestFrozenVariablesBitwiseUnchanged(t *testing.T) {
 	cfg.Steps = 5
 	cfg.WeightDecay = 0.5 // decay must not reach frozen variables either
 	ctx := newToyModel(3)
-	before := snapshot(t, ctx, "/embed/weights", "/adapter/A")
+	before := testutil.Snapshot(t, ctx, "/embed/weights", "/adapter/A")
 	if _, err := newTrainer(t, ctx, CausalLM(toyLogits), src, cfg).Run(stdcontext.Background()); err != nil {
 		t.Fatal(err)
 	}
-	after := snapshot(t, ctx, "/embed/weights", "/adapter/A")
+	after := testutil.Snapshot(t, ctx, "/embed/weights", "/adapter/A")
 	for i := range before["/embed/weights"] {
 		if math.Float32bits(before["/embed/weights"][i]) != math.Float32bits(after["/embed/weights"][i]) {
 			t.Fatalf("frozen embedding changed at %d", i)
 		}
 	}
-	if maxAbsDiff(before["/adapter/A"], after["/adapter/A"]) == 0 {
+	if testutil.MaxAbsDiff(before["/adapter/A"], after["/adapter/A"]) == 0 {
 		t.Error("trainable adapter A did not move")
 	}
 	// Only trainable variables get optimizer state.
@@ -155,7 +147,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if _, err := newTrainer(t, ctxA, CausalLM(toyLogits), newSource(), resumeConfig(t.TempDir())).Run(stdcontext.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := snapshot(t, ctxA, toyTrainable...)
+	want := testutil.Snapshot(t, ctxA, toyTrainable...)
 
 	// Killed after step 6 (the last checkpoint is step 4), then resumed in a fresh process state.
 	dir := t.TempDir()
@@ -178,9 +170,9 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if filepath.Base(res.ResumedFrom) != "step-00000004" || res.Steps != 10 {
 		t.Fatalf("resumed from %q, steps %d", res.ResumedFrom, res.Steps)
 	}
-	got := snapshot(t, ctxB, toyTrainable...)
+	got := testutil.Snapshot(t, ctxB, toyTrainable...)
 	for _, key := range toyTrainable {
-		if d := maxAbsDiff(want[key], got[key]); d > 1e-6 {
+		if d := testutil.MaxAbsDiff(want[key], got[key]); d > 1e-6 {
 			t.Errorf("%s: resumed run differs by %g", key, d)
 		}
 	}
@@ -196,23 +188,10 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	}
 }
 
+// readLog decodes the run's metrics.jsonl.
 func readLog(t *testing.T, runDir string) []map[string]any {
 	t.Helper()
-	f, err := os.Open(filepath.Join(runDir, MetricsFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var rec map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatalf("bad log line %q: %v", sc.Text(), err)
-		}
-		out = append(out, rec)
-	}
-	return out
+	return testutil.ReadJSONL[map[string]any](t, filepath.Join(runDir, MetricsFileName))
 }
 
 // poisonSource appends a scalar input that is NaN on chosen micro-batches.
@@ -249,7 +228,7 @@ func TestNaNStepsAreSkipped(t *testing.T) {
 	values := map[int]map[string][]float32{}
 	var skipped []int
 	cfg.OnStep = func(m StepMetrics) {
-		values[m.Step] = snapshot(t, ctx, toyTrainable...)
+		values[m.Step] = testutil.Snapshot(t, ctx, toyTrainable...)
 		if m.Skipped {
 			skipped = append(skipped, m.Step)
 		}
@@ -263,10 +242,10 @@ func TestNaNStepsAreSkipped(t *testing.T) {
 		t.Fatalf("skipped %v, result %+v", skipped, res)
 	}
 	for _, key := range toyTrainable {
-		if maxAbsDiff(values[2][key], values[3][key]) != 0 {
+		if testutil.MaxAbsDiff(values[2][key], values[3][key]) != 0 {
 			t.Errorf("%s changed during the skipped step", key)
 		}
-		if maxAbsDiff(values[3][key], values[4][key]) == 0 && key != "/adapter/A" {
+		if testutil.MaxAbsDiff(values[3][key], values[4][key]) == 0 && key != "/adapter/A" {
 			t.Errorf("%s did not change after the skipped step", key)
 		}
 		for _, x := range values[6][key] {
@@ -306,11 +285,11 @@ func TestTooManyNaNStepsStopTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := snapshot(t, ctx, toyTrainable...)
+	now := testutil.Snapshot(t, ctx, toyTrainable...)
 	for _, key := range toyTrainable {
 		var saved []float32
 		tensors.MustConstFlatData(ckpt.Variables[key], func(flat []float32) { saved = flat })
-		if maxAbsDiff(saved, now[key]) != 0 {
+		if testutil.MaxAbsDiff(saved, now[key]) != 0 {
 			t.Errorf("%s: variables moved after the last good checkpoint", key)
 		}
 	}
@@ -469,7 +448,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t.TempDir())
 			tc.mutate(&cfg)
-			if _, err := New(testBackend(t), newToyModel(1), CausalLM(toyLogits), src, cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, err := New(testutil.Backend(t), newToyModel(1), CausalLM(toyLogits), src, cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
@@ -479,7 +458,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestTokenLogProbs(t *testing.T) {
 	logits := [][][]float32{{{1, 2, 3, 0.5}, {-1, 4, 0, 0}, {2, 2, 1, 7}}}
 	labels := [][]int32{{2, 0, 3}}
-	outs := MustExecOnceN(testBackend(t), func(l, y *Node) []*Node {
+	outs := MustExecOnceN(testutil.Backend(t), func(l, y *Node) []*Node {
 		lp, correct := TokenLogProbs(l, y)
 		return []*Node{lp, correct}
 	}, logits, labels)
@@ -504,7 +483,7 @@ func TestTokenLogProbs(t *testing.T) {
 func TestTokenLogProbsGradient(t *testing.T) {
 	logits := [][]float32{{0.3, -1, 2, 0.1}}
 	labels := []int32{1}
-	grad := MustExecOnce(testBackend(t), func(l, y *Node) *Node {
+	grad := MustExecOnce(testutil.Backend(t), func(l, y *Node) *Node {
 		lp, _ := TokenLogProbs(l, y)
 		return Gradient(ReduceAllSum(lp), l)[0]
 	}, logits, labels).Value().([][]float32)[0]
@@ -532,7 +511,7 @@ func TestCausalLMObjectiveMasksAndSums(t *testing.T) {
 	}
 	ctx := newToyModel(1)
 	objective := CausalLM(toyLogits)
-	outs := context.MustExecOnceN(testBackend(t), ctx, func(ctx *context.Context, inputs []*Node) []*Node {
+	outs := context.MustExecOnceN(testutil.Backend(t), ctx, func(ctx *context.Context, inputs []*Node) []*Node {
 		l := objective(ctx, inputs)
 		return []*Node{l.Sum, l.Weight}
 	}, b.Inputs[0], b.Inputs[1], b.Inputs[2], b.Inputs[3])
@@ -548,7 +527,7 @@ func TestClipByGlobalNorm(t *testing.T) {
 	for _, tc := range []struct {
 		maxNorm, wantNorm float64
 	}{{1, 1}, {13, 13}, {100, 13}, {0, 13}} {
-		outs := MustExecOnceN(testBackend(t), func(a, b *Node) []*Node {
+		outs := MustExecOnceN(testutil.Backend(t), func(a, b *Node) []*Node {
 			clipped, norm := ClipByGlobalNorm([]*Node{a, b}, tc.maxNorm)
 			return []*Node{norm, GlobalNorm(clipped), clipped[0]}
 		}, []float32{3, 4}, [][]float32{{12}})
@@ -571,7 +550,7 @@ func TestAdamWUpdateMatchesPyTorchFormula(t *testing.T) {
 	p, g, m, v := []float32{1, -2}, []float32{0.5, 0.25}, []float32{0.1, 0}, []float32{0.01, 0.02}
 	const step = 3
 	bc1, bc2 := 1/(1-math.Pow(beta1, step)), 1/(1-math.Pow(beta2, step))
-	outs := MustExecOnceN(testBackend(t), func(in []*Node) []*Node {
+	outs := MustExecOnceN(testutil.Backend(t), func(in []*Node) []*Node {
 		h := adamWHyper{lr: in[4], biasCor1: in[5], biasCor2: in[6], beta1: beta1, beta2: beta2, epsilon: eps}
 		np, nm, nv := adamWUpdate(in[0], in[1], in[2], in[3], decay, h)
 		return []*Node{np, nm, nv}

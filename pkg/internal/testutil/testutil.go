@@ -1,0 +1,261 @@
+// Package testutil holds the helpers that the tests of several packages
+// share: the test backend, comparisons of float32 values, readers of JSON,
+// JSONL, CSV and safetensors files, and the paths of the repository's
+// shipped files.
+//
+// It is imported only by _test.go files. To stay free of import cycles it
+// imports no project package but pkg/backend and pkg/safetensors, whose own
+// tests therefore do not use it.
+package testutil
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
+)
+
+// Backend is the one backend of the test binary (backend.Shared): the one
+// $GOMLX_BACKEND names, SimpleGo ("go", ops run sequentially) by default.
+func Backend(tb testing.TB) backends.Backend {
+	tb.Helper()
+	b, err := backend.Shared()
+	if err != nil {
+		tb.Fatalf("backend: %v", err)
+	}
+	return b
+}
+
+// QuietLogger discards every record.
+func QuietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// MaxAbsDiff is max |a[i] − b[i]|; +Inf when the lengths differ or a
+// difference is NaN, so that no tolerance accepts them.
+func MaxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	worst := 0.0
+	for i := range a {
+		d := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		worst = max(worst, d)
+	}
+	return worst
+}
+
+// MaxAbsDiffByName is the largest MaxAbsDiff between the tensors of the
+// same name in a and b (as ReadFloat32Tensors returns them). The test fails
+// when a is empty or when the two do not hold the same names and sizes.
+func MaxAbsDiffByName(tb testing.TB, a, b map[string][]float32) float64 {
+	tb.Helper()
+	if len(a) != len(b) || len(a) == 0 {
+		tb.Fatalf("%d and %d tensors", len(a), len(b))
+	}
+	worst := 0.0
+	for name, x := range a {
+		y, ok := b[name]
+		if !ok || len(x) != len(y) {
+			tb.Fatalf("tensor %s missing or of another size in the second set", name)
+		}
+		worst = max(worst, MaxAbsDiff(x, y))
+	}
+	return worst
+}
+
+// Mean is the arithmetic mean of xs (NaN for none).
+func Mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// ReadFloat32Tensors reads every tensor of a safetensors file (an adapter's
+// adapter_model.safetensors, say) as float32, by name. The test fails when
+// the file holds none.
+func ReadFloat32Tensors(tb testing.TB, path string) map[string][]float32 {
+	tb.Helper()
+	f, err := safetensors.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]float32{}
+	for _, name := range f.Names() {
+		x, err := f.Tensor(name, dtypes.Float32)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[name] = tensors.MustCopyFlatData[float32](x)
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s holds no tensors", path)
+	}
+	return out
+}
+
+// Snapshot copies the float32 values of the named variables of ctx
+// ("/scope/name" keys); the test fails when one is missing.
+func Snapshot(tb testing.TB, ctx *context.Context, keys ...string) map[string][]float32 {
+	tb.Helper()
+	out := map[string][]float32{}
+	for _, key := range keys {
+		scope, name := context.SplitScope(key)
+		v := ctx.InspectVariableIfLoaded(scope, name)
+		if v == nil {
+			tb.Fatalf("variable %s missing", key)
+		}
+		value, err := v.Value()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		flat, err := tensors.CopyFlatData[float32](value)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[key] = flat
+	}
+	return out
+}
+
+// ReadJSON decodes the JSON file at path into v.
+func ReadJSON(tb testing.TB, path string, v any) {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+}
+
+// ReadJSONL decodes every line of a JSONL file (lines of up to 16 MiB);
+// the test fails on a line that is not one JSON value of type T.
+func ReadJSONL[T any](tb testing.TB, path string) []T {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			tb.Fatalf("%s line %d: %v: %s", path, len(out)+1, err, sc.Bytes())
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return out
+}
+
+// ReadCSV calls fn for every row of the CSV file at path after its header,
+// with the column index of each header name. The test is skipped when the
+// file cannot be opened (the shipped corpora may be absent from a copy of
+// the repository) and fails on a malformed file.
+func ReadCSV(tb testing.TB, path string, fn func(col map[string]int, row []string)) {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Skipf("data not available: %v", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	header, err := r.Read()
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			tb.Fatalf("%s: %v", path, err)
+		}
+		fn(col, row)
+	}
+}
+
+// Shipped corpora, relative to the repository's root (see RepoPath).
+const (
+	CounselChatCSV  = "datasets/counselchat/20220401_counsel_chat.csv"
+	AnnoMISimpleCSV = "datasets/annomi/AnnoMI-simple.csv"
+)
+
+const modulePath = "github.com/gemma3n-therapy/gemma3n-therapy"
+
+var (
+	rootOnce sync.Once
+	root     string
+	rootErr  error
+)
+
+// RepoPath joins elem to the root of the repository: the closest folder at
+// or above the working directory (a test's package folder) whose go.mod
+// declares this module.
+func RepoPath(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	rootOnce.Do(func() { root, rootErr = findRoot() })
+	if rootErr != nil {
+		tb.Fatal(rootErr)
+	}
+	return filepath.Join(append([]string{root}, elem...)...)
+}
+
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && declaresModule(b) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("testutil: no go.mod of " + modulePath + " at or above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// declaresModule reports whether a go.mod's module line names modulePath.
+func declaresModule(gomod []byte) bool {
+	for line := range strings.Lines(string(gomod)) {
+		if fields := strings.Fields(line); len(fields) == 2 && fields[0] == "module" {
+			return fields[1] == modulePath
+		}
+	}
+	return false
+}
