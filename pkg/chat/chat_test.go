@@ -1,13 +1,12 @@
 package chat
 
 import (
-	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -29,14 +28,8 @@ type templateGolden struct {
 
 func loadTemplateGoldens(t testing.TB) []templateGolden {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/chat_template_goldens.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gs []templateGolden
-	if err := json.Unmarshal(raw, &gs); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, "testdata/chat_template_goldens.json", &gs)
 	if len(gs) < 10 {
 		t.Fatalf("only %d goldens", len(gs))
 	}

@@ -1,14 +1,11 @@
 package chat
 
 import (
-	"encoding/csv"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 const systemPrompt = "You are an empathetic counsellor who uses motivational interviewing."
@@ -20,7 +17,7 @@ const systemPrompt = "You are an empathetic counsellor who uses motivational int
 func realConversations(t *testing.T) [][]data.Message {
 	t.Helper()
 	var convs [][]data.Message
-	readCSV(t, filepath.Join("..", "..", "datasets", "counselchat", "20220401_counsel_chat.csv"), func(col map[string]int, row []string) {
+	testutil.ReadCSV(t, testutil.RepoPath(t, testutil.CounselChatCSV), func(col map[string]int, row []string) {
 		conv := []data.Message{
 			{Role: data.RoleUser, Content: row[col["questionTitle"]] + "\n" + row[col["questionText"]]},
 			{Role: data.RoleAssistant, Content: row[col["answerText"]]},
@@ -45,7 +42,7 @@ func realConversations(t *testing.T) [][]data.Message {
 		}
 		session = session[:0]
 	}
-	readCSV(t, filepath.Join("..", "..", "datasets", "annomi", "AnnoMI-simple.csv"), func(col map[string]int, row []string) {
+	testutil.ReadCSV(t, testutil.RepoPath(t, testutil.AnnoMISimpleCSV), func(col map[string]int, row []string) {
 		if id := row[col["transcript_id"]]; id != lastTranscript {
 			flush()
 			lastTranscript = id
@@ -63,34 +60,6 @@ func realConversations(t *testing.T) [][]data.Message {
 	})
 	flush()
 	return convs
-}
-
-func readCSV(t *testing.T, path string, fn func(col map[string]int, row []string)) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("shipped data not available: %v", err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	for {
-		row, err := r.Read()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		fn(col, row)
-	}
 }
 
 // TestRealData checks on the shipped corpora that turn-by-turn ids equal

@@ -1,10 +1,8 @@
 package curriculum
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -120,7 +119,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		t.Errorf("data_summary.json: %+v", ds)
 	}
 	stagesLogged := map[string]map[string]bool{}
-	for _, r := range readRecords(t, filepath.Join(out, MetricsFileName)) {
+	for _, r := range testutil.ReadJSONL[record](t, filepath.Join(out, MetricsFileName)) {
 		if stagesLogged[r.Phase] == nil {
 			stagesLogged[r.Phase] = map[string]bool{}
 		}
@@ -152,7 +151,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 	if _, err := RunCurriculum(t.Context(), smallOptions(t, "tiny", out)); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("a second run in the same directory: got %v", err)
 	}
-	again, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testBackend(t), NoProgress: true, Logger: quietLogger()})
+	again, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +223,7 @@ func TestCurriculumResume(t *testing.T) {
 				t.Fatalf("summary.json of the killed run: %+v (%v)", onDisk, err)
 			}
 
-			got, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testBackend(t), NoProgress: true, Logger: quietLogger()})
+			got, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +234,8 @@ func TestCurriculumResume(t *testing.T) {
 				t.Errorf("second phase resumed from %q, want %q", got.Phases[1].ResumedFrom, tc.resumedFrom)
 			}
 			for i, dir := range []string{want.Phases[0].Adapter, want.Phases[1].Adapter, AdapterDirName} {
-				d := adapterDiff(t, readAdapterValues(t, filepath.Join(straight, dir)), readAdapterValues(t, filepath.Join(out, dir)))
+				weights := filepath.Join(dir, lora.WeightsFileName)
+				d := testutil.MaxAbsDiffByName(t, testutil.ReadFloat32Tensors(t, filepath.Join(straight, weights)), testutil.ReadFloat32Tensors(t, filepath.Join(out, weights)))
 				if d > 1e-6 {
 					t.Errorf("%s of the resumed run differs from the uninterrupted one by %g", dir, d)
 				}
@@ -244,7 +244,7 @@ func TestCurriculumResume(t *testing.T) {
 				}
 			}
 			var steps []int
-			for _, r := range readRecords(t, filepath.Join(out, MetricsFileName)) {
+			for _, r := range testutil.ReadJSONL[record](t, filepath.Join(out, MetricsFileName)) {
 				if r.Kind == "train" && r.Phase == "second" {
 					steps = append(steps, r.Step)
 				}
@@ -261,25 +261,6 @@ type record struct {
 	Phase   string `json:"phase"`
 	Step    int    `json:"step"`
 	EvalSet string `json:"eval_set"`
-}
-
-func readRecords(t *testing.T, path string) []record {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []record
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 func phaseNames(phases []config.Phase) []string {

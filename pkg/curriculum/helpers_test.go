@@ -1,19 +1,13 @@
 package curriculum
 
 import (
-	"io"
-	"log/slog"
-	"math"
-	"path/filepath"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
@@ -24,24 +18,6 @@ const (
 	fixtureModel   = "testdata/gemma3n-tiny"
 	fixtureAdapter = "testdata/gemma3n-tiny-lora"
 )
-
-var (
-	backendOnce sync.Once
-	testB       backends.Backend
-	testBErr    error
-)
-
-// testBackend is one backend for the test binary ($GOMLX_BACKEND, go by default).
-func testBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	backendOnce.Do(func() { testB, testBErr = backend.New("") })
-	if testBErr != nil {
-		t.Fatalf("backend: %v", testBErr)
-	}
-	return testB
-}
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // smallOverrides make every stage of a debug run take a few steps on the
 // CPU: phases of 4 examples trained in one batch (so that each step's loss
@@ -63,7 +39,7 @@ func smallOptions(t testing.TB, model, out string, overrides ...string) Options 
 		ConfigPath: configsDir, Model: model, DType: "float32", Debug: true, LRScale: 100, Epochs: 3,
 		MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
 		Overrides:       append(append([]string(nil), smallOverrides...), overrides...),
-		BackendInstance: testBackend(t), NoProgress: true, Logger: quietLogger(),
+		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
 	}
 }
 
@@ -83,7 +59,7 @@ func scoreWithAdapter(t testing.TB, model, adapterDir string, dtype dtypes.DType
 
 func score(t testing.TB, m *gemma3n.Model, ids []int32) []float32 {
 	t.Helper()
-	logits, _, err := m.Score(testBackend(t), [][]int32{ids})
+	logits, _, err := m.Score(testutil.Backend(t), [][]int32{ids})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,42 +89,4 @@ func readTensors(t testing.TB, path string) map[string]rawTensor {
 type rawTensor struct {
 	info safetensors.TensorInfo
 	data []byte
-}
-
-// readAdapterValues reads an adapter directory's tensors as float32.
-func readAdapterValues(t testing.TB, dir string) map[string][]float32 {
-	t.Helper()
-	f, err := safetensors.Open(filepath.Join(dir, lora.WeightsFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[string][]float32{}
-	for _, name := range f.Names() {
-		x, err := f.Tensor(name, dtypes.Float32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = tensors.MustCopyFlatData[float32](x)
-	}
-	return out
-}
-
-// adapterDiff is the largest |Δ| between two adapters with the same tensors.
-func adapterDiff(t testing.TB, a, b map[string][]float32) float64 {
-	t.Helper()
-	if len(a) != len(b) || len(a) == 0 {
-		t.Fatalf("adapters have %d and %d tensors", len(a), len(b))
-	}
-	worst := 0.0
-	for name, x := range a {
-		y, ok := b[name]
-		if !ok || len(x) != len(y) {
-			t.Fatalf("tensor %s missing or of another size in the second adapter", name)
-		}
-		for i := range x {
-			worst = math.Max(worst, math.Abs(float64(x[i])-float64(y[i])))
-		}
-	}
-	return worst
 }

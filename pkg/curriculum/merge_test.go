@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
@@ -73,7 +74,7 @@ func TestMergeCheckpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			base := tc.base(t)
 			out := filepath.Join(t.TempDir(), "merged")
-			res, err := Merge(t.Context(), MergeOptions{Model: base, Adapter: fixtureAdapter, Out: out, Verify: true, Backend: testBackend(t), Logger: quietLogger()})
+			res, err := Merge(t.Context(), MergeOptions{Model: base, Adapter: fixtureAdapter, Out: out, Verify: true, Backend: testutil.Backend(t), Logger: testutil.QuietLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +186,7 @@ func presetAdapter(t *testing.T) string {
 func TestMergePreset(t *testing.T) {
 	adapter := presetAdapter(t)
 	out := filepath.Join(t.TempDir(), "merged")
-	res, err := Merge(t.Context(), MergeOptions{Model: "tiny", Adapter: adapter, Out: out, Verify: true, Backend: testBackend(t), Logger: quietLogger()})
+	res, err := Merge(t.Context(), MergeOptions{Model: "tiny", Adapter: adapter, Out: out, Verify: true, Backend: testutil.Backend(t), Logger: testutil.QuietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestMergePreset(t *testing.T) {
 		t.Errorf("reloaded merged preset: max |Δlogit| %g", d)
 	}
 
-	reply, err := SampleReply(out, SampleClientMessage, 5, testBackend(t))
+	reply, err := SampleReply(out, SampleClientMessage, 5, testutil.Backend(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/metrics"
 )
@@ -29,7 +30,7 @@ func hiddenOf(t *testing.T, m *gemma3n.Model, ids []int32, layer int) [][]float3
 	t.Helper()
 	// The logits are returned too: SimpleGo fails on an executable whose
 	// outputs all precede some of its parameter (weight) nodes.
-	exec, err := context.NewExec(testBackend(t), m.Ctx, func(ctx *context.Context, ids *Node) (*Node, *Node) {
+	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids *Node) (*Node, *Node) {
 		logits, hidden := m.HiddenStates(ctx, ids, nil, nil)
 		return logits, hidden[layer]
 	})
@@ -63,7 +64,7 @@ func maxDiff(a, b [][]float32) float64 {
 func TestHiddenEncoder(t *testing.T) {
 	m := loadFixture(t)
 	tok := fixtureTokenizer(t)
-	enc, err := NewHiddenEncoder(testBackend(t), m, tok, "tiny-fixture", -1)
+	enc, err := NewHiddenEncoder(testutil.Backend(t), m, tok, "tiny-fixture", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestHiddenEncoder(t *testing.T) {
 	if d := maxDiff(hiddenOf(t, withAdapter, ids, 4), hiddenOf(t, m, ids, 4)); d < 1e-4 {
 		t.Fatalf("the test adapter does not change layer 4 (max difference %g)", d)
 	}
-	encA, err := NewHiddenEncoder(testBackend(t), withAdapter, tok, "tiny-fixture", -1)
+	encA, err := NewHiddenEncoder(testutil.Backend(t), withAdapter, tok, "tiny-fixture", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestHiddenEncoder(t *testing.T) {
 		t.Errorf("MaxTokens 4: %d tokens (%v), want 3", len(toks[0]), err)
 	}
 
-	if _, err := NewHiddenEncoder(testBackend(t), m, tok, "x", 7); err == nil || !strings.Contains(err.Error(), "0..6") {
+	if _, err := NewHiddenEncoder(testutil.Backend(t), m, tok, "x", 7); err == nil || !strings.Contains(err.Error(), "0..6") {
 		t.Errorf("layer 7 of 6: %v", err)
 	}
 }
@@ -145,7 +146,7 @@ func BenchmarkHiddenEncoder(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	enc, err := NewHiddenEncoder(testBackend(b), m, fixtureTokenizer(b), "tiny-fixture", -1)
+	enc, err := NewHiddenEncoder(testutil.Backend(b), m, fixtureTokenizer(b), "tiny-fixture", -1)
 	if err != nil {
 		b.Fatal(err)
 	}

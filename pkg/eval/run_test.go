@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/metrics"
 )
@@ -58,7 +58,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// examples.jsonl: every field, two examples per source.
-	lines := readLines(t, filepath.Join(out, ExamplesFileName))
+	lines := testutil.ReadJSONL[map[string]any](t, filepath.Join(out, ExamplesFileName))
 	perSource := map[string]int{}
 	for i, l := range lines {
 		for _, k := range requiredKeys {
@@ -94,7 +94,7 @@ func TestRun(t *testing.T) {
 	w := metrics.DefaultQualityWeights()
 	m := loadFixture(t)
 	tok := fixtureTokenizer(t)
-	enc, err := NewHiddenEncoder(testBackend(t), m, tok, "check", -1)
+	enc, err := NewHiddenEncoder(testutil.Backend(t), m, tok, "check", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,13 +133,7 @@ func TestRun(t *testing.T) {
 
 	// metrics.json: the settings, and aggregates equal to Summarize.
 	var doc map[string]any
-	raw, err := os.ReadFile(filepath.Join(out, MetricsFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, filepath.Join(out, MetricsFileName), &doc)
 	for _, k := range []string{"name", "model", "dtype", "backend", "tokenizer", "data", "split", "examples", "examples_digest",
 		"skipped", "generation", "bertscore", "mi_classifier", "quality_weights", "overall", "by_source", "timing"} {
 		if _, ok := doc[k]; !ok {
@@ -232,7 +226,7 @@ func TestRunAdapter(t *testing.T) {
 	if len(ex.IDs) != r.PromptTokens {
 		t.Fatalf("prompt of %d tokens, report says %d", len(ex.IDs), r.PromptTokens)
 	}
-	out, err := m.Generate(testBackend(t), [][]int32{ex.IDs}, gemma3n.GenerateOptions{MaxNewTokens: 3, StopIDs: []int{1, 5}})
+	out, err := m.Generate(testutil.Backend(t), [][]int32{ex.IDs}, gemma3n.GenerateOptions{MaxNewTokens: 3, StopIDs: []int{1, 5}})
 	if err != nil {
 		t.Fatal(err)
 	}

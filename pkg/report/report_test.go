@@ -22,6 +22,20 @@ func writeRun(t *testing.T, metrics, summary string) string {
 	return dir
 }
 
+// pageHTML renders the run's report page.
+func pageHTML(t *testing.T, r *Run) string {
+	t.Helper()
+	p, err := r.Page()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 const curriculumMetrics = `{"kind":"train","phase":"a","step":1,"loss":9.5}
 {"kind":"train","phase":"a","step":2,"loss":9.25}
 {"kind":"eval","phase":"a","step":2,"eval_set":"counselchat","eval_loss":9.4}
@@ -46,15 +60,7 @@ func TestPageOfACurriculumRun(t *testing.T) {
 	if len(st.phases) != 2 || st.phases[1].Start != 2 || st.phases[1].End != 5 {
 		t.Errorf("phases %+v, want a [0,2] and b [2,5]", st.phases)
 	}
-	p, err := r.Page()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := p.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	html := b.String()
+	html := pageHTML(t, r)
 	for _, want := range []string{"Supervised fine-tuning loss", "Dataset mix per phase", "Preference tuning (DPO)", "Per phase", "eval annomi", "8.75", "rewards/margins"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
@@ -70,15 +76,7 @@ func TestSFTRunWithoutSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := r.Page()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := p.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	if n := strings.Count(b.String(), `<div class="echart" id="chart-`); n != 1 {
+	if n := strings.Count(pageHTML(t, r), `<div class="echart" id="chart-`); n != 1 {
 		t.Errorf("%d charts, want the loss chart only", n)
 	}
 }

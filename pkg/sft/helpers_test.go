@@ -1,24 +1,14 @@
 package sft
 
 import (
-	"bufio"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"math"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
 // Paths of the shipped configuration and data, relative to this package.
@@ -29,30 +19,13 @@ const (
 	tinyFixture = "../gemma3n/testdata/gemma3n-tiny"
 )
 
-var (
-	backendOnce sync.Once
-	testB       backends.Backend
-	testBErr    error
-)
-
-// testBackend is one backend for the test binary (from $GOMLX_BACKEND, go
-// by default), so that runs share it.
-func testBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	backendOnce.Do(func() { testB, testBErr = NewBackend("") })
-	if testBErr != nil {
-		t.Fatalf("backend: %v", testBErr)
-	}
-	return testB
-}
-
 // tinyOptions are the options of a small, fast run of the tiny preset on
 // the CPU: float32, sequences of at most 32 tokens (one length bucket),
 // every step logged, no warmup, no dropout; overrides come last.
 func tinyOptions(t testing.TB, out string, overrides ...string) Options {
 	return Options{
 		ConfigPath: configsDir, Model: "tiny", DType: config.DTypeFloat32, Debug: true, Out: out,
-		BackendInstance: testBackend(t), NoProgress: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
 		Overrides: append([]string{
 			"data.debug.max_seq_length=32",
 			"training.per_device_train_batch_size=1", "training.per_device_eval_batch_size=1",
@@ -123,42 +96,7 @@ func withSplit(convs []data.Conversation, split data.Split) []data.Conversation 
 // readAdapter reads the float32 tensors of an adapter directory.
 func readAdapter(t testing.TB, dir string) map[string][]float32 {
 	t.Helper()
-	f, err := safetensors.Open(filepath.Join(dir, lora.WeightsFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[string][]float32{}
-	for _, name := range f.Names() {
-		x, err := f.Tensor(name, dtypes.Float32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = tensors.MustCopyFlatData[float32](x)
-	}
-	if len(out) == 0 {
-		t.Fatalf("%s holds no tensors", dir)
-	}
-	return out
-}
-
-// maxAbsDiff compares two adapters tensor by tensor; names must agree.
-func maxAbsDiff(t testing.TB, a, b map[string][]float32) float64 {
-	t.Helper()
-	if len(a) != len(b) {
-		t.Fatalf("adapters have %d and %d tensors", len(a), len(b))
-	}
-	worst := 0.0
-	for name, x := range a {
-		y, ok := b[name]
-		if !ok || len(x) != len(y) {
-			t.Fatalf("tensor %s missing or of another size in the second adapter", name)
-		}
-		for i := range x {
-			worst = math.Max(worst, math.Abs(float64(x[i])-float64(y[i])))
-		}
-	}
-	return worst
+	return testutil.ReadFloat32Tensors(t, filepath.Join(dir, lora.WeightsFileName))
 }
 
 // metricRecord is the part of a metrics.jsonl line the tests look at.
@@ -173,38 +111,5 @@ type metricRecord struct {
 
 func readMetrics(t testing.TB, runDir string) []metricRecord {
 	t.Helper()
-	f, err := os.Open(filepath.Join(runDir, "metrics.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var recs []metricRecord
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r metricRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("metrics.jsonl: %v: %s", err, sc.Text())
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
-
-func readJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
+	return testutil.ReadJSONL[metricRecord](t, filepath.Join(runDir, "metrics.jsonl"))
 }

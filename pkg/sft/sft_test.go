@@ -17,6 +17,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -44,7 +45,7 @@ func TestRunLearnsRealData(t *testing.T) {
 		t.Fatalf("OnStep saw %d steps, want 6", len(losses))
 	}
 	k := max(1, len(losses)/10)
-	first, last := mean(losses[:k]), mean(losses[len(losses)-k:])
+	first, last := testutil.Mean(losses[:k]), testutil.Mean(losses[len(losses)-k:])
 	t.Logf("losses %.4f", losses)
 	if !(last < first-0.1) {
 		t.Errorf("loss did not fall: first %.4f, last %.4f", first, last)
@@ -69,13 +70,13 @@ func TestRunLearnsRealData(t *testing.T) {
 		t.Errorf("config.yaml: lr %v, max_seq_length %d, model %q", resolved.Training.LearningRate, resolved.Model.MaxSeqLength, resolved.Model.NameOrPath)
 	}
 	var sum Summary
-	readJSON(t, filepath.Join(out, SummaryFileName), &sum)
+	testutil.ReadJSON(t, filepath.Join(out, SummaryFileName), &sum)
 	if sum.Steps != 6 || sum.Updates != 6 || sum.Tokens <= 0 || sum.Compilations < 2 || sum.FinalTrainLoss == nil ||
 		math.Abs(*sum.FinalTrainLoss-losses[5]) > 1e-9 || sum.TokensPerSec <= 0 || sum.Trainable != res.Adapter.NumTrainable() {
 		t.Errorf("summary.json: %+v", sum)
 	}
 	var ds DataSummary
-	readJSON(t, filepath.Join(out, DataSummaryFileName), &ds)
+	testutil.ReadJSON(t, filepath.Join(out, DataSummaryFileName), &ds)
 	if ds.Train.Examples != 2 || ds.MaxSeqLength != 32 || len(ds.Sources) != 1 || !ds.Sources[0].OnlyFinalTurn || len(ds.Eval) != 0 {
 		t.Errorf("data_summary.json: %+v", ds)
 	}
@@ -125,18 +126,18 @@ func TestRunLearnsRealData(t *testing.T) {
 
 	// The saved adapter reproduces the trained model's logits.
 	ids := [][]int32{append([]int32{res.Tokenizer.BOS()}, res.Tokenizer.Encode("How do you feel about drinking less?")...)}
-	trainedLogits, _, err := res.Model.Score(testBackend(t), ids)
+	trainedLogits, _, err := res.Model.Score(testutil.Backend(t), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseLogits, _, err := base.Score(testBackend(t), ids)
+	baseLogits, _, err := base.Score(testutil.Backend(t), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lora.Load(base, filepath.Join(out, AdapterDirName)); err != nil {
 		t.Fatal(err)
 	}
-	reloadedLogits, _, err := base.Score(testBackend(t), ids)
+	reloadedLogits, _, err := base.Score(testutil.Backend(t), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,18 +165,14 @@ func TestRunLearnsRealData(t *testing.T) {
 	if !(nextLoss < first-0.5) {
 		t.Errorf("the next phase starts at loss %.4f, not from the trained adapter (first loss of phase 1: %.4f)", nextLoss, first)
 	}
-	if d := maxAbsDiff(t, readAdapter(t, filepath.Join(out, AdapterDirName)), readAdapter(t, filepath.Join(next, AdapterDirName))); d > 1e-6 {
+	if d := testutil.MaxAbsDiffByName(t, readAdapter(t, filepath.Join(out, AdapterDirName)), readAdapter(t, filepath.Join(next, AdapterDirName))); d > 1e-6 {
 		t.Errorf("one step at learning rate 1e-9 moved the continued adapter by %g", d)
 	}
 }
 
+// maxDiff is the largest |Δ| between two float32 tensors.
 func maxDiff(a, b *tensors.Tensor) float64 {
-	x, y := tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b)
-	worst := 0.0
-	for i := range x {
-		worst = math.Max(worst, math.Abs(float64(x[i])-float64(y[i])))
-	}
-	return worst
+	return testutil.MaxAbsDiff(tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b))
 }
 
 // TestResumeMatchesUninterrupted kills a run (cancels it without a final
@@ -246,7 +243,7 @@ func resumeAfterCancel(t *testing.T, options func(string) Options, straight stri
 		t.Errorf("resumed from %q, %d steps", res.Summary.ResumedFrom, res.Summary.Steps)
 	}
 	for _, dir := range []string{AdapterDirName, BestAdapterDirName} {
-		d := maxAbsDiff(t, readAdapter(t, filepath.Join(straight, dir)), readAdapter(t, filepath.Join(killed, dir)))
+		d := testutil.MaxAbsDiffByName(t, readAdapter(t, filepath.Join(straight, dir)), readAdapter(t, filepath.Join(killed, dir)))
 		t.Logf("%s: max |Δ| %g", dir, d)
 		if d > 1e-6 {
 			t.Errorf("%s of the resumed run differs from the uninterrupted one by %g", dir, d)
@@ -308,7 +305,7 @@ func sameTraining(t *testing.T, nameA, nameB string, a, b stepsRun, normTol floa
 			t.Errorf("step %d: gradient norm %.7f (%s) vs %.7f (%s)", i+1, a.norm[i], nameA, b.norm[i], nameB)
 		}
 	}
-	if d := maxAbsDiff(t, a.adapter, b.adapter); d > 1e-5 {
+	if d := testutil.MaxAbsDiffByName(t, a.adapter, b.adapter); d > 1e-5 {
 		t.Errorf("adapters after %d steps differ by %g", len(a.loss), d)
 	} else {
 		t.Logf("adapters differ by %g; gradient norms %v vs %v", d, a.norm, b.norm)

@@ -1,12 +1,12 @@
 package tokenizer
 
 import (
-	"encoding/csv"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // corpusTexts reads the shipped corpus: CounselChat questions (once per
@@ -15,45 +15,17 @@ func corpusTexts(tb testing.TB) []string {
 	tb.Helper()
 	var texts []string
 	seenQuestion := map[string]bool{}
-	readCSV(tb, filepath.Join("..", "..", "datasets", "counselchat", "20220401_counsel_chat.csv"), func(col map[string]int, row []string) {
+	testutil.ReadCSV(tb, testutil.RepoPath(tb, testutil.CounselChatCSV), func(col map[string]int, row []string) {
 		if q := row[col["questionID"]]; !seenQuestion[q] {
 			seenQuestion[q] = true
 			texts = append(texts, row[col["questionTitle"]], row[col["questionText"]])
 		}
 		texts = append(texts, row[col["answerText"]])
 	})
-	readCSV(tb, filepath.Join("..", "..", "datasets", "annomi", "AnnoMI-simple.csv"), func(col map[string]int, row []string) {
+	testutil.ReadCSV(tb, testutil.RepoPath(tb, testutil.AnnoMISimpleCSV), func(col map[string]int, row []string) {
 		texts = append(texts, row[col["utterance_text"]])
 	})
 	return texts
-}
-
-func readCSV(tb testing.TB, path string, fn func(col map[string]int, row []string)) {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Skipf("corpus not available: %v", err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	for {
-		row, err := r.Read()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			tb.Fatalf("%s: %v", path, err)
-		}
-		fn(col, row)
-	}
 }
 
 func corpusSize(texts []string) (bytes int64) {
@@ -68,34 +40,38 @@ func corpusSize(texts []string) (bytes int64) {
 
 // BenchmarkEncodeCorpus encodes the whole shipped corpus on one goroutine.
 func BenchmarkEncodeCorpus(b *testing.B) {
-	tok := defaultTokenizer(b)
-	texts := corpusTexts(b)
-	b.SetBytes(corpusSize(texts))
-	b.ResetTimer()
-	tokens := 0
-	for range b.N {
+	benchmarkCorpus(b, func(tok *Tokenizer, texts []string) (tokens int) {
 		for _, s := range texts {
 			tokens += len(tok.Encode(s))
 		}
-	}
-	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+		return tokens
+	})
 }
 
 // BenchmarkEncodeCorpusBatch encodes the corpus with EncodeBatch on all
 // GOMAXPROCS cores (run with -cpu 1,2,... to see the scaling).
 func BenchmarkEncodeCorpusBatch(b *testing.B) {
+	benchmarkCorpus(b, func(tok *Tokenizer, texts []string) (tokens int) {
+		for _, ids := range tok.EncodeBatch(texts) {
+			tokens += len(ids)
+		}
+		return tokens
+	})
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
+}
+
+// benchmarkCorpus runs encode, which returns the number of tokens it
+// produced, over the shipped corpus b.N times and reports the throughput.
+func benchmarkCorpus(b *testing.B, encode func(tok *Tokenizer, texts []string) int) {
 	tok := defaultTokenizer(b)
 	texts := corpusTexts(b)
 	b.SetBytes(corpusSize(texts))
 	b.ResetTimer()
 	tokens := 0
 	for range b.N {
-		for _, ids := range tok.EncodeBatch(texts) {
-			tokens += len(ids)
-		}
+		tokens += encode(tok, texts)
 	}
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
-	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
 }
 
 // BenchmarkLoad loads a model directory holding the plain 33 MB

@@ -1,10 +1,10 @@
 package tokenizer
 
 import (
-	"encoding/json"
-	"os"
 	"slices"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 type goldenCase struct {
@@ -15,14 +15,8 @@ type goldenCase struct {
 
 func loadGoldens(t testing.TB) []goldenCase {
 	t.Helper()
-	data, err := os.ReadFile("testdata/tokenizer_goldens.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []goldenCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, "testdata/tokenizer_goldens.json", &cases)
 	if len(cases) < 100 {
 		t.Fatalf("only %d golden cases", len(cases))
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 func runData(t *testing.T, args ...string) (string, error) {
@@ -88,22 +89,12 @@ func TestDataExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	type record struct {
+		Source, Group, Split, Quality string
+		Messages                      []struct{ Role, Content string }
 	}
-	defer f.Close()
 	lines, groups := 0, map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			Source, Group, Split, Quality string
-			Messages                      []struct{ Role, Content string }
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatal(err)
-		}
+	for _, rec := range testutil.ReadJSONL[record](t, path) {
 		if rec.Source != "annomi" || rec.Split != "test" || rec.Quality != "high" || len(rec.Messages) < 2 ||
 			rec.Messages[0].Role != "user" || rec.Messages[len(rec.Messages)-1].Role != "assistant" {
 			t.Fatalf("record %+v", rec)

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -42,20 +42,14 @@ func TestDPOCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(runDir, dpo.SummaryFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var summary struct {
 		TrainPairs struct{ Pairs int } `json:"train_pairs"`
 		EvalPairs  struct{ Pairs int } `json:"eval_pairs"`
 		Train      struct{ Steps int } `json:"train"`
 	}
-	if err := json.Unmarshal(raw, &summary); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, filepath.Join(runDir, dpo.SummaryFileName), &summary)
 	if summary.TrainPairs.Pairs == 0 || summary.EvalPairs.Pairs == 0 || summary.Train.Steps != 2 {
-		t.Errorf("summary %s", raw)
+		t.Errorf("summary %+v", summary)
 	}
 	if _, err := os.Stat(filepath.Join(runDir, train.MetricsFileName)); err != nil {
 		t.Error(err)

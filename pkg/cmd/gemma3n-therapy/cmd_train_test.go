@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // TestTrainSFTCommand runs `train sft --model tiny --data counselchat
@@ -44,16 +45,10 @@ func TestTrainSFTCommand(t *testing.T) {
 		Compilations int                `json:"compilations"`
 		EvalLoss     map[string]float64 `json:"final_eval_loss"`
 	}
-	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &summary); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ReadJSON(t, filepath.Join(out, "summary.json"), &summary)
 	if summary.Steps != 3 || summary.DType != "float32" || summary.Data != "counselchat" || !summary.Debug ||
 		summary.Compilations < 3 || summary.EvalLoss["counselchat"] <= 0 {
-		t.Errorf("summary.json: %s", data)
+		t.Errorf("summary.json: %+v", summary)
 	}
 	if !strings.Contains(stderr.String(), "trained 3 of 3 steps") {
 		t.Errorf("stderr lacks the summary line:\n%s", stderr.String())
