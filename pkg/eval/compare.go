@@ -391,27 +391,9 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	for _, sec := range c.Sections {
 		fmt.Fprintf(&buf, "\n== %s ==\n", sec.Scope)
 		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-		header := []string{"metric"}
-		for _, r := range c.Runs {
-			header = append(header, r.Name)
-		}
-		header = append(header, "reference", "")
-		fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(c.header(""), "\t")+"\t")
 		for _, row := range sec.Rows {
-			cells := []string{row.Metric}
-			for i, v := range row.Values {
-				cell := formatCell(v)
-				if i == row.Best {
-					cell += "*"
-				}
-				cells = append(cells, cell)
-			}
-			ref := ""
-			if row.Reference != nil {
-				ref = formatCell(row.Reference)
-			}
-			cells = append(cells, ref, row.Note)
-			fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+			fmt.Fprintln(tw, strings.Join(row.cells("*"), "\t")+"\t")
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -423,28 +405,39 @@ func (c *Comparison) WriteText(w io.Writer) error {
 
 // Table returns one scope's rows as a charts.Table.
 func (c *Comparison) Table(sec Section) charts.Table {
-	t := charts.Table{Caption: sec.Scope, Header: []string{"metric"}}
-	for _, r := range c.Runs {
-		t.Header = append(t.Header, r.Name)
-	}
-	t.Header = append(t.Header, "reference", "note")
+	t := charts.Table{Caption: sec.Scope, Header: c.header("note")}
 	for _, row := range sec.Rows {
-		cells := []any{row.Metric}
-		for i, v := range row.Values {
-			cell := formatCell(v)
-			if i == row.Best {
-				cell += " ★"
-			}
-			cells = append(cells, cell)
-		}
-		ref := ""
-		if row.Reference != nil {
-			ref = formatCell(row.Reference)
-		}
-		cells = append(cells, ref, row.Note)
-		t.AddRow(cells...)
+		t.Rows = append(t.Rows, row.cells(" ★"))
 	}
 	return t
+}
+
+// header is the header of a scope's table: "metric", the runs' names,
+// "reference" and noteTitle over the notes' column.
+func (c *Comparison) header(noteTitle string) []string {
+	header := []string{"metric"}
+	for _, r := range c.Runs {
+		header = append(header, r.Name)
+	}
+	return append(header, "reference", noteTitle)
+}
+
+// cells are a row's cells in a scope's table: the metric, each run's
+// value (the best one followed by best), the reference and the note.
+func (row Row) cells(best string) []string {
+	cells := []string{row.Metric}
+	for i, v := range row.Values {
+		cell := formatCell(v)
+		if i == row.Best {
+			cell += best
+		}
+		cells = append(cells, cell)
+	}
+	ref := ""
+	if row.Reference != nil {
+		ref = formatCell(row.Reference)
+	}
+	return append(cells, ref, row.Note)
 }
 
 // Page renders the comparison as a standalone HTML report: the runs, the

@@ -122,22 +122,9 @@ func (t *Tokenizer) EncodeBatch(texts []string) [][]int32 {
 // pre-tokenized and encoded with BPE.
 func (t *Tokenizer) encodeInto(ws *workspace, text string, out []int32) []int32 {
 	ws.text = append(ws.text[:0], text...)
-	s := ws.text
-	trie := &t.added.raw
-	if trie.empty() {
-		return t.encodeSegment(ws, s, out)
-	}
-	segStart := 0
-	for {
-		m, ok := trie.next(s, segStart, segStart)
-		if !ok {
-			break
-		}
-		out = t.encodeSegment(ws, s[segStart:m.start], out)
-		out = append(out, m.id)
-		segStart = m.end
-	}
-	return t.encodeSegment(ws, s[segStart:], out)
+	return encodeAround(&t.added.raw, ws.text, out, func(seg []byte, out []int32) []int32 {
+		return t.encodeSegment(ws, seg, out)
+	})
 }
 
 // encodeSegment encodes text that holds no raw added token.
@@ -151,21 +138,27 @@ func (t *Tokenizer) encodeSegment(ws *workspace, seg []byte, out []int32) []int3
 		*buf = n.apply((*buf)[:0], cur)
 		cur = *buf
 	}
-	trie := &t.added.normalized
+	return encodeAround(&t.added.normalized, cur, out, func(text []byte, out []int32) []int32 {
+		return t.encodeNormalized(ws, text, out)
+	})
+}
+
+// encodeAround appends the ids of s to out: each added token that trie
+// finds in s as its id, the text between them as encode encodes it.
+func encodeAround(trie *tokenTrie, s []byte, out []int32, encode func(text []byte, out []int32) []int32) []int32 {
 	if trie.empty() {
-		return t.encodeNormalized(ws, cur, out)
+		return encode(s, out)
 	}
-	segStart := 0
+	start := 0
 	for {
-		m, ok := trie.next(cur, segStart, segStart)
+		m, ok := trie.next(s, start, start)
 		if !ok {
-			break
+			return encode(s[start:], out)
 		}
-		out = t.encodeNormalized(ws, cur[segStart:m.start], out)
+		out = encode(s[start:m.start], out)
 		out = append(out, m.id)
-		segStart = m.end
+		start = m.end
 	}
-	return t.encodeNormalized(ws, cur[segStart:], out)
 }
 
 // encodeNormalized pre-tokenizes normalized text into words and encodes

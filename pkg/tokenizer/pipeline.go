@@ -45,6 +45,32 @@ func parseComponent(raw []byte) (*component, error) {
 	return &c, nil
 }
 
+// parseSequence parses the steps of a Sequence (the list field, for
+// errors) with parse, in order, into one list.
+func parseSequence[T any](field string, steps []json.RawMessage, parse func([]byte) ([]T, error)) ([]T, error) {
+	var all []T
+	for i, step := range steps {
+		parsed, err := parse(step)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", field, i, err)
+		}
+		all = append(all, parsed...)
+	}
+	return all, nil
+}
+
+// replaceArgs reads the pattern and the content of a Replace step.
+func (c *component) replaceArgs() (pattern, content string, err error) {
+	pattern, err = stringPattern(c.Pattern)
+	if err != nil {
+		return "", "", fmt.Errorf("Replace: %w", err)
+	}
+	if c.Content == nil {
+		return "", "", fmt.Errorf("Replace: missing \"content\"")
+	}
+	return pattern, *c.Content, nil
+}
+
 // stringPattern reads {"String": "..."}; regular expressions are not
 // supported (no Gemma tokenizer uses one here).
 func stringPattern(raw json.RawMessage) (string, error) {
@@ -109,24 +135,13 @@ func parseNormalizer(raw []byte) ([]normalizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var all []normalizer
-		for i, sub := range c.Normalizers {
-			ns, err := parseNormalizer(sub)
-			if err != nil {
-				return nil, fmt.Errorf("normalizers[%d]: %w", i, err)
-			}
-			all = append(all, ns...)
-		}
-		return all, nil
+		return parseSequence("normalizers", c.Normalizers, parseNormalizer)
 	case "Replace":
-		p, err := stringPattern(c.Pattern)
+		p, content, err := c.replaceArgs()
 		if err != nil {
-			return nil, fmt.Errorf("Replace: %w", err)
+			return nil, err
 		}
-		if c.Content == nil {
-			return nil, fmt.Errorf("Replace: missing \"content\"")
-		}
-		return []normalizer{replaceNormalizer{[]byte(p), []byte(*c.Content)}}, nil
+		return []normalizer{replaceNormalizer{[]byte(p), []byte(content)}}, nil
 	case "Prepend":
 		if c.Prepend == nil {
 			return nil, fmt.Errorf("Prepend: missing \"prepend\"")
@@ -262,15 +277,7 @@ func parsePreTokenizer(raw []byte) ([]splitter, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var all []splitter
-		for i, sub := range c.PreTokenizers {
-			ps, err := parsePreTokenizer(sub)
-			if err != nil {
-				return nil, fmt.Errorf("pretokenizers[%d]: %w", i, err)
-			}
-			all = append(all, ps...)
-		}
-		return all, nil
+		return parseSequence("pretokenizers", c.PreTokenizers, parsePreTokenizer)
 	case "Split":
 		p, err := stringPattern(c.Pattern)
 		if err != nil {
@@ -380,24 +387,13 @@ func parseDecoder(raw []byte) ([]decoder, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var all []decoder
-		for i, sub := range c.Decoders {
-			ds, err := parseDecoder(sub)
-			if err != nil {
-				return nil, fmt.Errorf("decoders[%d]: %w", i, err)
-			}
-			all = append(all, ds...)
-		}
-		return all, nil
+		return parseSequence("decoders", c.Decoders, parseDecoder)
 	case "Replace":
-		p, err := stringPattern(c.Pattern)
+		p, content, err := c.replaceArgs()
 		if err != nil {
-			return nil, fmt.Errorf("Replace: %w", err)
+			return nil, err
 		}
-		if c.Content == nil {
-			return nil, fmt.Errorf("Replace: missing \"content\"")
-		}
-		return []decoder{replaceDecoder{p, *c.Content}}, nil
+		return []decoder{replaceDecoder{p, content}}, nil
 	case "ByteFallback":
 		return []decoder{byteFallbackDecoder{}}, nil
 	case "Fuse":

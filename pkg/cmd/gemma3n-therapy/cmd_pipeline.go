@@ -5,9 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -93,20 +90,11 @@ func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string
 		}
 		o.Out = filepath.Join("runs", pipeline+"-"+time.Now().Format("20060102-150405"))
 	}
-	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
-		o.Progress = f
-	} else {
-		o.NoProgress = true
-	}
+	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
 
-	// Ctrl-C stops the run after the current step; a second one kills it.
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C stops the run after the current step; --resume continues it.
+	runCtx, stop := interruptible()
 	defer stop()
-	go func() {
-		<-runCtx.Done()
-		stop()
-	}()
 	run := curriculum.RunCurriculum
 	if pipeline == curriculum.PipelineSequential {
 		run = curriculum.RunSequential

@@ -58,21 +58,11 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	}
 	o.Overrides = sets
 	o.SaveOnCancel = true // Ctrl-C keeps every finished step for --resume
-	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
-		o.Progress = f
-	} else {
-		o.NoProgress = true
-	}
+	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
 
 	// Ctrl-C stops the run after the current step; --resume continues it.
-	// A second Ctrl-C kills the process.
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	runCtx, stop := interruptible()
 	defer stop()
-	go func() {
-		<-runCtx.Done()
-		stop()
-	}()
 	res, err := sft.Run(runCtx, o)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -105,6 +95,29 @@ func printTrainSummary(w io.Writer, res *sft.Result) {
 	if s.BestAdapter != "" && s.BestStep != nil && s.BestEvalLoss != nil {
 		fmt.Fprintf(w, "best adapter: %s (step %d, %s loss %.4f)\n", s.BestAdapter, *s.BestStep, s.BestEvalSet, *s.BestEvalLoss)
 	}
+}
+
+// trainingOutput is where a training run reports: its log (info and above)
+// on stderr, and its progress bars there too when stderr is a terminal;
+// otherwise noProgress turns them off.
+func (ctx *runContext) trainingOutput() (logger *slog.Logger, progress io.Writer, noProgress bool) {
+	logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
+		return logger, f, false
+	}
+	return logger, nil, true
+}
+
+// interruptible returns a context that the first Ctrl-C cancels, so that
+// a run can stop cleanly; the signal's default handling is then restored,
+// so that a second Ctrl-C kills the process.
+func interruptible() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // isTerminalFile reports whether f is a character device (a terminal).
