@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -286,10 +287,10 @@ func compareOutputs(got *parityOutputs, want parityOutputs, against string) []Pa
 	add := func(name, metric string, value, tol float64) {
 		checks = append(checks, ParityCheck{Name: name + " vs " + against, Metric: metric, Value: value, Tolerance: tol, OK: value <= tol})
 	}
-	add("logits", "max_abs", maxAbsDiff(got.logits, want.logits), tolLogits)
+	add("logits", "max_abs", floats.MaxAbsDiff(got.logits, want.logits), tolLogits)
 	add("loss", "abs", math.Abs(got.loss-want.loss), tolLoss)
 	for i := range want.hidden {
-		add(fmt.Sprintf("hidden_state_%d", i), "max_abs_scaled", maxAbsDiff(got.hidden[i], want.hidden[i])/max(1, maxAbs(want.hidden[i])), tolHidden)
+		add(fmt.Sprintf("hidden_state_%d", i), "max_abs_scaled", floats.MaxAbsDiff(got.hidden[i], want.hidden[i])/max(1, maxAbs(want.hidden[i])), tolHidden)
 	}
 	names := make([]string, 0, len(want.grads))
 	for w := range want.grads {
@@ -303,22 +304,6 @@ func compareOutputs(got *parityOutputs, want parityOutputs, against string) []Pa
 		add("greedy tokens", "mismatches", float64(mismatches(got.greedy, want.greedy)), 0)
 	}
 	return checks
-}
-
-// maxAbsDiff is max |a−b|; +Inf for different lengths or a NaN.
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	worst := 0.0
-	for i := range a {
-		d := math.Abs(float64(a[i]) - float64(b[i]))
-		if math.IsNaN(d) {
-			return math.Inf(1)
-		}
-		worst = max(worst, d)
-	}
-	return worst
 }
 
 func maxAbs(a []float32) float64 {

@@ -143,7 +143,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := verifyIDs(filepath.Join(out, MergedDirName), merged.Config.VocabSize)
-	if d := maxAbsDiff(scoreWithAdapter(t, "tiny", filepath.Join(out, AdapterDirName), dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(scoreWithAdapter(t, "tiny", filepath.Join(out, AdapterDirName), dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged model: max |Δlogit| %g", d)
 	}
 

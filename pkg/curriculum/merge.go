@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +25,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
@@ -459,7 +459,7 @@ func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b backends.Ba
 	if err != nil {
 		return fmt.Errorf("verify: the merged model: %w", err)
 	}
-	d := maxAbsDiff(tensors.MustCopyFlatData[float32](want), tensors.MustCopyFlatData[float32](got))
+	d := floats.MaxAbsDiff(tensors.MustCopyFlatData[float32](want), tensors.MustCopyFlatData[float32](got))
 	res.MaxLogitDiff = &d
 	tol := verifyTolFloat32
 	if dtype == dtypes.BFloat16 {
@@ -486,20 +486,6 @@ func verifyIDs(dir string, vocab int) []int32 {
 		ids[i] = int32((2 + i*7919) % vocab)
 	}
 	return ids
-}
-
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	d := 0.0
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	if math.IsNaN(d) {
-		return math.Inf(1)
-	}
-	return d
 }
 
 // absPath is path made absolute, or path when that fails.

@@ -138,7 +138,7 @@ func TestMergeCheckpoint(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, without := score(t, merged, ids), score(t, plain, ids)
-			d, dBase := maxAbsDiff(want, got), maxAbsDiff(want, without)
+			d, dBase := testutil.MaxAbsDiff(want, got), testutil.MaxAbsDiff(want, without)
 			t.Logf("max |Δlogit|: merged %.3g, base without adapter %.3g", d, dBase)
 			if d > tc.logitTol || !(d < dBase/4) {
 				t.Errorf("merged logits differ from the adapter model's by %g (the base's by %g)", d, dBase)
@@ -212,7 +212,7 @@ func TestMergePreset(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := verifyIDs(out, cfg.VocabSize)
-	if d := maxAbsDiff(scoreWithAdapter(t, "tiny", adapter, dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(scoreWithAdapter(t, "tiny", adapter, dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged preset: max |Δlogit| %g", d)
 	}
 

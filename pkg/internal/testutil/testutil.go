@@ -15,7 +15,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -45,22 +45,8 @@ func Backend(tb testing.TB) backends.Backend {
 // QuietLogger discards every record.
 func QuietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// MaxAbsDiff is max |a[i] − b[i]|; +Inf when the lengths differ or a
-// difference is NaN, so that no tolerance accepts them.
-func MaxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	worst := 0.0
-	for i := range a {
-		d := math.Abs(float64(a[i]) - float64(b[i]))
-		if math.IsNaN(d) {
-			return math.Inf(1)
-		}
-		worst = max(worst, d)
-	}
-	return worst
-}
+// MaxAbsDiff is floats.MaxAbsDiff: +Inf on a length mismatch or a NaN.
+func MaxAbsDiff(a, b []float32) float64 { return floats.MaxAbsDiff(a, b) }
 
 // MaxAbsDiffByName is the largest MaxAbsDiff between the tensors of the
 // same name in a and b (as ReadFloat32Tensors returns them). The test fails
