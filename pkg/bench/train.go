@@ -151,6 +151,11 @@ type TrainReport struct {
 	StepSeconds []float64 `json:"step_times_s"`
 	// TokensPerSecond is TokensPerStep / the median step time.
 	TokensPerSecond float64 `json:"tokens_per_s"`
+	// FLOPsPerToken is TrainFLOPsPerToken of the model at Seq, and
+	// ModelTFLOPsPerSecond the rate it implies at TokensPerSecond: compare
+	// it with the device's peak to judge utilisation.
+	FLOPsPerToken        float64 `json:"flops_per_token"`
+	ModelTFLOPsPerSecond float64 `json:"model_tflops_per_s"`
 	// Losses of every step, warm-up included.
 	Losses []float64 `json:"losses"`
 	// Compilations counts the graphs the trainer built (one per batch shape
@@ -216,6 +221,8 @@ func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainRep
 	if r.Step.Median > 0 {
 		r.TokensPerSecond = float64(r.TokensPerStep) / r.Step.Median
 	}
+	r.FLOPsPerToken = TrainFLOPsPerToken(cfg, opts.Seq)
+	r.ModelTFLOPsPerSecond = r.TokensPerSecond * r.FLOPsPerToken / 1e12
 	return r, nil
 }
 

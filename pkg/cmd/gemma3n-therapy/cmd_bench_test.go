@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,9 @@ func TestBenchTrainCommand(t *testing.T) {
 	median := number(t, r, "step", "median_s")
 	if tps := number(t, r, "tokens_per_s"); median <= 0 || tps <= 0 || tps*median < 63.99 || tps*median > 64.01 {
 		t.Errorf("tokens/s %v with a median step of %v s", tps, median)
+	}
+	if f, tf := number(t, r, "flops_per_token"), number(t, r, "model_tflops_per_s"); f <= 0 || math.Abs(tf*1e12-f*number(t, r, "tokens_per_s")) > 1e-6*tf*1e12 {
+		t.Errorf("flops_per_token %v and model_tflops_per_s %v disagree with tokens_per_s", f, tf)
 	}
 	if total, base, lora := number(t, r, "params_total"), number(t, r, "params_base"), number(t, r, "params_trainable"); total != base+lora {
 		t.Errorf("params total %v ≠ base %v + trainable %v", total, base, lora)
