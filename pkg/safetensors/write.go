@@ -35,18 +35,9 @@ type Entry struct {
 // LazyEntryFromTensor is EntryFromTensor deferred to write time: the tensor
 // is converted when the file is written and the bytes dropped right after.
 func LazyEntryFromTensor(name string, t *tensors.Tensor, dtype DType) (Entry, error) {
-	if t == nil {
-		return Entry{}, fmt.Errorf("safetensors: tensor %q is nil", name)
-	}
-	srcType, ok := FromGoMLX(t.DType())
-	if !ok {
-		return Entry{}, fmt.Errorf("safetensors: tensor %q: GoMLX dtype %s has no safetensors counterpart", name, t.DType())
-	}
-	if dtype == "" {
-		dtype = srcType
-	}
-	if !convertible(srcType, dtype) {
-		return Entry{}, fmt.Errorf("safetensors: tensor %q: cannot convert %s to %s", name, t.DType(), dtype)
+	_, dtype, err := checkTensor(name, t, dtype)
+	if err != nil {
+		return Entry{}, err
 	}
 	shape := slices.Clone(t.Shape().Dimensions)
 	if shape == nil {
@@ -58,22 +49,32 @@ func LazyEntryFromTensor(name string, t *tensors.Tensor, dtype DType) (Entry, er
 	}}, nil
 }
 
+// checkTensor validates t for an Entry named name and resolves dtype (empty:
+// the tensor's own), returning the tensor's safetensors dtype too.
+func checkTensor(name string, t *tensors.Tensor, dtype DType) (src, dst DType, err error) {
+	if t == nil {
+		return "", "", fmt.Errorf("safetensors: tensor %q is nil", name)
+	}
+	src, ok := FromGoMLX(t.DType())
+	if !ok {
+		return "", "", fmt.Errorf("safetensors: tensor %q: GoMLX dtype %s has no safetensors counterpart", name, t.DType())
+	}
+	if dtype == "" {
+		dtype = src
+	}
+	if !convertible(src, dtype) {
+		return "", "", fmt.Errorf("safetensors: tensor %q: cannot convert %s to %s", name, t.DType(), dtype)
+	}
+	return src, dtype, nil
+}
+
 // EntryFromTensor copies a GoMLX tensor into an Entry of the given dtype
 // (empty: the tensor's own). Floats convert to F32/BF16/F16/F64 with
 // round-to-nearest-even; integers to integer types that hold their values.
 func EntryFromTensor(name string, t *tensors.Tensor, dtype DType) (Entry, error) {
-	if t == nil {
-		return Entry{}, fmt.Errorf("safetensors: tensor %q is nil", name)
-	}
-	srcType, ok := FromGoMLX(t.DType())
-	if !ok {
-		return Entry{}, fmt.Errorf("safetensors: tensor %q: GoMLX dtype %s has no safetensors counterpart", name, t.DType())
-	}
-	if dtype == "" {
-		dtype = srcType
-	}
-	if !convertible(srcType, dtype) {
-		return Entry{}, fmt.Errorf("safetensors: tensor %q: cannot convert %s to %s", name, t.DType(), dtype)
+	srcType, dtype, err := checkTensor(name, t, dtype)
+	if err != nil {
+		return Entry{}, err
 	}
 	if !hostIsLittleEndian {
 		return Entry{}, errBigEndianHost
