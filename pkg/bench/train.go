@@ -189,9 +189,10 @@ func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainRep
 	}
 	defer m.Ctx.Finalize()
 	initSeconds := time.Since(start).Seconds()
-	orDiscard(opts.Progress).Info("bench: weights ready; reading device memory", "s", roundSeconds(time.Since(start)))
+	log := orDiscard(opts.Progress)
+	log.Info("bench: weights ready; reading device memory", "s", roundSeconds(time.Since(start)))
 	afterInit := ReadMemory(b)
-	orDiscard(opts.Progress).Info("bench: memory after init", "device_known", afterInit.DeviceKnown,
+	log.Info("bench: memory after init", "device_known", afterInit.DeviceKnown,
 		"device_in_use", gib(afterInit.DeviceInUseBytes), "device_peak", gib(afterInit.DevicePeakBytes), "host_peak_rss", gib(afterInit.HostPeakRSS))
 	adapter, err := newAdapter(m, opts)
 	if err != nil {

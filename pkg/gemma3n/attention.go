@@ -61,10 +61,10 @@ func (f *forward) applyRope(x *Node, rope ropeTable) *Node {
 // attentionMasks returns, per layer type, the boolean visibility of key j
 // from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding window
 // for sliding layers (i − j < window), and only real keys of the query's
-// own segment (tokenMask, see Inputs.Mask), except that every query sees
+// own segment (Inputs.Mask), except that every query sees
 // itself so that padded rows stay finite. A padded query sees every real
 // key before it, as without segments.
-func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
+func (f *forward) attentionMasks() map[LayerType]*Node {
 	t := f.seq
 	qi := Iota(f.g, shapeInt32(t, t), 0)
 	kj := Iota(f.g, shapeInt32(t, t), 1)
@@ -74,10 +74,10 @@ func (f *forward) attentionMasks(tokenMask *Node) map[LayerType]*Node {
 
 	keyOK := func(m *Node) *Node { // [B,T,T]
 		m = Reshape(m, 1, t, t)
-		if tokenMask == nil {
+		if f.mask == nil {
 			return m
 		}
-		return LogicalAnd(m, LogicalOr(sameSegment(tokenMask), Reshape(diagonal, 1, t, t)))
+		return LogicalAnd(m, LogicalOr(sameSegment(f.mask), Reshape(diagonal, 1, t, t)))
 	}
 	expand := func(m *Node) *Node { return ExpandAxes(m, 1, 2) } // [B|1,1,1,T,T]
 	masks := map[LayerType]*Node{FullAttention: expand(keyOK(causal))}

@@ -113,7 +113,7 @@ func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
 	if f.cache != nil && f.cache.decoding() {
 		masks = f.cache.masks(f)
 	} else {
-		masks = f.attentionMasks(in.Mask)
+		masks = f.attentionMasks()
 	}
 	positions := in.Positions
 	if positions == nil && in.Mask != nil && f.cache == nil {
