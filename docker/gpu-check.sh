@@ -6,7 +6,7 @@
 #   docker/gpu-check.sh [BINARY] [OUTDIR] [STEPS...]
 #
 # BINARY defaults to bin/gemma3n-therapy (build it with cgo:
-# `CGO_ENABLED=1 go build -o bin/gemma3n-therapy ./pkg/cmd/gemma3n-therapy`),
+# `CGO_ENABLED=1 GOEXPERIMENT=simd go build -o bin/gemma3n-therapy ./pkg/cmd/gemma3n-therapy`),
 # OUTDIR to bench-results; STEPS default to "parity train-small train
 # generate-small generate". Each step writes OUTDIR/<step>.json (the report)
 # and OUTDIR/<step>.log (a line per phase), under a time limit: parity and

@@ -11,15 +11,16 @@ package backend
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go backend, always available
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, always available
 )
 
 // EnvVar is the environment variable GoMLX reads for its backend configuration.
-const EnvVar = backends.ConfigEnvVar
+const EnvVar = compute.ConfigEnvVar
 
 // Default is the configuration used when neither a flag nor $GOMLX_BACKEND names one.
 const Default = "go"
@@ -39,12 +40,12 @@ func Resolve(flagValue string) string {
 // New creates the backend named by config (see Resolve). An "xla:PATH" config
 // must name an existing PJRT plugin file by absolute path; anything else is a
 // clear error that says what to install.
-func New(config string) (b backends.Backend, err error) {
+func New(config string) (b compute.Backend, err error) {
 	config = Resolve(config)
 	name, arg, _ := strings.Cut(config, ":")
 	switch name {
 	case "go", "simplego":
-		config = withSequentialOps(name, arg)
+		config = withSequentialOps("go", arg)
 	case "xla", "stablehlo", "hlo":
 		if !xlaCompiledIn() {
 			return nil, fmt.Errorf("backend %q: this binary was built without XLA support (CGO_ENABLED=0 or -tags noxla); rebuild with CGO_ENABLED=1 to use a GPU", config)
@@ -58,7 +59,7 @@ func New(config string) (b backends.Backend, err error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("unknown backend %q: use \"go\" or \"xla:/abs/path/plugin.so\" (compiled in: %s)", config, strings.Join(backends.List(), ", "))
+		return nil, fmt.Errorf("unknown backend %q: use \"go\" or \"xla:/abs/path/plugin.so\" (compiled in: %s)", config, strings.Join(compute.List(), ", "))
 	}
 	// GoMLX reports configuration problems by panicking; turn them into errors.
 	defer func() {
@@ -70,7 +71,7 @@ func New(config string) (b backends.Backend, err error) {
 	if os.Getenv("GOMLX_NO_AUTO_INSTALL") == "" {
 		_ = os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
 	}
-	b, err = backends.NewWithConfig(config)
+	b, err = compute.NewWithConfig(config)
 	if err != nil {
 		return nil, fmt.Errorf("backend %q: %w", config, err)
 	}
@@ -94,14 +95,38 @@ func withSequentialOps(name, arg string) string {
 
 var (
 	sharedOnce sync.Once
-	shared     backends.Backend
+	shared     compute.Backend
 	sharedErr  error
 )
 
 // Shared returns one process-wide backend created from $GOMLX_BACKEND (or
 // Default). Tests and notebooks use it so that compiled graphs and device
 // memory are not duplicated across calls.
-func Shared() (backends.Backend, error) {
+func Shared() (compute.Backend, error) {
 	sharedOnce.Do(func() { shared, sharedErr = New("") })
 	return shared, sharedErr
+}
+
+// Build describes how this binary can compute: whether the pure-Go backend
+// has its SIMD kernels, which backends are compiled in, the GoMLX module
+// version, and the configuration a model command would use now.
+type Build struct {
+	SIMD     bool     `json:"simd"`
+	Backends []string `json:"backends_compiled_in"`
+	GoMLX    string   `json:"gomlx"`
+	Selected string   `json:"backend"`
+}
+
+// BuildInfo returns the Build of this binary; flagValue is a --backend flag
+// (or "") as for Resolve.
+func BuildInfo(flagValue string) Build {
+	b := Build{SIMD: SIMD, Backends: compute.List(), GoMLX: "unknown", Selected: Resolve(flagValue)}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/gomlx/gomlx" {
+				b.GoMLX = dep.Version
+			}
+		}
+	}
+	return b
 }

@@ -2,6 +2,6 @@
 
 package backend
 
-import _ "github.com/gomlx/gomlx/backends/xla" // XLA through a PJRT plugin (GPU)
+import _ "github.com/gomlx/go-xla/compute/xla" // XLA through a PJRT plugin (GPU)
 
 func xlaCompiledIn() bool { return true }

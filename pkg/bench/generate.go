@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
@@ -73,7 +73,7 @@ const generatorKVCache = true
 // Generate builds the model of opts.Size with random weights on b and
 // times greedy decoding of opts.NewTokens tokens after a random prompt of
 // opts.PromptLen tokens, at batch 1, with gemma3n's Generator.
-func Generate(b backends.Backend, backendName string, opts GenerateOptions) (*GenerateReport, error) {
+func Generate(b compute.Backend, backendName string, opts GenerateOptions) (*GenerateReport, error) {
 	if opts.DType != dtypes.Float32 && opts.DType != dtypes.BFloat16 {
 		return nil, fmt.Errorf("bench: dtype %s: want float32 or bfloat16", opts.DType)
 	}
@@ -90,7 +90,7 @@ func Generate(b backends.Backend, backendName string, opts GenerateOptions) (*Ge
 	if err != nil {
 		return nil, err
 	}
-	defer m.Ctx.Finalize()
+	defer m.Store.Finalize()
 	r := &GenerateReport{
 		Kind: "generate", Backend: backendName, Device: b.Description(), DType: dtypeName(opts.DType),
 		Model: summarizeModel(opts.Size.Preset, cfg), Batch: 1, PromptLen: opts.PromptLen,

@@ -4,21 +4,21 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 )
 
 var (
 	backendOnce sync.Once
-	testB       backends.Backend
+	testB       compute.Backend
 	testBErr    error
 )
 
 // testBackend returns one SimpleGo backend for the test binary, with
 // sequential op scheduling (its parallel scheduler can deadlock on graphs
 // with many independent matrix products, GoMLX v0.26.0).
-func testBackend(t testing.TB) backends.Backend {
+func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
 	backendOnce.Do(func() { testB, testBErr = backend.New("go:ops_sequential") })
 	if testBErr != nil {

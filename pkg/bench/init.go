@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
@@ -35,13 +35,13 @@ const InitStd = 0.02
 // seed, computed inside one graph per distinct layer layout, so XLA fills
 // the device memory directly and nothing of the size of the model passes
 // through the host.
-func RandomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64) (*gemma3n.Model, error) {
+func RandomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64) (*gemma3n.Model, error) {
 	return randomModel(b, cfg, dtype, seed, nil)
 }
 
 // randomModel is RandomModel, logging every group of weights to log (nil:
 // silent) so that a slow initialisation shows where it is.
-func randomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64, log *slog.Logger) (*gemma3n.Model, error) {
+func randomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64, log *slog.Logger) (*gemma3n.Model, error) {
 	log = orDiscard(log)
 	if dtype != dtypes.Float32 && dtype != dtypes.BFloat16 {
 		return nil, fmt.Errorf("bench: weights must be float32 or bfloat16, not %s", dtype)
@@ -49,7 +49,7 @@ func randomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, se
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	m := &gemma3n.Model{Config: cfg, Ctx: context.New(), DType: dtype, Linear: gemma3n.DefaultLinear}
+	m := &gemma3n.Model{Config: cfg, Store: model.NewStore(), DType: dtype, Linear: gemma3n.DefaultLinear}
 	groups, order := groupWeights(cfg.Weights())
 	execs := map[string]*Exec{}
 	defer func() {
@@ -88,8 +88,7 @@ func randomModel(b backends.Backend, cfg *gemma3n.Config, dtype dtypes.DType, se
 				return nil, fmt.Errorf("bench: random weights of %s: %w", group[0].Name, err)
 			}
 			for i, spec := range group {
-				scope, name := gemma3n.VariableName(spec.Name)
-				m.Ctx.InAbsPath(scope).VariableWithValue(name, outs[i]).SetTrainable(false)
+				m.Store.VariableWithValue(gemma3n.VariablePath(spec.Name), outs[i]).SetTrainable(false)
 			}
 			done++
 			log.Info("bench: weights", "group", fmt.Sprintf("%d/%d", done, total), "first", group[0].Name, "tensors", len(group),

@@ -5,10 +5,10 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
@@ -101,8 +101,8 @@ func TestRandomModel(t *testing.T) {
 	}
 
 	// The model runs.
-	exec, err := context.NewExec(b, m.Ctx, func(ctx *context.Context, ids *Node) *Node {
-		return ConvertDType(m.Logits(ctx, ids, nil, nil), dtypes.Float32)
+	exec, err := model.NewExec(b, m.Store, func(scope *model.Scope, ids *Node) *Node {
+		return ConvertDType(m.Logits(scope, ids, nil, nil), dtypes.Float32)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 )
 
 // Memory describes the memory use of a benchmark run.
@@ -33,7 +33,7 @@ type Memory struct {
 
 // ReadMemory reads the device allocator statistics of b (device 0), when
 // the backend can tell, and the host's peak resident set size.
-func ReadMemory(b backends.Backend) Memory {
+func ReadMemory(b compute.Backend) Memory {
 	m := Memory{HostPeakRSS: hostPeakRSS()}
 	stats, err := deviceMemoryStats(b)
 	if err != nil {
@@ -82,7 +82,7 @@ func hostPeakRSS() int64 {
 // are read from the unexported fields xla.Backend.client →
 // pjrt.Client{plugin.api, addressableDevices[0].cDevice}; any change of
 // that layout yields an error, never a wrong pointer.
-func pjrtHandles(b backends.Backend) (api, device unsafe.Pointer, err error) {
+func pjrtHandles(b compute.Backend) (api, device unsafe.Pointer, err error) {
 	v := reflect.ValueOf(b)
 	if !v.IsValid() || v.Kind() != reflect.Pointer || v.IsNil() || v.Type().String() != "*xla.Backend" {
 		return nil, nil, errNotXLA

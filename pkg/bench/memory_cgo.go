@@ -91,7 +91,7 @@ import "C"
 import (
 	"errors"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 )
 
 var (
@@ -100,7 +100,7 @@ var (
 )
 
 // deviceMemoryStats calls PJRT_Device_MemoryStats on device 0 of an XLA backend.
-func deviceMemoryStats(b backends.Backend) (deviceStats, error) {
+func deviceMemoryStats(b compute.Backend) (deviceStats, error) {
 	api, device, err := pjrtHandles(b)
 	if err != nil {
 		return deviceStats{}, err

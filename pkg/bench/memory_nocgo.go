@@ -5,7 +5,7 @@ package bench
 import (
 	"errors"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 )
 
 var (
@@ -14,7 +14,7 @@ var (
 )
 
 // deviceMemoryStats needs cgo to call the PJRT plugin.
-func deviceMemoryStats(b backends.Backend) (deviceStats, error) {
+func deviceMemoryStats(b compute.Backend) (deviceStats, error) {
 	if _, _, err := pjrtHandles(b); err != nil {
 		return deviceStats{}, err
 	}

@@ -6,8 +6,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 )
 
 // DefaultNumericsTolerance is the bound on the relative difference
@@ -86,7 +86,7 @@ func (r NumericsReport) MarshalJSON() ([]byte, error) {
 // float32 and with bfloat16 weights and activations — on one fixed batch
 // for opts.Warmup + opts.Steps steps, and compares the losses after the
 // last step. opts.DType is ignored.
-func Numerics(b backends.Backend, backendName string, opts TrainOptions, tolerance float64) (*NumericsReport, error) {
+func Numerics(b compute.Backend, backendName string, opts TrainOptions, tolerance float64) (*NumericsReport, error) {
 	opts.DType = dtypes.Float32
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -121,11 +121,11 @@ func Numerics(b backends.Backend, backendName string, opts TrainOptions, toleran
 			return nil, err
 		}
 		if _, err := newAdapter(m, o); err != nil {
-			m.Ctx.Finalize()
+			m.Store.Finalize()
 			return nil, err
 		}
 		res, err := runTraining(b, m, o, examples, true)
-		m.Ctx.Finalize() // free the device memory before the next run
+		m.Store.Finalize() // free the device memory before the next run
 		if err != nil {
 			return nil, fmt.Errorf("bench: numerics, %s run: %w", dtypeName(run.dtype), err)
 		}

@@ -9,11 +9,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
@@ -85,7 +85,7 @@ func (r *ParityReport) Failed() []string {
 // fixture script) on b and compares its logits, loss, hidden states, loss
 // gradients and greedy continuation with the reference. With simpleGo
 // non-nil, it also runs the fixture there and compares the two backends.
-func Parity(b backends.Backend, backendName, dir string, simpleGo backends.Backend) (*ParityReport, error) {
+func Parity(b compute.Backend, backendName, dir string, simpleGo compute.Backend) (*ParityReport, error) {
 	ref, err := readReference(filepath.Join(dir, ReferenceFile))
 	if err != nil {
 		return nil, err
@@ -214,12 +214,12 @@ func readReference(path string) (*reference, error) {
 
 // fixtureOutputs loads the fixture model in float32 and computes on b the
 // outputs ref holds.
-func fixtureOutputs(b backends.Backend, dir string, ref *reference) (*parityOutputs, error) {
+func fixtureOutputs(b compute.Backend, dir string, ref *reference) (*parityOutputs, error) {
 	m, err := gemma3n.Load(dir, dtypes.Float32)
 	if err != nil {
 		return nil, fmt.Errorf("bench: parity: %w", err)
 	}
-	defer m.Ctx.Finalize()
+	defer m.Store.Finalize()
 	if ref.numHidden > 0 && ref.numHidden != m.Config.NumHiddenLayers+1 {
 		return nil, fmt.Errorf("bench: parity: the reference has %d hidden states, the model %d layers (want layers+1)", ref.numHidden, m.Config.NumHiddenLayers)
 	}
@@ -232,13 +232,13 @@ func fixtureOutputs(b backends.Backend, dir string, ref *reference) (*parityOutp
 	if err != nil {
 		return nil, fmt.Errorf("bench: parity: %w", err)
 	}
-	exec, err := context.NewExec(b, m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
+	exec, err := model.NewExec(b, m.Store, func(scope *model.Scope, ids, targets, weights *Node) []*Node {
 		g := ids.Graph()
-		out := m.Forward(ctx, gemma3n.Inputs{IDs: ids, Hidden: ref.numHidden > 0})
+		out := m.Forward(scope, gemma3n.Inputs{IDs: ids, Hidden: ref.numHidden > 0})
 		loss := gemma3n.Loss(out.Logits, targets, weights)
 		params := make([]*Node, len(ref.gradNames))
 		for i, w := range ref.gradNames {
-			params[i] = m.WeightVariable(w).ValueGraph(g)
+			params[i] = m.WeightVariable(w).NodeValue(g)
 		}
 		var grads []*Node
 		if len(params) > 0 {

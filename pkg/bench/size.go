@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )

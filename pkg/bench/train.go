@@ -10,10 +10,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
@@ -174,7 +174,7 @@ type TrainReport struct {
 // LoRA adapters and runs opts.Warmup + opts.Steps AdamW steps of the SFT
 // objective (train.CausalLM) on synthetic data, timing each step.
 // backendName is recorded in the report.
-func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainReport, error) {
+func Train(b compute.Backend, backendName string, opts TrainOptions) (*TrainReport, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func Train(b backends.Backend, backendName string, opts TrainOptions) (*TrainRep
 	if err != nil {
 		return nil, err
 	}
-	defer m.Ctx.Finalize()
+	defer m.Store.Finalize()
 	initSeconds := time.Since(start).Seconds()
 	log := orDiscard(opts.Progress)
 	log.Info("bench: weights ready; reading device memory", "s", roundSeconds(time.Since(start)))
@@ -247,7 +247,7 @@ type trainingRun struct {
 // runTraining trains m's trainable variables for opts.Warmup + opts.Steps
 // steps over examples, in a temporary run directory. With eval, it also
 // evaluates the loss on the same examples after the last step.
-func runTraining(b backends.Backend, m *gemma3n.Model, opts TrainOptions, examples []train.Example, eval bool) (*trainingRun, error) {
+func runTraining(b compute.Backend, m *gemma3n.Model, opts TrainOptions, examples []train.Example, eval bool) (*trainingRun, error) {
 	src, err := train.NewLMSource(examples, train.LMSourceConfig{
 		BatchSize: opts.Batch, MaxLen: opts.Seq, Buckets: []int{opts.Seq}, PadID: int32(m.Config.PadTokenID),
 	})
@@ -285,8 +285,8 @@ func runTraining(b backends.Backend, m *gemma3n.Model, opts TrainOptions, exampl
 	if eval {
 		cfg.EvalSets = []train.EvalSet{{Name: "train", Source: src}}
 	}
-	logits := func(ctx *context.Context, ids, mask *Node) *Node { return m.Logits(ctx, ids, nil, mask) }
-	tr, err := train.New(b, m.Ctx, train.CausalLM(logits), src, cfg)
+	logits := func(scope *model.Scope, ids, mask *Node) *Node { return m.Logits(scope, ids, nil, mask) }
+	tr, err := train.New(b, m.Store, train.CausalLM(logits), src, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}

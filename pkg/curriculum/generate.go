@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
@@ -30,7 +30,7 @@ type Reply struct {
 // (the directory's, else the embedded one for its vocabulary size) and
 // greedily generates the counsellor's reply to one client message through
 // the Gemma chat template. b nil uses backend.New("").
-func SampleReply(dir, message string, maxNewTokens int, b backends.Backend) (*Reply, error) {
+func SampleReply(dir, message string, maxNewTokens int, b compute.Backend) (*Reply, error) {
 	if maxNewTokens < 1 {
 		return nil, fmt.Errorf("max new tokens %d must be ≥ 1", maxNewTokens)
 	}

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
@@ -62,7 +62,7 @@ type MergeOptions struct {
 	// merged weights are rounded to 8 mantissa bits).
 	Verify bool
 	// Backend runs the verification (default: backend.New("")).
-	Backend backends.Backend
+	Backend compute.Backend
 	// Hub configures the download of repo ids (zero: the environment).
 	Hub hub.Options
 	// Logger receives progress messages (nil: slog.Default()).
@@ -113,7 +113,7 @@ type MergeResult struct {
 // A base directory without tokenizer files gets the embedded one too.
 // merge_info.json records the result. The directory is written under a
 // temporary name and renamed to Out at the end.
-func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
+func Merge(scope stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	start := time.Now()
 	if opts.Model == "" || opts.Adapter == "" || opts.Out == "" {
 		return nil, errors.New("merge: the base model, the adapter and the output directory are required")
@@ -125,7 +125,7 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	if err := checkEmptyOrAbsent(opts.Out); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	base, err := resolveModel(ctx, opts.Model, opts.Hub)
+	base, err := resolveModel(scope, opts.Model, opts.Hub)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
@@ -222,7 +222,7 @@ func gemmaPreset(name string) bool {
 // resolveModel turns a model argument into a preset or a local directory
 // (downloading a Hugging Face repo id through package hub) and reads its
 // configuration.
-func resolveModel(ctx stdcontext.Context, name string, hubOpts hub.Options) (*modelRef, error) {
+func resolveModel(scope stdcontext.Context, name string, hubOpts hub.Options) (*modelRef, error) {
 	if gemmaPreset(name) {
 		cfg, err := gemma3n.Preset(name)
 		if err != nil {
@@ -230,7 +230,7 @@ func resolveModel(ctx stdcontext.Context, name string, hubOpts hub.Options) (*mo
 		}
 		return &modelRef{path: name, preset: true, config: cfg}, nil
 	}
-	dir, err := hub.Resolve(ctx, name, hubOpts)
+	dir, err := hub.Resolve(scope, name, hubOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -439,7 +439,7 @@ const (
 
 // verifyMerged reloads the merged model from dir and compares its logits on
 // a short chat prompt with those of the adapter's model.
-func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b backends.Backend, res *MergeResult) error {
+func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b compute.Backend, res *MergeResult) error {
 	if b == nil {
 		var err error
 		if b, err = backend.New(""); err != nil {

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
@@ -73,7 +73,7 @@ type Options struct {
 
 	// BackendInstance, when set, runs every stage (default: a backend from
 	// model.backend, created once by backend.New).
-	BackendInstance backends.Backend
+	BackendInstance compute.Backend
 	// Hub configures the download of repo ids (zero: the environment).
 	Hub hub.Options
 

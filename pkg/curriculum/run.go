@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
@@ -74,7 +74,7 @@ type runner struct {
 	cfg      *config.All
 	settings runSettings
 	log      *slog.Logger
-	backend  backends.Backend
+	backend  compute.Backend
 	corpus   *corpus
 	summary  *Summary
 	start    time.Time

@@ -25,7 +25,7 @@ func BenchmarkTinyDPOStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			if precompute {
-				chosen, rejected, err := ComputeReference(testutil.Backend(b), m.Ctx, Logits(m), src, nil)
+				chosen, rejected, err := ComputeReference(testutil.Backend(b), m.Store, Logits(m), src, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -44,7 +44,7 @@ func BenchmarkTinyDPOStep(b *testing.B) {
 				pairs += int(s.StepWeight)
 				tokens += s.StepTokens
 			}
-			tr, err := train.New(testutil.Backend(b), m.Ctx, mustObjective(b, model, Params{Beta: 0.1}), src, tc)
+			tr, err := train.New(testutil.Backend(b), m.Store, mustObjective(b, model, Params{Beta: 0.1}), src, tc)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
@@ -37,7 +37,7 @@ const (
 // Logits is the causal-LM function of a Gemma 3n model as pkg/train expects
 // it: ids [B,L] and attention mask [B,L] (right padding) to logits [B,L,V].
 func Logits(m *gemma3n.Model) train.LogitsFn {
-	return func(ctx *context.Context, ids, mask *Node) *Node { return m.Logits(ctx, ids, nil, mask) }
+	return func(scope *model.Scope, ids, mask *Node) *Node { return m.Logits(scope, ids, nil, mask) }
 }
 
 // NewLoRAModel returns the DPO model of m with adapter a installed: the
@@ -52,19 +52,19 @@ func NewLoRAModel(m *gemma3n.Model, a *lora.Adapter, reference string) (Model, e
 	if m == nil || a == nil || a.Model() != m {
 		return Model{}, fmt.Errorf("dpo: NewLoRAModel needs a model and an adapter installed on it")
 	}
-	model := Model{Policy: Logits(m)}
+	dm := Model{Policy: Logits(m)}
 	switch reference {
 	case ReferenceBase:
-		model.Reference = baseLogits(m, a)
+		dm.Reference = baseLogits(m, a)
 	case ReferenceSFT:
 		if err := freezeAdapter(m, a); err != nil {
 			return Model{}, err
 		}
-		model.Reference = frozenLogits(m)
+		dm.Reference = frozenLogits(m)
 	default:
 		return Model{}, fmt.Errorf("dpo: unknown reference %q (want %s or %s)", reference, ReferenceSFT, ReferenceBase)
 	}
-	return model, nil
+	return dm, nil
 }
 
 // CurrentReference returns the reference as the model computes it now, for
@@ -87,21 +87,21 @@ func CurrentReference(m *gemma3n.Model, a *lora.Adapter, reference string) (trai
 }
 
 func baseLogits(m *gemma3n.Model, a *lora.Adapter) train.LogitsFn {
-	return func(ctx *context.Context, ids, mask *Node) *Node {
+	return func(scope *model.Scope, ids, mask *Node) *Node {
 		var logits *Node
-		a.WithBase(ctx, ids.Graph(), func() { logits = m.Logits(ctx, ids, nil, mask) })
+		a.WithBase(scope, ids.Graph(), func() { logits = m.Logits(scope, ids, nil, mask) })
 		return logits
 	}
 }
 
 func frozenLogits(m *gemma3n.Model) train.LogitsFn {
-	return func(ctx *context.Context, ids, mask *Node) *Node {
+	return func(scope *model.Scope, ids, mask *Node) *Node {
 		g := ids.Graph()
-		root := ctx.InAbsPath(context.RootScope)
-		prev := context.GetGraphParamOr(root, g, paramFrozenReference, false)
+		root := scope.Store().RootScope()
+		prev := model.GetGraphParamOr(root, g, paramFrozenReference, false)
 		root.SetGraphParam(g, paramFrozenReference, true)
 		defer root.SetGraphParam(g, paramFrozenReference, prev)
-		return m.Logits(ctx, ids, nil, mask)
+		return m.Logits(scope, ids, nil, mask)
 	}
 }
 
@@ -114,20 +114,19 @@ func freezeAdapter(m *gemma3n.Model, a *lora.Adapter) error {
 		if varA == nil || varB == nil {
 			return fmt.Errorf("dpo: adapter variables of %s missing", mod.Name)
 		}
-		scope, _ := gemma3n.VariableName(mod.Name + ".weight")
-		frozen := m.Ctx.InAbsPath(scope).In(frozenScope)
-		for _, v := range []*context.Variable{varA, varB} {
+		frozen := m.Store.Scope(gemma3n.VariablePath(mod.Name)).At(frozenScope)
+		for _, v := range []*model.Variable{varA, varB} {
 			value, err := v.Value()
 			if err != nil {
-				return fmt.Errorf("dpo: freezing %s: %w", v.ScopeAndName(), err)
+				return fmt.Errorf("dpo: freezing %s: %w", v.Path(), err)
 			}
 			clone, err := value.LocalClone()
 			if err != nil {
-				return fmt.Errorf("dpo: freezing %s: %w", v.ScopeAndName(), err)
+				return fmt.Errorf("dpo: freezing %s: %w", v.Path(), err)
 			}
 			if old := frozen.GetVariable(v.Name()); old != nil {
 				if err := old.SetValue(clone); err != nil {
-					return fmt.Errorf("dpo: freezing %s: %w", v.ScopeAndName(), err)
+					return fmt.Errorf("dpo: freezing %s: %w", v.Path(), err)
 				}
 				continue
 			}
@@ -138,13 +137,13 @@ func freezeAdapter(m *gemma3n.Model, a *lora.Adapter) error {
 	if linear == nil {
 		linear = a.Linear
 	}
-	// Wrapping twice (a second NewLoRAModel) is harmless: a context already
+	// Wrapping twice (a second NewLoRAModel) is harmless: a scope already
 	// in the frozen scope stays there.
-	m.Linear = func(ctx *context.Context, module string, x, weight *Node) *Node {
-		if context.GetGraphParamOr(ctx, x.Graph(), paramFrozenReference, false) && path.Base(ctx.Scope()) != frozenScope {
-			ctx = ctx.In(frozenScope)
+	m.Linear = func(scope *model.Scope, module string, x, weight *Node) *Node {
+		if model.GetGraphParamOr(scope, x.Graph(), paramFrozenReference, false) && path.Base(scope.Scope()) != frozenScope {
+			scope = scope.At(frozenScope)
 		}
-		return linear(ctx, module, x, weight)
+		return linear(scope, module, x, weight)
 	}
 	return nil
 }

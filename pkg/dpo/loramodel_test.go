@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
@@ -89,7 +89,7 @@ func TestLoRAReferences(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			chosen, rejected, err := ComputeReference(testutil.Backend(t), m.Ctx, current, pre, nil)
+			chosen, rejected, err := ComputeReference(testutil.Backend(t), m.Store, current, pre, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,8 +99,8 @@ func TestLoRAReferences(t *testing.T) {
 			for index := range inGraph.NumBatches() {
 				a, _ := inGraph.Batch(0, index)
 				b, _ := pre.Batch(0, index)
-				sumA, weight, metricsA := evalBatch(t, m.Ctx, obj, a)
-				sumB, _, metricsB := evalBatch(t, m.Ctx, obj, b)
+				sumA, weight, metricsA := evalBatch(t, m.Store, obj, a)
+				sumB, _, metricsB := evalBatch(t, m.Store, obj, b)
 				if math.Abs(sumA-sumB) > 1e-4 || math.Abs(metricsA[MetricMargin]-metricsB[MetricMargin]) > 1e-4 {
 					t.Errorf("batch %d: in-graph loss %.6f margin %.6f, precomputed %.6f margin %.6f",
 						index, sumA, metricsA[MetricMargin], sumB, metricsB[MetricMargin])
@@ -123,7 +123,7 @@ func TestBaseReferenceIsTheBaseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gotC, gotR, err := ComputeReference(testutil.Backend(t), m.Ctx, ref, src, nil)
+	gotC, gotR, err := ComputeReference(testutil.Backend(t), m.Store, ref, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestBaseReferenceIsTheBaseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantC, wantR, err := ComputeReference(testutil.Backend(t), plain.Ctx, Logits(plain), src, nil)
+	wantC, wantR, err := ComputeReference(testutil.Backend(t), plain.Store, Logits(plain), src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestBaseReferenceIsTheBaseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sftC, _, err := ComputeReference(testutil.Backend(t), m.Ctx, sft, src, nil)
+	sftC, _, err := ComputeReference(testutil.Backend(t), m.Store, sft, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +186,8 @@ func TestTinyGemmaDPORun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/weight", "/embed_tokens/weight")
-	sftValues := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/lora_B", "/layers/5/self_attn/o_proj/lora_A")
+	base := testutil.Snapshot(t, m.Store, "/layers/0/self_attn/q_proj/weight", "/embed_tokens/weight")
+	sftValues := testutil.Snapshot(t, m.Store, "/layers/0/self_attn/q_proj/lora_B", "/layers/5/self_attn/o_proj/lora_A")
 
 	cfg := testTrainConfig(t.TempDir())
 	cfg.Epochs = 3 // 12 steps
@@ -196,7 +196,7 @@ func TestTinyGemmaDPORun(t *testing.T) {
 	cfg.EvalAtStart = true
 	var evals []train.EvalMetrics
 	cfg.OnEval = func(e train.EvalMetrics) { evals = append(evals, e) }
-	tr, err := train.New(testutil.Backend(t), m.Ctx, mustObjective(t, model, Params{Beta: 0.1}), src, cfg)
+	tr, err := train.New(testutil.Backend(t), m.Store, mustObjective(t, model, Params{Beta: 0.1}), src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,12 +217,12 @@ func TestTinyGemmaDPORun(t *testing.T) {
 		t.Errorf("after training: accuracy %v, margin %v, loss %v", after.Metrics[MetricAccuracy], after.Metrics[MetricMargin], after.Loss)
 	}
 	for key, want := range base {
-		if d := testutil.MaxAbsDiff(testutil.Snapshot(t, m.Ctx, key)[key], want); d != 0 {
+		if d := testutil.MaxAbsDiff(testutil.Snapshot(t, m.Store, key)[key], want); d != 0 {
 			t.Errorf("base weight %s moved by %g", key, d)
 		}
 	}
-	frozen := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/dpo_reference/lora_B", "/layers/5/self_attn/o_proj/dpo_reference/lora_A")
-	trained := testutil.Snapshot(t, m.Ctx, "/layers/0/self_attn/q_proj/lora_B")
+	frozen := testutil.Snapshot(t, m.Store, "/layers/0/self_attn/q_proj/dpo_reference/lora_B", "/layers/5/self_attn/o_proj/dpo_reference/lora_A")
+	trained := testutil.Snapshot(t, m.Store, "/layers/0/self_attn/q_proj/lora_B")
 	if testutil.MaxAbsDiff(frozen["/layers/0/self_attn/q_proj/dpo_reference/lora_B"], sftValues["/layers/0/self_attn/q_proj/lora_B"]) != 0 ||
 		testutil.MaxAbsDiff(frozen["/layers/5/self_attn/o_proj/dpo_reference/lora_A"], sftValues["/layers/5/self_attn/o_proj/lora_A"]) != 0 {
 		t.Error("the frozen reference copy changed")
@@ -231,11 +231,11 @@ func TestTinyGemmaDPORun(t *testing.T) {
 		t.Error("the adapter did not move")
 	}
 	frozenVars := 0
-	for v := range m.Ctx.IterVariables() {
+	for v := range m.Store.IterVariables() {
 		if strings.HasSuffix(v.Scope(), "/"+frozenScope) {
 			frozenVars++
 			if v.Trainable {
-				t.Errorf("frozen copy %s is trainable", v.ScopeAndName())
+				t.Errorf("frozen copy %s is trainable", v.Path())
 			}
 		}
 	}

@@ -3,9 +3,9 @@ package dpo
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -36,20 +36,20 @@ const (
 // Loss.Sum is the sum of the pair losses (plus the RPO term), Loss.Weight the
 // number of real pairs, and the metrics are sums over the pairs. The
 // reference log-probabilities come from the batch when it carries them, else
-// from model.Reference in the same graph.
-func Objective(model Model, p Params) (train.Objective, error) {
+// from m.Reference in the same graph.
+func Objective(m Model, p Params) (train.Objective, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if model.Policy == nil {
+	if m.Policy == nil {
 		return nil, fmt.Errorf("dpo: the model has no policy")
 	}
-	return func(ctx *context.Context, inputs []*Node) train.Loss {
-		return objectiveLoss(ctx, model, p, inputs)
+	return func(scope *model.Scope, inputs []*Node) train.Loss {
+		return objectiveLoss(scope, m, p, inputs)
 	}, nil
 }
 
-func objectiveLoss(ctx *context.Context, model Model, p Params, inputs []*Node) train.Loss {
+func objectiveLoss(scope *model.Scope, m Model, p Params, inputs []*Node) train.Loss {
 	if len(inputs) != numInputs-1 && len(inputs) != numInputs {
 		panic(fmt.Errorf("dpo: want %d or %d inputs (ids, labels, weights, attention, pair mask[, reference log-probs]), got %d",
 			numInputs-1, numInputs, len(inputs)))
@@ -58,15 +58,15 @@ func objectiveLoss(ctx *context.Context, model Model, p Params, inputs []*Node) 
 	weights := ConvertDType(inputs[LossWeights], dtypes.Float32)
 	pairMask := ConvertDType(inputs[PairMask], dtypes.Float32)
 
-	policy, counts := SequenceLogProbs(model.Policy(ctx, ids, attention), labels, weights)
+	policy, counts := SequenceLogProbs(m.Policy(scope, ids, attention), labels, weights)
 	var ref *Node
 	if len(inputs) == numInputs {
 		ref = ConvertDType(inputs[RefLogProbs], dtypes.Float32)
 	} else {
-		if model.Reference == nil {
+		if m.Reference == nil {
 			panic(fmt.Errorf("dpo: the batch carries no reference log-probabilities and the model has no reference"))
 		}
-		ref = referenceLogProbs(ctx, model.Reference, ids, labels, weights, attention)
+		ref = referenceLogProbs(scope, m.Reference, ids, labels, weights, attention)
 	}
 	ref = StopGradient(ref)
 	return pairLoss(p, policy, ref, counts, pairMask)
@@ -84,12 +84,12 @@ func SequenceLogProbs(logits, labels, weights *Node) (logProbs, counts *Node) {
 
 // referenceLogProbs runs the reference model in evaluation mode (no dropout)
 // in the graph being built, and restores the graph's training flag.
-func referenceLogProbs(ctx *context.Context, reference train.LogitsFn, ids, labels, weights, attention *Node) *Node {
+func referenceLogProbs(scope *model.Scope, reference train.LogitsFn, ids, labels, weights, attention *Node) *Node {
 	g := ids.Graph()
-	training := ctx.IsTraining(g)
-	ctx.SetTraining(g, false)
-	defer ctx.SetTraining(g, training)
-	logProbs, _ := SequenceLogProbs(reference(ctx, ids, attention), labels, weights)
+	training := scope.IsTraining(g)
+	scope.Store().SetTraining(g, false)
+	defer scope.Store().SetTraining(g, training)
+	logProbs, _ := SequenceLogProbs(reference(scope, ids, attention), labels, weights)
 	return logProbs
 }
 
@@ -132,16 +132,9 @@ func pairLoss(p Params, policy, ref, counts, pairMask *Node) train.Loss {
 	return train.Loss{Sum: sum(losses), Weight: ReduceAllSum(pairMask), Metrics: metrics}
 }
 
-// splitRows splits x [2B] into its first and second halves [B] with constant
-// selection vectors: Slice has no gradient on the SimpleGo backend.
+// splitRows splits x [2B] into its first (chosen) and second (rejected)
+// halves [B].
 func splitRows(x *Node) (first, second *Node) {
-	g := x.Graph()
-	n := x.Shape().Dimensions[0]
-	halves := Reshape(x, 2, n/2)
-	pick := func(k int) *Node {
-		sel := []float32{0, 0}
-		sel[k] = 1
-		return Einsum("kb,k->b", halves, ConvertDType(Const(g, sel), x.DType()))
-	}
-	return pick(0), pick(1)
+	halves := Split(x, 0, 2)
+	return halves[0], halves[1]
 }

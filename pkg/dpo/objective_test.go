@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -30,7 +30,7 @@ func newBigramTable(seed uint64) *bigramTable {
 }
 
 // logits is the table as a train.LogitsFn.
-func (tb *bigramTable) logits(_ *context.Context, ids, _ *Node) *Node {
+func (tb *bigramTable) logits(_ *model.Scope, ids, _ *Node) *Node {
 	flat := make([]float32, 0, toyVocab*toyVocab)
 	for i := range tb {
 		for _, v := range tb[i] {
@@ -97,7 +97,7 @@ func TestObjectiveMatchesFormula(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sum, weight, metrics := evalBatch(t, context.New(), obj, batch)
+			sum, weight, metrics := evalBatch(t, model.NewStore(), obj, batch)
 			gotSum += sum
 			gotWeight += weight
 			for k, v := range metrics {
@@ -151,10 +151,10 @@ func TestObjectiveMatchesFormula(t *testing.T) {
 func TestObjectiveAtReference(t *testing.T) {
 	src := mustPairSource(t, toyPairs(6, 4, 9), train.LMSourceConfig{BatchSize: 4, MaxLen: 16, Buckets: []int{16}})
 	obj := mustObjective(t, Model{Policy: toyPolicy, Reference: toyReference}, Params{Beta: 0.1})
-	ctx := newToyModel(4)
+	scope := newToyModel(4)
 	for index := range src.NumBatches() {
 		batch, _ := src.Batch(0, index)
-		sum, weight, metrics := evalBatch(t, ctx, obj, batch)
+		sum, weight, metrics := evalBatch(t, scope, obj, batch)
 		if math.Abs(sum/weight-math.Ln2) > 1e-6 {
 			t.Errorf("batch %d: mean loss %.7f, want log 2 = %.7f", index, sum/weight, math.Ln2)
 		}
@@ -169,14 +169,14 @@ func TestObjectiveAtReference(t *testing.T) {
 // Reference log-probabilities precomputed once give the same loss and
 // metrics as the reference computed in the training graph.
 func TestPrecomputedReferenceEqualsInGraph(t *testing.T) {
-	ctx := newToyModel(5)
-	setToyB(t, ctx, 5) // the policy differs from the reference
+	scope := newToyModel(5)
+	setToyB(t, scope, 5) // the policy differs from the reference
 	pairs := toyPairs(7, 6, 12)
 	cfg := train.LMSourceConfig{BatchSize: 2, MaxLen: 16, Buckets: []int{8, 16}, Shuffle: true, Seed: 1}
 	inGraph := mustPairSource(t, pairs, cfg)
 	pre := mustPairSource(t, pairs, cfg)
 	calls := 0
-	chosen, rejected, err := ComputeReference(testutil.Backend(t), ctx, toyReference, pre, func(done, total int) {
+	chosen, rejected, err := ComputeReference(testutil.Backend(t), scope, toyReference, pre, func(done, total int) {
 		calls++
 		if total != 7 || done > total {
 			t.Errorf("progress %d/%d", done, total)
@@ -201,8 +201,8 @@ func TestPrecomputedReferenceEqualsInGraph(t *testing.T) {
 		if len(a.Inputs) != numInputs-1 || len(b.Inputs) != numInputs {
 			t.Fatalf("inputs %d and %d, want %d and %d", len(a.Inputs), len(b.Inputs), numInputs-1, numInputs)
 		}
-		sumA, weightA, metricsA := evalBatch(t, ctx, obj, a)
-		sumB, weightB, metricsB := evalBatch(t, ctx, objNoRef, b)
+		sumA, weightA, metricsA := evalBatch(t, scope, obj, a)
+		sumB, weightB, metricsB := evalBatch(t, scope, objNoRef, b)
 		if math.Abs(sumA-sumB) > 1e-5 || weightA != weightB {
 			t.Errorf("batch %d: in-graph loss %.7f (weight %v), precomputed %.7f (weight %v)", index, sumA, weightA, sumB, weightB)
 		}
@@ -228,8 +228,8 @@ func TestObjectiveErrors(t *testing.T) {
 	obj := mustObjective(t, Model{Policy: toyPolicy}, Params{Beta: 0.1})
 	src := mustPairSource(t, toyPairs(2, 1, 5), train.LMSourceConfig{BatchSize: 2, MaxLen: 8})
 	batch, _ := src.Batch(0, 0)
-	exec, err := context.NewExec(testutil.Backend(t), newToyModel(1), func(ctx *context.Context, inputs []*Node) *Node {
-		return obj(ctx, inputs).Sum
+	exec, err := model.NewExec(testutil.Backend(t), newToyModel(1), func(scope *model.Scope, inputs []*Node) *Node {
+		return obj(scope, inputs).Sum
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,11 @@ package dpo
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -18,16 +18,16 @@ import (
 // src.Pairs — the values SetReference expects. Pairs are batched by length
 // (BatchSize pairs at a time), so the graphs compiled are those of src's
 // buckets. progress, if not nil, is called after each batch.
-func ComputeReference(b backends.Backend, ctx *context.Context, reference train.LogitsFn, src *PairSource,
+func ComputeReference(b compute.Backend, store *model.Store, reference train.LogitsFn, src *PairSource,
 	progress func(done, total int)) (chosen, rejected []float32, err error) {
-	if b == nil || ctx == nil || reference == nil || src == nil {
-		return nil, nil, fmt.Errorf("dpo: ComputeReference needs a backend, a context, a reference model and a source")
+	if b == nil || store == nil || reference == nil || src == nil {
+		return nil, nil, fmt.Errorf("dpo: ComputeReference needs a backend, a model store, a reference model and a source")
 	}
-	exec, err := context.NewExec(b, ctx.Checked(false), func(ctx *context.Context, inputs []*Node) *Node {
+	exec, err := model.NewExec(b, store, func(scope *model.Scope, inputs []*Node) *Node {
 		g := inputs[0].Graph()
-		ctx.SetTraining(g, false)
+		scope.Store().SetTraining(g, false)
 		weights := ConvertDType(inputs[LossWeights], dtypes.Float32)
-		logProbs, _ := SequenceLogProbs(reference(ctx, inputs[InputIDs], inputs[AttentionMask]), inputs[Labels], weights)
+		logProbs, _ := SequenceLogProbs(reference(scope, inputs[InputIDs], inputs[AttentionMask]), inputs[Labels], weights)
 		return logProbs
 	})
 	if err != nil {
@@ -60,7 +60,7 @@ func ComputeReference(b backends.Backend, ctx *context.Context, reference train.
 }
 
 // execLogProbs runs the reference graph, turning graph-building panics into errors.
-func execLogProbs(exec *context.Exec, inputs []*tensors.Tensor) (values []float32, err error) {
+func execLogProbs(exec *model.Exec, inputs []*tensors.Tensor) (values []float32, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
@@ -64,7 +64,7 @@ type Options struct {
 	// DType of the model weights; the zero value follows training.bf16.
 	DType dtypes.DType
 	// Backend runs the graphs (default: backend.Shared()).
-	Backend backends.Backend
+	Backend compute.Backend
 	// Tokenizer renders the pairs (default: the model directory's
 	// tokenizer.json, else the embedded Gemma 3 tokenizer).
 	Tokenizer *tokenizer.Tokenizer
@@ -185,7 +185,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if res.evalSource != nil {
 		tc.EvalSets = []train.EvalSet{{Name: EvalSetName, Source: res.evalSource}}
 	}
-	trainer, err := train.New(b, m.Ctx, objective, res.trainSource, tc)
+	trainer, err := train.New(b, m.Store, objective, res.trainSource, tc)
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
@@ -315,7 +315,7 @@ func pairSource(tok *tokenizer.Tokenizer, pairs []data.PreferencePair, cfg *conf
 // log-probabilities, they are computed now (before any checkpoint is
 // restored, so from the SFT adapter) and set on the sources; otherwise the
 // reference is built into the training graph.
-func setUpReference(b backends.Backend, m *gemma3n.Model, a *lora.Adapter, res *Result, log *slog.Logger) (Model, error) {
+func setUpReference(b compute.Backend, m *gemma3n.Model, a *lora.Adapter, res *Result, log *slog.Logger) (Model, error) {
 	if !res.PrecomputedRef {
 		return NewLoRAModel(m, a, res.Reference)
 	}
@@ -328,7 +328,7 @@ func setUpReference(b backends.Backend, m *gemma3n.Model, a *lora.Adapter, res *
 		if src == nil {
 			continue
 		}
-		chosen, rejected, err := ComputeReference(b, m.Ctx, ref, src, nil)
+		chosen, rejected, err := ComputeReference(b, m.Store, ref, src, nil)
 		if err != nil {
 			return Model{}, err
 		}
@@ -383,7 +383,7 @@ func saveAdapters(m *gemma3n.Model, a *lora.Adapter, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
-	if err := ckpt.Restore(m.Ctx, true); err != nil {
+	if err := ckpt.Restore(m.Store, true); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	res.BestAdapter = filepath.Join(res.RunDir, BestAdapterDir)

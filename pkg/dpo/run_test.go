@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
@@ -103,7 +103,7 @@ func TestRun(t *testing.T) {
 	}
 	_, sft := loadTinyWithAdapter(t)
 	key := "/layers/0/self_attn/q_proj/lora_B"
-	if testutil.MaxAbsDiff(testutil.Snapshot(t, a.Model().Ctx, key)[key], testutil.Snapshot(t, sft.Model().Ctx, key)[key]) == 0 {
+	if testutil.MaxAbsDiff(testutil.Snapshot(t, a.Model().Store, key)[key], testutil.Snapshot(t, sft.Model().Store, key)[key]) == 0 {
 		t.Error("the saved adapter equals the SFT adapter")
 	}
 

@@ -4,10 +4,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -23,8 +23,9 @@ const (
 	toyRank  = 8
 )
 
-func newToyModel(seed uint64) *context.Context {
-	ctx := context.New()
+func newToyModel(seed uint64) *model.Store {
+	store := model.NewStore()
+	scope := store.RootScope()
 	rng := rand.New(rand.NewPCG(seed, 7))
 	normal := func(n int, std float64) []float32 {
 		v := make([]float32, n)
@@ -33,39 +34,39 @@ func newToyModel(seed uint64) *context.Context {
 		}
 		return v
 	}
-	ctx.In("embed").VariableWithValue("weights", tensors.FromFlatDataAndDimensions(normal(toyVocab*toyDim, 1), toyVocab, toyDim)).SetTrainable(false)
-	ctx.In("adapter").VariableWithValue("A", tensors.FromFlatDataAndDimensions(normal(toyDim*toyRank, 0.3), toyDim, toyRank))
-	ctx.In("adapter").VariableWithValue("B", tensors.FromFlatDataAndDimensions(make([]float32, toyRank*toyDim), toyRank, toyDim))
-	return ctx
+	scope.In("embed").VariableWithValue("weights", tensors.FromFlatDataAndDimensions(normal(toyVocab*toyDim, 1), toyVocab, toyDim)).SetTrainable(false)
+	scope.In("adapter").VariableWithValue("A", tensors.FromFlatDataAndDimensions(normal(toyDim*toyRank, 0.3), toyDim, toyRank))
+	scope.At("adapter").VariableWithValue("B", tensors.FromFlatDataAndDimensions(make([]float32, toyRank*toyDim), toyRank, toyDim))
+	return store
 }
 
 // setToyB gives the adapter's B random values, so that policy and reference differ.
-func setToyB(t testing.TB, ctx *context.Context, seed uint64) {
+func setToyB(t testing.TB, store *model.Store, seed uint64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 3))
 	b := make([]float32, toyRank*toyDim)
 	for i := range b {
 		b[i] = float32(rng.NormFloat64() * 0.2)
 	}
-	if err := ctx.In("adapter").GetVariable("B").SetValue(tensors.FromFlatDataAndDimensions(b, toyRank, toyDim)); err != nil {
+	if err := store.GetVariable("/adapter/B").SetValue(tensors.FromFlatDataAndDimensions(b, toyRank, toyDim)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func toyEmbed(ctx *context.Context, ids *Node) (e, emb *Node) {
-	emb = ctx.In("embed").GetVariable("weights").ValueGraph(ids.Graph())
+func toyEmbed(scope *model.Scope, ids *Node) (e, emb *Node) {
+	emb = scope.At("embed").GetVariable("weights").NodeValue(ids.Graph())
 	return Gather(emb, InsertAxes(ids, -1)), emb
 }
 
 // toyPolicy is the adapted model.
-func toyPolicy(ctx *context.Context, ids, _ *Node) *Node {
+func toyPolicy(scope *model.Scope, ids, _ *Node) *Node {
 	g := ids.Graph()
-	e, emb := toyEmbed(ctx, ids)
-	a := ctx.In("adapter").GetVariable("A").ValueGraph(g)
-	b := ctx.In("adapter").GetVariable("B").ValueGraph(g)
+	e, emb := toyEmbed(scope, ids)
+	a := scope.At("adapter").GetVariable("A").NodeValue(g)
+	b := scope.At("adapter").GetVariable("B").NodeValue(g)
 	low := Einsum("btd,dr->btr", e, a)
-	if ctx.IsTraining(g) {
-		keep := GreaterThan(ctx.RandomUniform(g, low.Shape()), Scalar(g, dtypes.Float32, 0.1))
+	if scope.IsTraining(g) {
+		keep := GreaterThan(scope.RandomUniform(g, low.Shape()), Scalar(g, dtypes.Float32, 0.1))
 		low = Where(keep, DivScalar(low, 0.9), ZerosLike(low))
 	}
 	h := Add(e, Einsum("btr,rd->btd", low, b))
@@ -73,8 +74,8 @@ func toyPolicy(ctx *context.Context, ids, _ *Node) *Node {
 }
 
 // toyReference is the base model: the adapter switched off.
-func toyReference(ctx *context.Context, ids, _ *Node) *Node {
-	e, emb := toyEmbed(ctx, ids)
+func toyReference(scope *model.Scope, ids, _ *Node) *Node {
+	e, emb := toyEmbed(scope, ids)
 	return Einsum("btd,vd->btv", e, emb)
 }
 
@@ -136,12 +137,12 @@ func mustObjective(t testing.TB, model Model, p Params) train.Objective {
 
 // evalBatch computes the objective of one batch (evaluation mode) and
 // returns the loss sum, the weight and the metric sums.
-func evalBatch(t testing.TB, ctx *context.Context, obj train.Objective, batch train.Batch) (sum, weight float64, metrics map[string]float64) {
+func evalBatch(t testing.TB, store *model.Store, obj train.Objective, batch train.Batch) (sum, weight float64, metrics map[string]float64) {
 	t.Helper()
 	var names []string
-	exec, err := context.NewExec(testutil.Backend(t), ctx.Checked(false), func(ctx *context.Context, inputs []*Node) []*Node {
-		ctx.SetTraining(inputs[0].Graph(), false)
-		loss := obj(ctx, inputs)
+	exec, err := model.NewExec(testutil.Backend(t), store, func(scope *model.Scope, inputs []*Node) []*Node {
+		scope.Store().SetTraining(inputs[0].Graph(), false)
+		loss := obj(scope, inputs)
 		outs := []*Node{loss.Sum, loss.Weight}
 		names = names[:0]
 		for name, node := range loss.Metrics {

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/metrics"
@@ -47,7 +47,7 @@ func DefaultEncoderLayer(cfg *gemma3n.Config) int {
 type HiddenEncoder struct {
 	model *gemma3n.Model
 	tok   *tokenizer.Tokenizer
-	exec  *context.Exec
+	exec  *model.Exec
 	layer int
 	name  string
 	// BatchSize is the number of texts per forward pass; MaxTokens bounds
@@ -60,7 +60,7 @@ type HiddenEncoder struct {
 // negative layer means DefaultEncoderLayer) of m on backend b. modelName
 // identifies the base model in the encoder's name ("<modelName>/layer-N"),
 // which reports carry: scores are comparable only between equal names.
-func NewHiddenEncoder(b backends.Backend, m *gemma3n.Model, tok *tokenizer.Tokenizer, modelName string, layer int) (*HiddenEncoder, error) {
+func NewHiddenEncoder(b compute.Backend, m *gemma3n.Model, tok *tokenizer.Tokenizer, modelName string, layer int) (*HiddenEncoder, error) {
 	cfg := m.Config
 	if layer < 0 {
 		layer = DefaultEncoderLayer(cfg)
@@ -77,8 +77,8 @@ func NewHiddenEncoder(b backends.Backend, m *gemma3n.Model, tok *tokenizer.Token
 	}
 	active := cfg.AltUpActiveIdx
 	var err error
-	e.exec, err = context.NewExec(b, base.Ctx, func(ctx *context.Context, ids, positions, mask *Node) *Node {
-		out := base.Forward(ctx, gemma3n.Inputs{IDs: ids, Positions: positions, Mask: mask, Hidden: true})
+	e.exec, err = model.NewExec(b, base.Store, func(scope *model.Scope, ids, positions, mask *Node) *Node {
+		out := base.Forward(scope, gemma3n.Inputs{IDs: ids, Positions: positions, Mask: mask, Hidden: true})
 		// The output is built after the whole forward pass, as SimpleGo
 		// needs an executable's last output to follow every weight it
 		// reads; the layers above are built but never run.

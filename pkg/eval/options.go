@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
@@ -122,7 +122,7 @@ type Options struct {
 	// BackendInstance replaces creating a backend.
 	ModelInstance   *gemma3n.Model
 	Tokenizer       *tokenizer.Tokenizer
-	BackendInstance backends.Backend
+	BackendInstance compute.Backend
 	// Hub configures the download of repo ids (zero: the environment).
 	Hub hub.Options
 

@@ -3,8 +3,8 @@ package gemma3n
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
 // AltUp keeps n copies ("streams") of the residual stream. In the graph they
@@ -59,10 +59,9 @@ func (f *forward) finalMerge(streams *Node) *Node {
 	return f.norm("norm", DivScalar(sum, float64(n)))
 }
 
-// selectStream returns stream k [B, T, D] of streams [B, T, n, D], through a
-// constant one-hot contraction (differentiable on SimpleGo, unlike Slice).
+// selectStream returns stream k [B, T, D] of streams [B, T, n, D].
 func (f *forward) selectStream(streams *Node, k int) *Node {
-	return Einsum("btnd,n->btd", streams, oneHot(f.g, streams.DType(), f.cfg.AltUpNumInputs, k))
+	return Squeeze(SliceAxis(streams, 2, AxisElem(k)), 2)
 }
 
 // streamsToHF converts [B, T, n, D] to HF's hidden-state layout [n, B, T, D].

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
 // keyValues are the normed (and, for keys, rotated) K and V of one layer,
@@ -46,15 +46,10 @@ func (f *forward) ropeTables(positions *Node) map[LayerType]ropeTable {
 }
 
 // applyRope rotates x [B, T, H, d]: x·cos + rotate_half(x)·sin, where
-// rotate_half([x1, x2]) = [−x2, x1]. The halves are swapped by reshaping to
-// [.., 2, d/2] and contracting with the constant matrix [[0, −1], [1, 0]]:
-// slicing and concatenating would not be differentiable on SimpleGo.
+// rotate_half([x1, x2]) = [−x2, x1].
 func (f *forward) applyRope(x *Node, rope ropeTable) *Node {
-	dims := x.Shape().Dimensions
-	b, t, h, d := dims[0], dims[1], dims[2], dims[3]
-	halves := Reshape(x, b, t, h, 2, d/2)
-	rot := ConvertDType(Const(f.g, [][]float32{{0, -1}, {1, 0}}), x.DType())
-	rotated := Reshape(Einsum("bthjk,ij->bthik", halves, rot), b, t, h, d)
+	halves := Split(x, -1, 2)
+	rotated := Concatenate([]*Node{Neg(halves[1]), halves[0]}, -1)
 	return Add(Mul(x, rope.cos), Mul(rotated, rope.sin))
 }
 
@@ -225,29 +220,9 @@ func (f *forward) slidingAttention(q *Node, kv keyValues) *Node {
 }
 
 // keyWindows turns blocks x [B, NB, W, ...] into windows [B, NB, 2W, ...]:
-// block i−1 (zeros for block 0) followed by block i. Stacking is done with
-// products by constant 0/1 matrices, not slicing or concatenation, so it is
-// differentiable on every backend, and exact: every output is one input
-// times 1 plus zeros.
+// block i−1 (zeros for block 0) followed by block i.
 func keyWindows(x *Node) *Node {
-	dims := x.Shape().Dimensions
-	b, nb, w := dims[0], dims[1], dims[2]
-	dtype := x.DType()
-	if dtype.IsInt() { // segment ids: small integers, exact in float32
-		x = ConvertDType(x, dtypes.Float32)
-	}
-	g := x.Graph()
-	shift := make([][]float32, nb) // shift[i][i−1] = 1: block i gets block i−1
-	for i := range shift {
-		shift[i] = make([]float32, nb)
-		if i > 0 {
-			shift[i][i-1] = 1
-		}
-	}
-	constant := func(v any) *Node { return ConvertDType(Const(g, v), x.DType()) }
-	flat := Reshape(x, b, nb, -1)
-	prev := Einsum("bnr,mn->bmr", flat, constant(shift))
-	windows := Add(Einsum("bnr,j->bnjr", prev, constant([]float32{1, 0})), Einsum("bnr,j->bnjr", flat, constant([]float32{0, 1})))
-	out := append([]int{b, nb, 2 * w}, dims[3:]...)
-	return ConvertDType(Reshape(windows, out...), dtype)
+	first := ZerosLike(SliceAxis(x, 1, AxisElem(0)))
+	prev := Concatenate([]*Node{first, SliceAxis(x, 1, AxisRangeFromStart(-1))}, 1)
+	return Concatenate([]*Node{prev, x}, 2)
 }

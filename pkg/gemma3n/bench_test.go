@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
@@ -46,8 +46,8 @@ func BenchmarkTinyPresetInit(b *testing.B) {
 }
 
 func benchForward(b *testing.B, m *Model, ids [][]int32) {
-	exec, err := context.NewExec(testutil.Backend(b), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
-		return m.Logits(ctx, ids, nil, nil)
+	exec, err := model.NewExec(testutil.Backend(b), m.Store, func(scope *model.Scope, ids *Node) *Node {
+		return m.Logits(scope, ids, nil, nil)
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -1,8 +1,8 @@
 package gemma3n
 
 import (
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
 // kvCache holds the keys and values of the KV-owner layers (0..s−1) in

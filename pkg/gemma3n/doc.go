@@ -16,9 +16,9 @@
 // layout), NewRandom initialises one, Open accepts either a directory or a
 // preset name ("tiny", the embedded default model with the compact 8192-token
 // vocabulary; "e2b"), and Save writes a directory transformers reads.
-// Weights live in a GoMLX *context.Context in absolute scopes that mirror
-// the HF names: "layers.3.self_attn.q_proj.weight" is the variable "weight"
-// in scope "/layers/3/self_attn/q_proj" (see VariableName). Base weights are
+// Weights live in a GoMLX model.Store at paths that mirror the HF names:
+// "layers.3.self_attn.q_proj.weight" is the variable at
+// "/layers/3/self_attn/q_proj/weight" (see VariablePath). Base weights are
 // not trainable, so optimizers never allocate state for them.
 //
 // # Graph
@@ -28,19 +28,6 @@
 // (NextTokenTargets). Every linear layer goes through Model.Linear, a
 // LinearFn hook that adapters (LoRA) replace without touching this package.
 //
-// The graph avoids what the pure-Go SimpleGo backend cannot differentiate
-// (Slice, Pad, Rsqrt, Clamp): RoPE rotates halves with a constant 2×2
-// matrix and streams are selected by constant one-hot contractions. Norms,
-// softmax, the AltUp router tanh, every reduction and the loss run in
-// float32, also for bfloat16 models (SimpleGo accumulates bfloat16
-// reductions in bfloat16).
-//
-// Importing this package replaces GoMLX's DotGeneral gradient by an exact
-// one built from two DotGenerals (see autodiff.go): GoMLX v0.26.0's
-// materialises a broadcast product (tens of GB for a large vocabulary) and
-// sums bfloat16 in bfloat16.
-//
-// On SimpleGo, run with sequential op scheduling ("go:ops_sequential"): its
-// parallel scheduler can deadlock on graphs with many independent matrix
-// products (GoMLX v0.26.0).
+// Norms, softmax, the AltUp router tanh, every reduction and the loss run
+// in float32, also for bfloat16 models, as Hugging Face does.
 package gemma3n

@@ -3,9 +3,9 @@ package gemma3n
 import (
 	"math"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
 func shapeInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dims...) }
@@ -52,9 +52,7 @@ func (f *forward) perLayerInputs(ids, e *Node) *Node {
 	return MulScalar(Add(u, z), 1/math.Sqrt2)
 }
 
-// selectLayer returns PLI[:, :, l, :] as [B, T, P], contracting the layer
-// axis with a constant one-hot vector: a Slice would not be differentiable
-// on SimpleGo.
+// selectLayer returns PLI[:, :, l, :] as [B, T, P].
 func (f *forward) selectLayer(pli *Node, l int) *Node {
-	return Einsum("btlp,l->btp", pli, oneHot(f.g, pli.DType(), f.cfg.NumHiddenLayers, l))
+	return Squeeze(SliceAxis(pli, 2, AxisElem(l)), 2)
 }

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // GenerateOptions control Generate. The zero value (with MaxNewTokens set)
@@ -49,18 +49,18 @@ const DefaultBucket = 32
 // GenerateOptions.NoCache recomputes the full sequence at every step.
 type Generator struct {
 	model   *Model
-	backend backends.Backend
-	exec    *context.Exec // no-cache: full sequence → last logits
-	prefill *context.Exec // prompt → last logits and K/V buffers
-	decode  *context.Exec // one token + K/V buffers → logits and buffers
-	owners  []int         // KV-owner layers, in buffer order
+	backend compute.Backend
+	exec    *model.Exec // no-cache: full sequence → last logits
+	prefill *model.Exec // prompt → last logits and K/V buffers
+	decode  *model.Exec // one token + K/V buffers → logits and buffers
+	owners  []int       // KV-owner layers, in buffer order
 }
 
 // NewGenerator prepares decoding of m on backend b. Changing m.Linear
 // afterwards requires a new Generator (graphs are compiled once).
-func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
-	exec, err := context.NewExec(b, m.Ctx, func(ctx *context.Context, ids, positions, mask, at *Node) *Node {
-		out := m.Forward(ctx, Inputs{IDs: ids, Positions: positions, Mask: mask, LogitsAt: at})
+func (m *Model) NewGenerator(b compute.Backend) (*Generator, error) {
+	exec, err := model.NewExec(b, m.Store, func(scope *model.Scope, ids, positions, mask, at *Node) *Node {
+		out := m.Forward(scope, Inputs{IDs: ids, Positions: positions, Mask: mask, LogitsAt: at})
 		return ConvertDType(out.Logits, dtypes.Float32)
 	})
 	if err != nil {
@@ -72,9 +72,9 @@ func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
 	}
 	// Prefill inputs: ids, positions, mask [B,Tp], the logits index [B] and
 	// the slot validity [B,S] (whose shape fixes the buffer length S).
-	g.prefill, err = context.NewExec(b, m.Ctx, func(ctx *context.Context, in []*Node) []*Node {
+	g.prefill, err = model.NewExec(b, m.Store, func(scope *model.Scope, in []*Node) []*Node {
 		cache := &kvCache{length: in[4].Shape().Dimensions[1], out: map[int]keyValues{}}
-		out := m.Forward(ctx, Inputs{IDs: in[0], Positions: in[1], Mask: in[2], LogitsAt: in[3], cache: cache})
+		out := m.Forward(scope, Inputs{IDs: in[0], Positions: in[1], Mask: in[2], LogitsAt: in[3], cache: cache})
 		return append([]*Node{ConvertDType(out.Logits, dtypes.Float32)}, g.buffers(cache)...)
 	})
 	if err != nil {
@@ -82,14 +82,14 @@ func (m *Model) NewGenerator(b backends.Backend) (*Generator, error) {
 	}
 	// Decode inputs: ids and positions [B,1], the slot (int32 scalar), the
 	// slot validity [B,S], then K and V of every owner layer.
-	g.decode, err = context.NewExec(b, m.Ctx, func(ctx *context.Context, in []*Node) []*Node {
+	g.decode, err = model.NewExec(b, m.Store, func(scope *model.Scope, in []*Node) []*Node {
 		cache := &kvCache{length: in[3].Shape().Dimensions[1], slot: in[2], valid: in[3],
 			in: map[int]keyValues{}, out: map[int]keyValues{}}
 		for i, l := range g.owners {
 			cache.in[l] = keyValues{k: in[4+2*i], v: in[5+2*i]}
 		}
 		at := Zeros(in[0].Graph(), shapeInt32(in[0].Shape().Dimensions[0])) // the one token of each row
-		out := m.Forward(ctx, Inputs{IDs: in[0], Positions: in[1], LogitsAt: at, cache: cache})
+		out := m.Forward(scope, Inputs{IDs: in[0], Positions: in[1], LogitsAt: at, cache: cache})
 		return append([]*Node{ConvertDType(out.Logits, dtypes.Float32)}, g.buffers(cache)...)
 	})
 	if err != nil {
@@ -108,7 +108,7 @@ func (g *Generator) buffers(c *kvCache) []*Node {
 }
 
 // Generate is a convenience for m.NewGenerator(b) followed by Generate.
-func (m *Model) Generate(b backends.Backend, prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
+func (m *Model) Generate(b compute.Backend, prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
 	g, err := m.NewGenerator(b)
 	if err != nil {
 		return nil, err

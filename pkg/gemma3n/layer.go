@@ -3,10 +3,10 @@ package gemma3n
 import (
 	"math"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute/dtypes"
 	"strconv"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
 // layerPrefix is the HF name prefix of layer l's tensors: "layers.{l}.".

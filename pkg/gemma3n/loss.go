@@ -3,8 +3,8 @@ package gemma3n
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
 // Loss is the mean next-token cross-entropy, in float32, of logits
@@ -14,8 +14,8 @@ import (
 // weights [B, T] is non-zero (bool, or float weights). It returns a scalar:
 // Σ w·CE / Σ w, or 0 when no position counts.
 //
-// The labels come already shifted because slicing logits in the graph would
-// not be differentiable on SimpleGo.
+// The labels come already shifted, so the graph needs no slicing of the
+// logits and the same targets serve every batch layout (padding, packing).
 func Loss(logits, targets, weights *Node) *Node {
 	if logits.Rank() != 3 || targets.Rank() != 2 || weights.Rank() != 2 {
 		panic(fmt.Sprintf("gemma3n.Loss: want logits [B,T,V], targets and weights [B,T]; got %s, %s, %s",

@@ -5,26 +5,26 @@ import (
 	"math"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // LinearFn computes one linear layer of the decoder, y = x·Wᵀ, where weight
 // is the HF weight [out, in] (already a graph node, in the model dtype) and
 // x is [..., in]. module is the HF module path without prefix, e.g.
-// "layers.3.self_attn.q_proj"; ctx is the model context moved into that
-// module's scope (/layers/3/self_attn/q_proj), so an adapter can keep its own
+// "layers.3.self_attn.q_proj"; scope is the model store's scope of that
+// module (/layers/3/self_attn/q_proj), so an adapter can keep its own
 // variables next to the base weight.
 //
 // Model.Linear holds the function used for every linear layer of the text
 // decoder (attention, MLP, LAuReL, AltUp router and coefficients, per-layer
 // input gates and projections, AltUp stream projections). Only the tied LM
 // head, which reuses the embedding table, does not go through it.
-type LinearFn func(ctx *context.Context, module string, x, weight *Node) *Node
+type LinearFn func(scope *model.Scope, module string, x, weight *Node) *Node
 
 // DefaultLinear is the plain linear layer y = x·Wᵀ.
-func DefaultLinear(_ *context.Context, _ string, x, weight *Node) *Node {
+func DefaultLinear(_ *model.Scope, _ string, x, weight *Node) *Node {
 	return Linear(x, weight)
 }
 
@@ -33,15 +33,16 @@ func Linear(x, weight *Node) *Node {
 	return DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{1}, nil)
 }
 
-// Model is a Gemma 3n text decoder: its configuration and the GoMLX context
+// Model is a Gemma 3n text decoder: its configuration and the GoMLX store
 // holding its weights.
 type Model struct {
 	Config *Config
-	// Ctx holds the weights, one frozen variable per HF tensor in absolute
-	// scopes that mirror the HF names (see VariableName). The graph
-	// functions take the context to use as an argument: Ctx itself or any
-	// context sharing its variables (at any scope).
-	Ctx *context.Context
+	// Store holds the weights, one frozen variable per HF tensor at a path
+	// that mirrors the HF name (see VariablePath). The graph functions take
+	// a scope of the store to use as an argument (the one model.Exec passes,
+	// or any scope of a store that shares these variables); weights are
+	// read by absolute path, so the scope's position does not matter.
+	Store *model.Store
 	// DType of the weights and of the activations (Float32 or BFloat16).
 	// Norms, softmax, the AltUp router tanh and the loss run in float32.
 	DType dtypes.DType
@@ -90,20 +91,20 @@ type Output struct {
 
 // Logits runs the decoder and returns the soft-capped logits [B, T, V] in
 // the model dtype. positions and mask may be nil (see Inputs).
-func (m *Model) Logits(ctx *context.Context, ids, positions, mask *Node) *Node {
-	return m.Forward(ctx, Inputs{IDs: ids, Positions: positions, Mask: mask}).Logits
+func (m *Model) Logits(scope *model.Scope, ids, positions, mask *Node) *Node {
+	return m.Forward(scope, Inputs{IDs: ids, Positions: positions, Mask: mask}).Logits
 }
 
 // HiddenStates runs the decoder and returns the logits and the AltUp
 // streams at every layer boundary (see Output.Hidden).
-func (m *Model) HiddenStates(ctx *context.Context, ids, positions, mask *Node) (logits *Node, hidden []*Node) {
-	out := m.Forward(ctx, Inputs{IDs: ids, Positions: positions, Mask: mask, Hidden: true})
+func (m *Model) HiddenStates(scope *model.Scope, ids, positions, mask *Node) (logits *Node, hidden []*Node) {
+	out := m.Forward(scope, Inputs{IDs: ids, Positions: positions, Mask: mask, Hidden: true})
 	return out.Logits, out.Hidden
 }
 
 // Forward builds the decoder graph for in (spec §3 and §8).
-func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
-	f := m.newForward(ctx, in)
+func (m *Model) Forward(scope *model.Scope, in Inputs) *Output {
+	f := m.newForward(scope, in)
 	cfg := m.Config
 
 	e := f.embed(in.IDs)               // [B,T,D]
@@ -143,7 +144,7 @@ func (m *Model) Forward(ctx *context.Context, in Inputs) *Output {
 // forward carries what every block of one forward graph needs.
 type forward struct {
 	m     *Model
-	ctx   *context.Context
+	scope *model.Scope
 	g     *Graph
 	cfg   *Config
 	dtype dtypes.DType
@@ -153,7 +154,7 @@ type forward struct {
 	cache *kvCache // nil without a KV cache
 }
 
-func (m *Model) newForward(ctx *context.Context, in Inputs) *forward {
+func (m *Model) newForward(scope *model.Scope, in Inputs) *forward {
 	if in.IDs == nil || in.IDs.Rank() != 2 || !in.IDs.DType().IsInt() {
 		panic(fmt.Sprintf("gemma3n: Inputs.IDs must be an integer tensor [batch, seq], got %v", shapeOf(in.IDs)))
 	}
@@ -169,7 +170,7 @@ func (m *Model) newForward(ctx *context.Context, in Inputs) *forward {
 	if in.LogitsAt != nil && (in.LogitsAt.Rank() != 1 || in.LogitsAt.Shape().Dimensions[0] != b) {
 		panic(fmt.Sprintf("gemma3n: Inputs.LogitsAt must be [%d], got %v", b, in.LogitsAt.Shape()))
 	}
-	return &forward{m: m, ctx: ctx, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache}
+	return &forward{m: m, scope: scope, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache}
 }
 
 func shapeOf(n *Node) any {
@@ -179,33 +180,28 @@ func shapeOf(n *Node) any {
 	return n.Shape()
 }
 
-// VariableName splits an HF tensor name (without prefix) into the context
-// scope and variable name that hold it: "layers.3.self_attn.q_proj.weight"
-// → ("/layers/3/self_attn/q_proj", "weight").
-func VariableName(name string) (scope, variable string) {
-	i := strings.LastIndexByte(name, '.')
-	if i < 0 {
-		return context.RootScope, name
-	}
-	return "/" + strings.ReplaceAll(name[:i], ".", "/"), name[i+1:]
+// VariablePath is the store path of an HF tensor name (without prefix) or
+// module path: "layers.3.self_attn.q_proj.weight" →
+// "/layers/3/self_attn/q_proj/weight".
+func VariablePath(name string) string {
+	return "/" + strings.ReplaceAll(name, ".", "/")
 }
 
-// moduleCtx returns ctx moved into the (absolute) scope of an HF module
-// path: "layers.3.self_attn.q_proj" → /layers/3/self_attn/q_proj.
-func moduleCtx(ctx *context.Context, module string) *context.Context {
-	return ctx.InAbsPath("/" + strings.ReplaceAll(module, ".", "/"))
+// moduleScope returns the scope of an HF module path in scope's store:
+// "layers.3.self_attn.q_proj" → /layers/3/self_attn/q_proj.
+func moduleScope(scope *model.Scope, module string) *model.Scope {
+	return scope.Store().Scope(VariablePath(module))
 }
 
 // weight returns the graph node of the HF tensor name. A missing variable
 // is a programming or loading error: it panics with the tensor name, which
 // GoMLX's Exec turns into an error.
 func (f *forward) weight(name string) *Node {
-	scope, variable := VariableName(name)
-	v := f.ctx.GetVariableByScopeAndName(scope, variable)
+	v := f.scope.Store().GetVariable(VariablePath(name))
 	if v == nil {
-		panic(fmt.Sprintf("gemma3n: weight %q not found in the context (variable %q in scope %q)", name, variable, scope))
+		panic(fmt.Sprintf("gemma3n: weight %q not found in the model store (path %q)", name, VariablePath(name)))
 	}
-	return v.ValueGraph(f.g)
+	return v.NodeValue(f.g)
 }
 
 // linear applies Model.Linear to the module's "weight".
@@ -214,7 +210,7 @@ func (f *forward) linear(module string, x *Node) *Node {
 	if fn == nil {
 		fn = DefaultLinear
 	}
-	return fn(moduleCtx(f.ctx, module), module, x, f.weight(module+".weight"))
+	return fn(moduleScope(f.scope, module), module, x, f.weight(module+".weight"))
 }
 
 // rmsNorm is Gemma 3n's RMSNorm over the last axis, computed in float32 and
@@ -249,13 +245,6 @@ func geluTanh(x *Node) *Node {
 func rms(x *Node) *Node {
 	x32 := ConvertDType(x, dtypes.Float32)
 	return Sqrt(ReduceAndKeep(Square(x32), ReduceMean, -1))
-}
-
-// oneHot returns a constant one-hot vector of length n in dtype.
-func oneHot(g *Graph, dtype dtypes.DType, n, k int) *Node {
-	v := make([]float64, n)
-	v[k] = 1
-	return ConvertDType(Const(g, v), dtype)
 }
 
 // takeRows picks x[b, at[b], :] for x [B, T, D] and at [B] (no gradient

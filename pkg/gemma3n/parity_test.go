@@ -7,11 +7,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
@@ -125,19 +125,18 @@ func runParity(t *testing.T) *parityOutputs {
 	return parityOut
 }
 
-func computeParity(b backends.Backend, m *Model, ids [][]int32) (*parityOutputs, error) {
+func computeParity(b compute.Backend, m *Model, ids [][]int32) (*parityOutputs, error) {
 	targets, weights, err := NextTokenTargets(ids, nil)
 	if err != nil {
 		return nil, err
 	}
 	L := m.Config.NumHiddenLayers
-	exec, err := context.NewExec(b, m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
-		logits, hidden := m.HiddenStates(ctx, ids, nil, nil)
+	exec, err := model.NewExec(b, m.Store, func(scope *model.Scope, ids, targets, weights *Node) []*Node {
+		logits, hidden := m.HiddenStates(scope, ids, nil, nil)
 		loss := Loss(logits, targets, weights)
 		var params []*Node
 		for _, name := range gradParams {
-			scope, variable := VariableName(name)
-			params = append(params, ctx.InAbsPath(scope).GetVariable(variable).ValueGraph(ids.Graph()))
+			params = append(params, scope.Store().GetVariable(VariablePath(name)).NodeValue(ids.Graph()))
 		}
 		grads := Gradient(loss, params...)
 		return slices.Concat([]*Node{logits, loss}, hidden, grads)

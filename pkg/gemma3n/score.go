@@ -8,11 +8,11 @@ import (
 	"math"
 	"os"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // ParseInputIDs parses the JSON token-id input of the logits and generate
@@ -75,7 +75,7 @@ func ReadInputIDs(path string, vocabSize int, equalLength bool) ([][]int32, erro
 // Score runs the model on rows of equal length and returns the float32
 // logits [B, T, V] and the mean next-token cross-entropy with the inputs as
 // labels (every position but the last of each row predicts the next id).
-func (m *Model) Score(b backends.Backend, ids [][]int32) (logits *tensors.Tensor, loss float32, err error) {
+func (m *Model) Score(b compute.Backend, ids [][]int32) (logits *tensors.Tensor, loss float32, err error) {
 	if len(ids) == 0 {
 		return nil, 0, errors.New("gemma3n: score: no rows")
 	}
@@ -93,8 +93,8 @@ func (m *Model) Score(b backends.Backend, ids [][]int32) (logits *tensors.Tensor
 	if err != nil {
 		return nil, 0, err
 	}
-	exec, err := context.NewExec(b, m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) (*Node, *Node) {
-		logits := m.Logits(ctx, ids, nil, nil)
+	exec, err := model.NewExec(b, m.Store, func(scope *model.Scope, ids, targets, weights *Node) (*Node, *Node) {
+		logits := m.Logits(scope, ids, nil, nil)
 		return ConvertDType(logits, dtypes.Float32), Loss(logits, targets, weights)
 	})
 	if err != nil {

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
@@ -225,20 +225,18 @@ func newModel(cfg *Config, dtype dtypes.DType) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gemma3n: %w", err)
 	}
-	return &Model{Config: cfg, Ctx: context.New(), DType: dtype, Linear: DefaultLinear}, nil
+	return &Model{Config: cfg, Store: model.NewStore(), DType: dtype, Linear: DefaultLinear}, nil
 }
 
 // setWeight stores t as the frozen variable of the HF tensor name.
 func (m *Model) setWeight(name string, t *tensors.Tensor) {
-	scope, variable := VariableName(name)
-	m.Ctx.InAbsPath(scope).VariableWithValue(variable, t).SetTrainable(false)
+	m.Store.VariableWithValue(VariablePath(name), t).SetTrainable(false)
 }
 
 // WeightVariable returns the context variable holding the HF tensor name
 // (without prefix), or nil.
-func (m *Model) WeightVariable(name string) *context.Variable {
-	scope, variable := VariableName(name)
-	return m.Ctx.GetVariableByScopeAndName(scope, variable)
+func (m *Model) WeightVariable(name string) *model.Variable {
+	return m.Store.GetVariable(VariablePath(name))
 }
 
 // Load reads a Hugging Face Gemma 3n checkpoint directory (config.json plus

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
@@ -287,15 +287,14 @@ func TestTextTensorName(t *testing.T) {
 	}
 }
 
-func TestVariableName(t *testing.T) {
-	for _, c := range []struct{ in, scope, name string }{
-		{"layers.3.self_attn.q_proj.weight", "/layers/3/self_attn/q_proj", "weight"},
-		{"layers.0.altup.correct_output_scale", "/layers/0/altup", "correct_output_scale"},
-		{"norm.weight", "/norm", "weight"},
+func TestVariablePath(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"layers.3.self_attn.q_proj.weight", "/layers/3/self_attn/q_proj/weight"},
+		{"layers.0.altup.correct_output_scale", "/layers/0/altup/correct_output_scale"},
+		{"norm.weight", "/norm/weight"},
 	} {
-		scope, name := VariableName(c.in)
-		if scope != c.scope || name != c.name {
-			t.Errorf("VariableName(%q) = %q, %q", c.in, scope, name)
+		if got := VariablePath(c.in); got != c.want {
+			t.Errorf("VariablePath(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

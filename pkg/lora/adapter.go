@@ -11,11 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
@@ -168,20 +168,20 @@ func zeros(dims ...int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(make([]float32, n), dims...)
 }
 
-// moduleScope is the context scope of a module's variables.
-func moduleScope(module string) string {
-	return "/" + strings.ReplaceAll(module, ".", "/")
+// variablePath is the store path of an adapter variable (VarA or VarB) of
+// a module: it lives next to the module's base weight.
+func variablePath(module, name string) string {
+	return gemma3n.VariablePath(module) + "/" + name
 }
 
 // install creates the A and B variables of every module with the given
 // float32 values and makes the adapter the model's linear function.
 func (a *Adapter) install(values map[string][2]*tensors.Tensor) error {
-	ctx := a.model.Ctx
+	store := a.model.Store
 	for _, m := range a.modules {
-		scope := moduleScope(m.Name)
 		for _, name := range []string{VarA, VarB} {
-			if ctx.GetVariableByScopeAndName(scope, name) != nil {
-				return fmt.Errorf("lora: the model already has adapter variable %s/%s (an adapter was applied to it before)", scope, name)
+			if path := variablePath(m.Name, name); store.GetVariable(path) != nil {
+				return fmt.Errorf("lora: the model already has adapter variable %s (an adapter was applied to it before)", path)
 			}
 		}
 		if a.model.WeightVariable(m.Name+".weight") == nil {
@@ -190,9 +190,8 @@ func (a *Adapter) install(values map[string][2]*tensors.Tensor) error {
 	}
 	for _, m := range a.modules {
 		v := values[m.Name]
-		c := ctx.InAbsPath(moduleScope(m.Name))
-		c.VariableWithValue(VarA, v[0]).SetTrainable(true)
-		c.VariableWithValue(VarB, v[1]).SetTrainable(true)
+		store.VariableWithValue(variablePath(m.Name, VarA), v[0]).SetTrainable(true)
+		store.VariableWithValue(variablePath(m.Name, VarB), v[1]).SetTrainable(true)
 	}
 	a.model.Linear = a.Linear
 	return nil
@@ -244,12 +243,12 @@ func groupThousands(n int64) string {
 
 // Variables returns the A and B variables of an adapted module (nil, nil
 // if the module has no adapter).
-func (a *Adapter) Variables(module string) (varA, varB *context.Variable) {
+func (a *Adapter) Variables(module string) (varA, varB *model.Variable) {
 	if _, ok := a.index[module]; !ok {
 		return nil, nil
 	}
-	scope := moduleScope(module)
-	return a.model.Ctx.GetVariableByScopeAndName(scope, VarA), a.model.Ctx.GetVariableByScopeAndName(scope, VarB)
+	store := a.model.Store
+	return store.GetVariable(variablePath(module, VarA)), store.GetVariable(variablePath(module, VarB))
 }
 
 // SetEnabled switches the adapters on or off for graphs built afterwards:
@@ -267,40 +266,40 @@ func (a *Adapter) Enabled() bool { return !a.disabled.Load() }
 // compute the base model. It affects only g, so other graphs being built
 // concurrently are unaffected. Outputs built inside carry no gradient to
 // the adapters.
-func (a *Adapter) WithBase(ctx *context.Context, g *Graph, build func()) {
-	root := ctx.InAbsPath(context.RootScope)
-	prev := context.GetGraphParamOr(root, g, ParamBaseOnly, false)
+func (a *Adapter) WithBase(scope *model.Scope, g *Graph, build func()) {
+	root := scope.Store().RootScope()
+	prev := model.GetGraphParamOr(root, g, ParamBaseOnly, false)
 	root.SetGraphParam(g, ParamBaseOnly, true)
 	defer root.SetGraphParam(g, ParamBaseOnly, prev)
 	build()
 }
 
 // active reports whether adapters apply in graph g.
-func (a *Adapter) active(ctx *context.Context, g *Graph) bool {
-	return !a.disabled.Load() && !context.GetGraphParamOr(ctx, g, ParamBaseOnly, false)
+func (a *Adapter) active(scope *model.Scope, g *Graph) bool {
+	return !a.disabled.Load() && !model.GetGraphParamOr(scope, g, ParamBaseOnly, false)
 }
 
 // Linear is the adapter's gemma3n.LinearFn (installed as model.Linear):
 // the base layer plus, for adapted modules, s·dropout(x)·Aᵀ·Bᵀ. ctx must
 // be in the module's scope, where A and B live.
-func (a *Adapter) Linear(ctx *context.Context, module string, x, weight *Node) *Node {
+func (a *Adapter) Linear(scope *model.Scope, module string, x, weight *Node) *Node {
 	y := gemma3n.Linear(x, weight)
 	i, ok := a.index[module]
 	if !ok {
 		return y
 	}
 	g := x.Graph()
-	if !a.active(ctx, g) {
+	if !a.active(scope, g) {
 		return y
 	}
 	m := a.modules[i]
-	varA, varB := ctx.GetVariable(VarA), ctx.GetVariable(VarB)
+	varA, varB := scope.GetVariable(VarA), scope.GetVariable(VarB)
 	if varA == nil || varB == nil {
-		panic(fmt.Sprintf("lora: adapter variables of %s not found in context scope %q", module, ctx.Scope()))
+		panic(fmt.Sprintf("lora: adapter variables of %s not found in context scope %q", module, scope.Scope()))
 	}
 	h := ConvertDType(x, dtypes.Float32)
-	h = dropout(ctx, h, a.cfg.Dropout)
-	h = gemma3n.Linear(gemma3n.Linear(h, varA.ValueGraph(g)), varB.ValueGraph(g))
+	h = dropout(scope, h, a.cfg.Dropout)
+	h = gemma3n.Linear(gemma3n.Linear(h, varA.NodeValue(g)), varB.NodeValue(g))
 	h = MulScalar(h, m.Scale)
 	return ConvertDType(Add(ConvertDType(y, dtypes.Float32), h), y.DType())
 }
@@ -314,15 +313,15 @@ func (a *Adapter) Detach() { a.model.Linear = gemma3n.DefaultLinear }
 func (a *Adapter) Attach() { a.model.Linear = a.Linear }
 
 // dropout zeroes each value of x with probability rate and scales the
-// others by 1/(1−rate), in training graphs only (ctx.IsTraining), as
+// others by 1/(1−rate), in training graphs only (Scope.IsTraining), as
 // PEFT's nn.Dropout. The mask comes from the context's random generator,
 // whose state the trainer checkpoints.
-func dropout(ctx *context.Context, x *Node, rate float64) *Node {
+func dropout(scope *model.Scope, x *Node, rate float64) *Node {
 	g := x.Graph()
-	if rate <= 0 || !ctx.IsTraining(g) {
+	if rate <= 0 || !scope.IsTraining(g) {
 		return x
 	}
-	u := ctx.RandomUniform(g, shapes.Make(x.DType(), x.Shape().Dimensions...)) // [0, 1)
+	u := scope.RandomUniform(g, shapes.Make(x.DType(), x.Shape().Dimensions...)) // [0, 1)
 	keep := GreaterOrEqual(u, Scalar(g, x.DType(), rate))
 	return Where(keep, MulScalar(x, 1/(1-rate)), ZerosLike(x))
 }

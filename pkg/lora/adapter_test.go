@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
@@ -122,10 +122,10 @@ func TestTargetsAndCounts(t *testing.T) {
 			}
 			// Exactly the adapter variables are trainable.
 			var trainable int64
-			for v := range a.Model().Ctx.IterVariables() {
+			for v := range a.Model().Store.IterVariables() {
 				if v.Trainable {
 					if v.Name() != VarA && v.Name() != VarB {
-						t.Errorf("trainable variable %s is not an adapter", v.ScopeAndName())
+						t.Errorf("trainable variable %s is not an adapter", v.Path())
 					}
 					trainable += int64(v.Shape().Size())
 				}
@@ -223,17 +223,17 @@ func TestGradientsOnlyIntoAdapters(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets, weights := nextTokenTargets(t, tinyIDs)
-	var used []*context.Variable
-	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
+	var used []*model.Variable
+	exec, err := model.NewExec(testutil.Backend(t), m.Store, func(scope *model.Scope, ids, targets, weights *Node) []*Node {
 		g := ids.Graph()
-		ctx.SetTraining(g, true)
-		loss := lossOf(ctx, m, ids, targets, weights)
+		scope.Store().SetTraining(g, true)
+		loss := lossOf(scope, m, ids, targets, weights)
 		used = used[:0]
 		var params []*Node
-		for v := range ctx.IterVariables() {
+		for v := range scope.IterVariables() {
 			if v.Trainable && v.InUseByGraph(g) {
 				used = append(used, v)
-				params = append(params, v.ValueGraph(g))
+				params = append(params, v.NodeValue(g))
 			}
 		}
 		return Gradient(loss, params...)
@@ -250,17 +250,17 @@ func TestGradientsOnlyIntoAdapters(t *testing.T) {
 	}
 	for i, v := range used {
 		if v.Name() != VarA && v.Name() != VarB {
-			t.Errorf("trainable variable %s is not an adapter", v.ScopeAndName())
+			t.Errorf("trainable variable %s is not an adapter", v.Path())
 		}
 		norm := 0.0
 		for _, g := range tensors.MustCopyFlatData[float32](grads[i]) {
 			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
-				t.Fatalf("gradient of %s is not finite", v.ScopeAndName())
+				t.Fatalf("gradient of %s is not finite", v.Path())
 			}
 			norm += float64(g) * float64(g)
 		}
 		if norm == 0 {
-			t.Errorf("gradient of %s is zero", v.ScopeAndName())
+			t.Errorf("gradient of %s is zero", v.Path())
 		}
 	}
 	for _, spec := range m.Config.Weights() {
@@ -286,10 +286,10 @@ func TestGradientMatchesFiniteDifference(t *testing.T) {
 	targets, weights := nextTokenTargets(t, tinyIDs)
 	mod := "layers.0.self_attn.v_proj" // its K/V also feed a KV-shared layer
 	varA, varB := a.Variables(mod)
-	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
+	exec, err := model.NewExec(testutil.Backend(t), m.Store, func(scope *model.Scope, ids, targets, weights *Node) []*Node {
 		g := ids.Graph()
-		loss := lossOf(ctx, m, ids, targets, weights)
-		return append([]*Node{loss}, Gradient(loss, varA.ValueGraph(g), varB.ValueGraph(g))...)
+		loss := lossOf(scope, m, ids, targets, weights)
+		return append([]*Node{loss}, Gradient(loss, varA.NodeValue(g), varB.NodeValue(g))...)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +302,7 @@ func TestGradientMatchesFiniteDifference(t *testing.T) {
 		return out
 	}
 	out := run()
-	for i, v := range []*context.Variable{varA, varB} {
+	for i, v := range []*model.Variable{varA, varB} {
 		grad := tensors.MustCopyFlatData[float32](out[1+i])
 		norm := 0.0
 		for _, g := range grad {
@@ -326,9 +326,9 @@ func TestGradientMatchesFiniteDifference(t *testing.T) {
 			t.Fatal(err)
 		}
 		if math.Abs(fd-norm) > 0.005*norm {
-			t.Errorf("%s: |gradient| %.6g, finite difference along it %.6g", v.ScopeAndName(), norm, fd)
+			t.Errorf("%s: |gradient| %.6g, finite difference along it %.6g", v.Path(), norm, fd)
 		} else {
-			t.Logf("%s: |gradient| %.6g, finite difference along it %.6g", v.ScopeAndName(), norm, fd)
+			t.Logf("%s: |gradient| %.6g, finite difference along it %.6g", v.Path(), norm, fd)
 		}
 	}
 }
@@ -343,13 +343,13 @@ func TestDropout(t *testing.T) {
 			t.Fatal(err)
 		}
 		setB(t, a, 0.5)
-		if err := m.Ctx.SetRNGStateFromSeed(42); err != nil {
+		if err := m.Store.SetRNGStateFromSeed(42); err != nil {
 			t.Fatal(err)
 		}
 		return a, func(training bool) []float32 {
-			exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids *Node) *Node {
-				ctx.SetTraining(ids.Graph(), training)
-				return m.Logits(ctx, ids, nil, nil)
+			exec, err := model.NewExec(testutil.Backend(t), m.Store, func(scope *model.Scope, ids *Node) *Node {
+				scope.Store().SetTraining(ids.Graph(), training)
+				return m.Logits(scope, ids, nil, nil)
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -17,7 +17,7 @@ type Config struct {
 	// Alpha scales the update: by Alpha/R, or Alpha/√R with UseRSLoRA.
 	Alpha float64
 	// Dropout is the probability of zeroing an input of the low-rank path
-	// while training (graphs where ctx.IsTraining is true); 0 disables it.
+	// while training (graphs where Scope.IsTraining is true); 0 disables it.
 	Dropout float64
 	// TargetModules selects the linear layers of the text decoder that get
 	// an adapter. Each entry is one of:

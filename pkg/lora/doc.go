@@ -11,7 +11,7 @@
 // variables stored next to W in the model's context
 // (/layers/3/self_attn/q_proj/lora_A and …/lora_B). The base weights stay
 // non-trainable, so an optimizer only ever sees A and B. Dropout acts only
-// in training graphs (context.IsTraining).
+// in training graphs (model.Scope.IsTraining).
 //
 //   - New creates adapters on the modules a Config selects (names or regular
 //     expressions; q/k/v/o by default) with PEFT's initialisation (A

@@ -4,10 +4,10 @@ import (
 	"math"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
@@ -69,8 +69,8 @@ func loadReference(t testing.TB) reference {
 func logitsAndLoss(t testing.TB, m *gemma3n.Model, ids [][]int32) ([]float32, float32) {
 	t.Helper()
 	targets, weights := nextTokenTargets(t, ids)
-	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids, targets, weights *Node) []*Node {
-		logits := m.Logits(ctx, ids, nil, nil)
+	exec, err := model.NewExec(testutil.Backend(t), m.Store, func(scope *model.Scope, ids, targets, weights *Node) []*Node {
+		logits := m.Logits(scope, ids, nil, nil)
 		return []*Node{ConvertDType(logits, dtypes.Float32), gemma3n.Loss(logits, targets, weights)}
 	})
 	if err != nil {
@@ -101,7 +101,7 @@ func setB(t testing.TB, a *Adapter, scale float32) {
 	}
 }
 
-func variableData(t testing.TB, v *context.Variable) []float32 {
+func variableData(t testing.TB, v *model.Variable) []float32 {
 	t.Helper()
 	x, err := v.Value()
 	if err != nil {
@@ -121,6 +121,6 @@ func nextTokenTargets(t testing.TB, ids [][]int32) ([][]int32, [][]float32) {
 }
 
 // lossOf is the model's mean next-token loss.
-func lossOf(ctx *context.Context, m *gemma3n.Model, ids, targets, weights *Node) *Node {
-	return gemma3n.Loss(m.Logits(ctx, ids, nil, nil), targets, weights)
+func lossOf(scope *model.Scope, m *gemma3n.Model, ids, targets, weights *Node) *Node {
+	return gemma3n.Loss(m.Logits(scope, ids, nil, nil), targets, weights)
 }

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
@@ -195,13 +195,13 @@ func (a *Adapter) Save(dir string) error {
 			if isB {
 				name = VarB
 			}
-			variable := a.model.Ctx.GetVariableByScopeAndName(moduleScope(m.Name), name)
+			variable := a.model.Store.GetVariable(variablePath(m.Name, name))
 			if variable == nil {
-				return fmt.Errorf("lora: variable %s/%s is missing from the model context", moduleScope(m.Name), name)
+				return fmt.Errorf("lora: variable %s is missing from the model store", variablePath(m.Name, name))
 			}
 			t, err := variable.Value()
 			if err != nil {
-				return fmt.Errorf("lora: reading %s: %w", variable.ScopeAndName(), err)
+				return fmt.Errorf("lora: reading %s: %w", variable.Path(), err)
 			}
 			e, err := safetensors.EntryFromTensor(a.Layout.TensorName(m.Name, isB), t, "F32")
 			if err != nil {

@@ -6,10 +6,10 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
@@ -55,7 +55,7 @@ func (a *Adapter) Merge() (*gemma3n.Model, error) {
 		replaced[m.Name+".weight"] = merged[i]
 	}
 	base := a.model
-	out := &gemma3n.Model{Config: base.Config, Ctx: context.New(), DType: base.DType, Linear: gemma3n.DefaultLinear}
+	out := &gemma3n.Model{Config: base.Config, Store: model.NewStore(), DType: base.DType, Linear: gemma3n.DefaultLinear}
 	for _, spec := range base.Config.Weights() {
 		t := replaced[spec.Name]
 		if t == nil {
@@ -67,8 +67,7 @@ func (a *Adapter) Merge() (*gemma3n.Model, error) {
 				return nil, fmt.Errorf("lora: merge: reading %s: %w", spec.Name, err)
 			}
 		}
-		scope, name := gemma3n.VariableName(spec.Name)
-		out.Ctx.InAbsPath(scope).VariableWithValue(name, t).SetTrainable(false)
+		out.Store.VariableWithValue(gemma3n.VariablePath(spec.Name), t).SetTrainable(false)
 	}
 	return out, nil
 }
@@ -112,11 +111,11 @@ func (a *Adapter) mergeModule(m Module) (*tensors.Tensor, error) {
 	}
 	tA, err := varA.Value()
 	if err != nil {
-		return nil, fmt.Errorf("lora: merge: reading %s: %w", varA.ScopeAndName(), err)
+		return nil, fmt.Errorf("lora: merge: reading %s: %w", varA.Path(), err)
 	}
 	tB, err := varB.Value()
 	if err != nil {
-		return nil, fmt.Errorf("lora: merge: reading %s: %w", varB.ScopeAndName(), err)
+		return nil, fmt.Errorf("lora: merge: reading %s: %w", varB.Path(), err)
 	}
 	A, B := tensors.MustCopyFlatData[float32](tA), tensors.MustCopyFlatData[float32](tB)
 	if len(A) != m.Rank*m.In || len(B) != m.Out*m.Rank {

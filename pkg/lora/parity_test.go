@@ -8,10 +8,10 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
@@ -75,11 +75,11 @@ func TestWithBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := context.NewExec(testutil.Backend(t), m.Ctx, func(ctx *context.Context, ids *Node) []*Node {
-		policy := m.Logits(ctx, ids, nil, nil)
+	exec, err := model.NewExec(testutil.Backend(t), m.Store, func(scope *model.Scope, ids *Node) []*Node {
+		policy := m.Logits(scope, ids, nil, nil)
 		var base *Node
-		a.WithBase(ctx, ids.Graph(), func() { base = m.Logits(ctx, ids, nil, nil) })
-		after := m.Logits(ctx, ids, nil, nil) // adapters are back on
+		a.WithBase(scope, ids.Graph(), func() { base = m.Logits(scope, ids, nil, nil) })
+		after := m.Logits(scope, ids, nil, nil) // adapters are back on
 		return []*Node{policy, base, after}
 	})
 	if err != nil {
@@ -127,9 +127,9 @@ func TestMergeParity(t *testing.T) {
 	if d := math.Abs(float64(mergedLoss - ref.loss)); d > 1e-5 {
 		t.Errorf("merged loss %.6f, want %.6f (adapter model: %.6f)", mergedLoss, ref.loss, adapterLoss)
 	}
-	for v := range merged.Ctx.IterVariables() {
+	for v := range merged.Store.IterVariables() {
 		if v.Trainable {
-			t.Errorf("merged model has trainable variable %s", v.ScopeAndName())
+			t.Errorf("merged model has trainable variable %s", v.Path())
 		}
 	}
 	// The original model is unchanged and still adapted.

@@ -1,7 +1,7 @@
 package safetensors
 
 import (
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute/dtypes"
 )
 
 // DType is the element type of a tensor, spelled as in the safetensors

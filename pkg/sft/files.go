@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
@@ -55,20 +55,20 @@ func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err erro
 	if err != nil {
 		return err
 	}
-	ctx := a.Model().Ctx
+	scope := a.Model().Store
 	type saved struct {
-		v     *context.Variable
+		v     *model.Variable
 		value *tensors.Tensor
 	}
 	var current []saved
 	for _, m := range a.Modules() {
 		varA, varB := a.Variables(m.Name)
-		for _, v := range []*context.Variable{varA, varB} {
+		for _, v := range []*model.Variable{varA, varB} {
 			if v == nil {
 				return fmt.Errorf("adapter variables of %s missing from the model", m.Name)
 			}
-			if _, ok := ckpt.Variables[v.ScopeAndName()]; !ok {
-				return fmt.Errorf("checkpoint %s has no value for %s", checkpointDir, v.ScopeAndName())
+			if _, ok := ckpt.Variables[v.Path()]; !ok {
+				return fmt.Errorf("checkpoint %s has no value for %s", checkpointDir, v.Path())
 			}
 			value, err := v.Value()
 			if err != nil {
@@ -84,11 +84,11 @@ func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err erro
 	defer func() {
 		for _, s := range current {
 			if setErr := s.v.SetValue(s.value); setErr != nil && err == nil {
-				err = fmt.Errorf("restoring %s: %w", s.v.ScopeAndName(), setErr)
+				err = fmt.Errorf("restoring %s: %w", s.v.Path(), setErr)
 			}
 		}
 	}()
-	if err := ckpt.Restore(ctx, true); err != nil {
+	if err := ckpt.Restore(scope, true); err != nil {
 		return err
 	}
 	return saveAdapter(a, dir)

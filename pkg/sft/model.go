@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
@@ -17,7 +17,7 @@ import (
 
 // NewBackend creates the backend named by a model.backend value; see
 // backend.New (SimpleGo runs its ops sequentially there).
-func NewBackend(name string) (backends.Backend, error) {
+func NewBackend(name string) (compute.Backend, error) {
 	return backend.New(name)
 }
 
@@ -36,15 +36,15 @@ type loadedModel struct {
 // tokenizer.Tiny for a model whose vocabulary has tokenizer.TinyVocabSize
 // ids, tokenizer.Default otherwise. (Run skips, and counts, examples with
 // ids outside the model's vocabulary.)
-func LoadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
-	m, err := loadModel(ctx, name, dtype, hubOpts)
+func LoadModel(scope stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
+	m, err := loadModel(scope, name, dtype, hubOpts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return m.model, m.tok, nil
 }
 
-func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*loadedModel, error) {
+func loadModel(scope stdcontext.Context, name, dtype string, hubOpts hub.Options) (*loadedModel, error) {
 	dt := dtypes.Float32
 	switch dtype {
 	case config.DTypeFloat32:
@@ -60,7 +60,7 @@ func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) 
 			return nil, err
 		}
 	} else {
-		if out.dir, err = hub.Resolve(ctx, name, hubOpts); err != nil {
+		if out.dir, err = hub.Resolve(scope, name, hubOpts); err != nil {
 			return nil, err
 		}
 		if out.model, err = gemma3n.Load(out.dir, dt); err != nil {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
@@ -86,7 +86,7 @@ type Options struct {
 
 	// BackendInstance, when set, is used instead of creating a backend from
 	// the configuration (notebooks and tests share one).
-	BackendInstance backends.Backend
+	BackendInstance compute.Backend
 	// Hub configures the download of repo ids (zero: the environment).
 	Hub hub.Options
 

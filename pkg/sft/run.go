@@ -11,8 +11,8 @@ import (
 	"slices"
 	"time"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
@@ -185,7 +185,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 			opts.OnStep(m)
 		}
 	}
-	trainer, err := train.New(b, lm.model.Ctx, train.CausalLM(logitsFn(lm.model)), trainSrc, tcfg)
+	trainer, err := train.New(b, lm.model.Store, train.CausalLM(logitsFn(lm.model)), trainSrc, tcfg)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
@@ -271,8 +271,8 @@ func logDataSummary(logger *slog.Logger, sum *DataSummary) {
 // adapter installed as its linear function) on right-padded batches, whose
 // mask keeps packed examples apart.
 func logitsFn(m *gemma3n.Model) train.LogitsFn {
-	return func(ctx *context.Context, ids, mask *Node) *Node {
-		return m.Logits(ctx, ids, nil, mask)
+	return func(scope *model.Scope, ids, mask *Node) *Node {
+		return m.Logits(scope, ids, nil, mask)
 	}
 }
 

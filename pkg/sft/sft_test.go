@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
@@ -100,16 +100,16 @@ func TestRunLearnsRealData(t *testing.T) {
 		}
 	}
 	var trained []string
-	for v := range res.Model.Ctx.IterVariables() {
+	for v := range res.Model.Store.IterVariables() {
 		if v.Trainable {
-			trained = append(trained, v.ScopeAndName())
+			trained = append(trained, v.Path())
 		}
 	}
 	var adapterVars []string
 	movedB := 0
 	for _, m := range res.Adapter.Modules() {
 		a, b := res.Adapter.Variables(m.Name)
-		adapterVars = append(adapterVars, a.ScopeAndName(), b.ScopeAndName())
+		adapterVars = append(adapterVars, a.Path(), b.Path())
 		bValue, _ := b.Value()
 		if slices.ContainsFunc(tensors.MustCopyFlatData[float32](bValue), func(x float32) bool { return x != 0 }) {
 			movedB++

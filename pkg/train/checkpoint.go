@@ -13,10 +13,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
@@ -175,7 +175,7 @@ func checkpointDirName(step int) string { return fmt.Sprintf("step-%08d", step) 
 
 // writeCheckpoint saves the variables and state atomically as the checkpoint
 // of meta.State.Step and returns its directory.
-func writeCheckpoint(runDir string, meta checkpointMeta, vars []*context.Variable) (string, error) {
+func writeCheckpoint(runDir string, meta checkpointMeta, vars []*model.Variable) (string, error) {
 	root := filepath.Join(runDir, checkpointsDirName)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("train: checkpoint: %w", err)
@@ -217,7 +217,7 @@ func writeCheckpoint(runDir string, meta checkpointMeta, vars []*context.Variabl
 }
 
 // writeVariables writes the raw bytes of each variable and records where.
-func writeVariables(path string, vars []*context.Variable, meta *checkpointMeta) error {
+func writeVariables(path string, vars []*model.Variable, meta *checkpointMeta) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
@@ -228,7 +228,7 @@ func writeVariables(path string, vars []*context.Variable, meta *checkpointMeta)
 		value, err := v.Value()
 		if err != nil {
 			f.Close()
-			return fmt.Errorf("train: checkpoint: variable %s: %w", v.ScopeAndName(), err)
+			return fmt.Errorf("train: checkpoint: variable %s: %w", v.Path(), err)
 		}
 		var writeErr error
 		var n int
@@ -237,11 +237,12 @@ func writeVariables(path string, vars []*context.Variable, meta *checkpointMeta)
 		}
 		if writeErr != nil {
 			f.Close()
-			return fmt.Errorf("train: checkpoint: writing variable %s: %w", v.ScopeAndName(), writeErr)
+			return fmt.Errorf("train: checkpoint: writing variable %s: %w", v.Path(), writeErr)
 		}
 		shape := value.Shape()
+		scope, name := model.SplitPath(v.Path())
 		meta.Variables = append(meta.Variables, tensorEntry{
-			Scope: v.Scope(), Name: v.Name(), DType: shape.DType.String(), Dims: slices.Clone(shape.Dimensions),
+			Scope: scope, Name: name, DType: shape.DType.String(), Dims: slices.Clone(shape.Dimensions),
 			Offset: offset, Length: int64(n), Trainable: v.Trainable,
 		})
 		offset += int64(n)
@@ -346,7 +347,7 @@ func decodeCheckpoint(stateJSON []byte, bin io.ReaderAt, binSize int64) (*Checkp
 	}
 	ckpt := &Checkpoint{Step: meta.State.Step, meta: meta, Variables: make(map[string]*tensors.Tensor, len(meta.Variables))}
 	for i, e := range meta.Variables {
-		key := context.JoinScope(e.Scope, e.Name)
+		key := model.JoinPath(e.Scope, e.Name)
 		where := fmt.Sprintf("%s: variable #%d %q", stateFileName, i, key)
 		if e.Name == "" || e.Scope == "" || e.Scope[0] != '/' {
 			return nil, fmt.Errorf("%s: scope must be absolute and name non-empty", where)
@@ -387,29 +388,25 @@ func decodeCheckpoint(stateJSON []byte, bin io.ReaderAt, binSize int64) (*Checkp
 	return ckpt, nil
 }
 
-// Restore puts the checkpoint's variables into ctx: variables that exist get
-// the saved value (shapes must match); the others are handed to ctx through a
-// Loader, so that they take the saved value when the model creates them.
-// Only the Trainable ones are restored when trainableOnly is set (e.g. to
-// load an adapter without optimizer state).
-func (c *Checkpoint) Restore(ctx *context.Context, trainableOnly bool) error {
+// Restore puts the checkpoint's variables into store: variables that exist
+// get the saved value (shapes must match); the others are handed to the
+// store through a Loader, so that they take the saved value when the model
+// creates them. Only the Trainable ones are restored when trainableOnly is
+// set (e.g. to load an adapter without optimizer state).
+func (c *Checkpoint) Restore(store *model.Store, trainableOnly bool) error {
 	pending := map[string]*tensors.Tensor{}
 	for key, value := range c.Variables {
 		if trainableOnly && !slices.Contains(c.Trainable, key) {
 			continue
 		}
-		scope, name := context.SplitScope(key)
-		if scope == "" {
-			scope = context.RootScope
-		}
-		v := ctx.InspectVariableIfLoaded(scope, name)
-		if v == nil && name == context.RNGStateVariableName && scope == context.RootScope {
-			if err := ctx.SetRNGStateFromSeed(0); err != nil { // creates the (non-trainable) RNG variable
+		v := store.GetVariable(key)
+		if v == nil && key == model.JoinPath(model.RootScopePath, model.RNGStateVariableName) {
+			if err := store.SetRNGStateFromSeed(0); err != nil { // creates the (non-trainable) RNG variable
 				return fmt.Errorf("train: restoring RNG state: %w", err)
 			}
-			v = ctx.InspectVariableIfLoaded(scope, name)
+			v = store.GetVariable(key)
 		}
-		clone, err := value.LocalClone() // the context owns (and may donate) its values
+		clone, err := value.LocalClone() // the store owns (and may donate) its values
 		if err != nil {
 			return fmt.Errorf("train: checkpoint %s: variable %q: %w", c.Dir, key, err)
 		}
@@ -425,7 +422,7 @@ func (c *Checkpoint) Restore(ctx *context.Context, trainableOnly bool) error {
 		}
 	}
 	if len(pending) > 0 {
-		ctx.SetLoader(&pendingLoader{values: pending, next: ctx.Loader()})
+		store.SetLoader(&pendingLoader{values: pending, next: store.Loader()})
 	}
 	return nil
 }
@@ -434,25 +431,24 @@ func (c *Checkpoint) Restore(ctx *context.Context, trainableOnly bool) error {
 // and defers to the loader that was installed before it.
 type pendingLoader struct {
 	values map[string]*tensors.Tensor
-	next   context.Loader
+	next   model.Loader
 }
 
-func (l *pendingLoader) LoadVariable(ctx *context.Context, scope, name string) (*tensors.Tensor, bool) {
-	key := context.JoinScope(scope, name)
-	if value, ok := l.values[key]; ok {
-		delete(l.values, key)
+func (l *pendingLoader) LoadVariable(store *model.Store, path string) (*tensors.Tensor, bool) {
+	if value, ok := l.values[path]; ok {
+		delete(l.values, path)
 		return value, true
 	}
 	if l.next != nil {
-		return l.next.LoadVariable(ctx, scope, name)
+		return l.next.LoadVariable(store, path)
 	}
 	return nil, false
 }
 
-func (l *pendingLoader) DeleteVariable(ctx *context.Context, scope, name string) error {
-	delete(l.values, context.JoinScope(scope, name))
+func (l *pendingLoader) DeleteVariable(store *model.Store, path string) error {
+	delete(l.values, path)
 	if l.next != nil {
-		return l.next.DeleteVariable(ctx, scope, name)
+		return l.next.DeleteVariable(store, path)
 	}
 	return nil
 }
@@ -478,11 +474,11 @@ func pruneCheckpoints(runDir string, keep int, bestStep int, hasBest bool) error
 	return nil
 }
 
-// momentKeys are the scope-and-name keys of the AdamW moments of a trainable
-// variable (see OptimizerScope).
-func momentKeys(v *context.Variable) (m, second string) {
-	scope := shadowScope(OptimizerScope, v.Scope())
-	return context.JoinScope(scope, v.Name()+"_m"), context.JoinScope(scope, v.Name()+"_v")
+// momentKeys are the paths of the AdamW moments of a trainable variable
+// (see OptimizerScope).
+func momentKeys(v *model.Variable) (m, second string) {
+	path := shadowPath(OptimizerScope, v.Path())
+	return path + "_m", path + "_v"
 }
 
 // optimizerMoments returns the AdamW moments the checkpoint holds, by key.
@@ -500,7 +496,7 @@ func (c *Checkpoint) optimizerMoments() map[string]*tensors.Tensor {
 // moments (saved by the run in from): float32 with the variable's
 // dimensions. A moment that is missing or of another shape is an error
 // naming the variable. It also returns how many moments no variable used.
-func matchMoments(moments map[string]*tensors.Tensor, trainable []*context.Variable, from string) (map[string]*tensors.Tensor, int, error) {
+func matchMoments(moments map[string]*tensors.Tensor, trainable []*model.Variable, from string) (map[string]*tensors.Tensor, int, error) {
 	picked := make(map[string]*tensors.Tensor, 2*len(trainable))
 	for _, v := range trainable {
 		want := shapes.Make(dtypes.Float32, v.Shape().Dimensions...)
@@ -508,10 +504,10 @@ func matchMoments(moments map[string]*tensors.Tensor, trainable []*context.Varia
 		for _, key := range []string{m, second} {
 			value, ok := moments[key]
 			if !ok {
-				return nil, 0, fmt.Errorf("train: initialising the optimizer from %s: it has no AdamW moment %s for the trainable variable %s (did that run train it?)", from, key, v.ScopeAndName())
+				return nil, 0, fmt.Errorf("train: initialising the optimizer from %s: it has no AdamW moment %s for the trainable variable %s (did that run train it?)", from, key, v.Path())
 			}
 			if !value.Shape().Equal(want) {
-				return nil, 0, fmt.Errorf("train: initialising the optimizer from %s: its AdamW moment %s has shape %s, the trainable variable %s needs %s", from, key, value.Shape(), v.ScopeAndName(), want)
+				return nil, 0, fmt.Errorf("train: initialising the optimizer from %s: its AdamW moment %s has shape %s, the trainable variable %s needs %s", from, key, value.Shape(), v.Path(), want)
 			}
 			picked[key] = value
 		}
@@ -553,12 +549,11 @@ func (t *Trainer) installInitMoments() error {
 	}
 	for _, key := range keys {
 		value := picked[key]
-		scope, name := context.SplitScope(key)
-		clone, err := value.LocalClone() // the context owns (and may donate) its values
+		clone, err := value.LocalClone() // the store owns (and may donate) its values
 		if err != nil {
 			return fmt.Errorf("train: initialising the optimizer: %s: %w", key, err)
 		}
-		if v := t.ctx.GetVariableByScopeAndName(scope, name); v != nil {
+		if v := t.store.GetVariable(key); v != nil {
 			if !v.Shape().Equal(clone.Shape()) {
 				return fmt.Errorf("train: initialising the optimizer: %s exists with shape %s, the checkpoint has %s", key, v.Shape(), clone.Shape())
 			}
@@ -568,7 +563,7 @@ func (t *Trainer) installInitMoments() error {
 			v.SetTrainable(false)
 			continue
 		}
-		t.ctx.InAbsPath(scope).VariableWithValue(name, clone).SetTrainable(false)
+		t.store.VariableWithValue(key, clone).SetTrainable(false)
 	}
 	if unused > 0 {
 		t.log.Warn("train: ignored the optimizer state of variables this run does not train", "checkpoint", t.state.OptimizerInitFrom, "moments", unused)

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // Example is one causal-LM training example: token ids and, per token, whether

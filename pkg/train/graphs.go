@@ -5,11 +5,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Scopes of the trainer's own (non-trainable) variables.
@@ -23,41 +23,36 @@ const (
 	statsScope = "/train/stats"
 )
 
-// shadowScope maps a variable's scope into a trainer scope.
-func shadowScope(base, scope string) string {
-	if scope == context.RootScope {
-		return base
-	}
-	return base + scope
-}
+// shadowPath maps a variable's path into a trainer scope: /a/b/w under
+// /train/accum is /train/accum/a/b/w.
+func shadowPath(base, path string) string { return base + path }
 
 // stateVariable returns (creating it with zeros) a float32 trainer variable.
-func (t *Trainer) stateVariable(scope, name string, dims []int) *context.Variable {
-	ctx := t.ctx.InAbsPath(scope)
-	if v := ctx.GetVariable(name); v != nil { // may come from a checkpoint loader
+func (t *Trainer) stateVariable(path string, dims []int) *model.Variable {
+	if v := t.store.GetVariable(path); v != nil { // may come from a checkpoint loader
 		return v.SetTrainable(false)
 	}
-	return ctx.VariableWithValue(name, tensors.FromShape(shapes.Make(dtypes.Float32, dims...))).SetTrainable(false)
+	return t.store.VariableWithValue(path, tensors.FromShape(shapes.Make(dtypes.Float32, dims...))).SetTrainable(false)
 }
 
-func (t *Trainer) accumulator(v *context.Variable) *context.Variable {
-	return t.stateVariable(shadowScope(accumScope, v.Scope()), v.Name(), v.Shape().Dimensions)
+func (t *Trainer) accumulator(v *model.Variable) *model.Variable {
+	return t.stateVariable(shadowPath(accumScope, v.Path()), v.Shape().Dimensions)
 }
 
 // moments returns the AdamW moments of v if they exist.
-func (t *Trainer) moments(v *context.Variable) (m, second *context.Variable) {
-	scope := shadowScope(OptimizerScope, v.Scope())
-	return t.ctx.InspectVariableIfLoaded(scope, v.Name()+"_m"), t.ctx.InspectVariableIfLoaded(scope, v.Name()+"_v")
+func (t *Trainer) moments(v *model.Variable) (m, second *model.Variable) {
+	keyM, keyV := momentKeys(v)
+	return t.store.GetVariable(keyM), t.store.GetVariable(keyV)
 }
 
-func (t *Trainer) createMoments(v *context.Variable) (m, second *context.Variable) {
-	scope := shadowScope(OptimizerScope, v.Scope())
+func (t *Trainer) createMoments(v *model.Variable) (m, second *model.Variable) {
+	keyM, keyV := momentKeys(v)
 	dims := v.Shape().Dimensions
-	return t.stateVariable(scope, v.Name()+"_m", dims), t.stateVariable(scope, v.Name()+"_v", dims)
+	return t.stateVariable(keyM, dims), t.stateVariable(keyV, dims)
 }
 
-func (t *Trainer) statVariable(name string) *context.Variable {
-	return t.stateVariable(statsScope, name, nil)
+func (t *Trainer) statVariable(name string) *model.Variable {
+	return t.stateVariable(statsScope+"/"+name, nil)
 }
 
 // checkedLoss validates an objective's result and returns its parts in
@@ -92,12 +87,12 @@ func (t *Trainer) checkedLoss(loss Loss) (sum, weight *Node, metrics []*Node) {
 
 // usedTrainable lists the trainable variables the graph uses; the first
 // training graph fixes the list, and later ones must use the same variables.
-func (t *Trainer) usedTrainable(g *Graph) []*context.Variable {
-	var used []*context.Variable
-	for v := range t.ctx.IterVariables() {
+func (t *Trainer) usedTrainable(g *Graph) []*model.Variable {
+	var used []*model.Variable
+	for v := range t.store.IterVariables() {
 		if v.Trainable && v.InUseByGraph(g) {
 			if !v.DType().IsFloat() {
-				panic(fmt.Errorf("train: trainable variable %s has dtype %s; mark it non-trainable", v.ScopeAndName(), v.DType()))
+				panic(fmt.Errorf("train: trainable variable %s has dtype %s; mark it non-trainable", v.Path(), v.DType()))
 			}
 			used = append(used, v)
 		}
@@ -116,39 +111,39 @@ func (t *Trainer) usedTrainable(g *Graph) []*context.Variable {
 	return used
 }
 
-func variableNames(vars []*context.Variable) string {
+func variableNames(vars []*model.Variable) string {
 	names := make([]string, len(vars))
 	for i, v := range vars {
-		names[i] = v.ScopeAndName()
+		names[i] = v.Path()
 	}
 	return "[" + strings.Join(names, " ") + "]"
 }
 
 // microStepGraph computes one micro-batch's loss and adds its gradient (of
 // the loss sum, not mean) and its sums to the step's accumulators.
-func (t *Trainer) microStepGraph(ctx *context.Context, inputs []*Node) []*Node {
+func (t *Trainer) microStepGraph(scope *model.Scope, inputs []*Node) []*Node {
 	t.compilations.Add(1)
 	g := inputs[0].Graph()
-	ctx.SetTraining(g, true)
-	sum, weight, metrics := t.checkedLoss(t.objective(ctx, inputs))
+	scope.Store().SetTraining(g, true)
+	sum, weight, metrics := t.checkedLoss(t.objective(scope, inputs))
 	vars := t.usedTrainable(g)
 	values := make([]*Node, len(vars))
 	for i, v := range vars {
-		values[i] = v.ValueGraph(g)
+		values[i] = v.NodeValue(g)
 	}
 	grads := Gradient(sum, values...)
 	for i, v := range vars {
 		acc := t.accumulator(v)
-		acc.SetValueGraph(Add(acc.ValueGraph(g), ConvertDType(grads[i], dtypes.Float32)))
+		acc.SetNodeValue(Add(acc.NodeValue(g), ConvertDType(grads[i], dtypes.Float32)))
 	}
 	accumulate := func(name string, x *Node) {
 		s := t.statVariable(name)
-		s.SetValueGraph(Add(s.ValueGraph(g), x))
+		s.SetNodeValue(Add(s.NodeValue(g), x))
 	}
 	accumulate("loss", sum)
 	accumulate("weight", weight)
 	for i, name := range t.metricNames {
-		accumulate("metric_"+context.EscapeScopeName(name), metrics[i])
+		accumulate("metric_"+model.EscapeScopeName(name), metrics[i])
 	}
 	return []*Node{sum}
 }
@@ -158,7 +153,7 @@ func (t *Trainer) microStepGraph(ctx *context.Context, inputs []*Node) []*Node {
 // (or no unit was trained), in which case every variable keeps its value.
 // Inputs: learning rate, 1/(1-β1^t), 1/(1-β2^t). Outputs: mean loss,
 // weight, gradient norm, 1 if applied else 0, mean metrics.
-func (t *Trainer) applyGraph(ctx *context.Context, inputs []*Node) []*Node {
+func (t *Trainer) applyGraph(scope *model.Scope, inputs []*Node) []*Node {
 	t.compilations.Add(1)
 	g := inputs[0].Graph()
 	if len(t.trainable) == 0 {
@@ -168,13 +163,13 @@ func (t *Trainer) applyGraph(ctx *context.Context, inputs []*Node) []*Node {
 		beta1: t.cfg.Beta1, beta2: t.cfg.Beta2, epsilon: t.cfg.Epsilon}
 
 	lossVar, weightVar := t.statVariable("loss"), t.statVariable("weight")
-	weight := weightVar.ValueGraph(g)
-	meanLoss := Div(lossVar.ValueGraph(g), weight)
-	accs := make([]*context.Variable, len(t.trainable))
+	weight := weightVar.NodeValue(g)
+	meanLoss := Div(lossVar.NodeValue(g), weight)
+	accs := make([]*model.Variable, len(t.trainable))
 	grads := make([]*Node, len(t.trainable))
 	for i, v := range t.trainable {
 		accs[i] = t.accumulator(v)
-		grads[i] = Div(accs[i].ValueGraph(g), weight)
+		grads[i] = Div(accs[i].NodeValue(g), weight)
 	}
 	clipped, norm := ClipByGlobalNorm(grads, t.cfg.MaxGradNorm)
 	ok := LogicalAnd(LogicalAnd(IsFinite(norm), IsFinite(meanLoss)), GreaterThan(weight, ScalarZero(g, dtypes.Float32)))
@@ -182,34 +177,34 @@ func (t *Trainer) applyGraph(ctx *context.Context, inputs []*Node) []*Node {
 	for i, v := range t.trainable {
 		m, second := t.createMoments(v)
 		decay := t.cfg.WeightDecay
-		if t.cfg.NoDecay(v.ScopeAndName()) {
+		if t.cfg.NoDecay(v.Path()) {
 			decay = 0
 		}
-		oldP, oldM, oldV := v.ValueGraph(g), m.ValueGraph(g), second.ValueGraph(g)
+		oldP, oldM, oldV := v.NodeValue(g), m.NodeValue(g), second.NodeValue(g)
 		newP, newM, newV := adamWUpdate(oldP, clipped[i], oldM, oldV, decay, h)
-		v.SetValueGraph(choose(ok, newP, oldP))
-		m.SetValueGraph(choose(ok, newM, oldM))
-		second.SetValueGraph(choose(ok, newV, oldV))
-		accs[i].SetValueGraph(ZerosLike(accs[i].ValueGraph(g)))
+		v.SetNodeValue(choose(ok, newP, oldP))
+		m.SetNodeValue(choose(ok, newM, oldM))
+		second.SetNodeValue(choose(ok, newV, oldV))
+		accs[i].SetNodeValue(ZerosLike(accs[i].NodeValue(g)))
 	}
 
 	outputs := []*Node{meanLoss, weight, norm, ConvertDType(ok, dtypes.Float32)}
 	for _, name := range t.metricNames {
-		s := t.statVariable("metric_" + context.EscapeScopeName(name))
-		outputs = append(outputs, Div(s.ValueGraph(g), weight))
-		s.SetValueGraph(ScalarZero(g, dtypes.Float32))
+		s := t.statVariable("metric_" + model.EscapeScopeName(name))
+		outputs = append(outputs, Div(s.NodeValue(g), weight))
+		s.SetNodeValue(ScalarZero(g, dtypes.Float32))
 	}
-	lossVar.SetValueGraph(ScalarZero(g, dtypes.Float32))
-	weightVar.SetValueGraph(ScalarZero(g, dtypes.Float32))
+	lossVar.SetNodeValue(ScalarZero(g, dtypes.Float32))
+	weightVar.SetNodeValue(ScalarZero(g, dtypes.Float32))
 	return outputs
 }
 
 // evalGraph computes a batch's loss sums without touching any variable.
-func (t *Trainer) evalGraph(ctx *context.Context, inputs []*Node) []*Node {
+func (t *Trainer) evalGraph(scope *model.Scope, inputs []*Node) []*Node {
 	t.compilations.Add(1)
 	g := inputs[0].Graph()
-	ctx.SetTraining(g, false)
-	sum, weight, metrics := t.checkedLoss(t.objective(ctx, inputs))
+	scope.Store().SetTraining(g, false)
+	sum, weight, metrics := t.checkedLoss(t.objective(scope, inputs))
 	return append([]*Node{sum, weight}, metrics...)
 }
 

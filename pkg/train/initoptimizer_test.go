@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
@@ -28,9 +28,9 @@ var toyMoments = []string{
 // noDropoutLogits is the toy model without dropout: a run started from
 // another run's checkpoint seeds its own random state, so dropout masks
 // would differ from those of one continuous run.
-func noDropoutLogits(ctx *context.Context, ids, mask *Node) *Node {
-	ctx.SetTraining(ids.Graph(), false)
-	return toyLogits(ctx, ids, mask)
+func noDropoutLogits(scope *model.Scope, ids, mask *Node) *Node {
+	scope.Store().SetTraining(ids.Graph(), false)
+	return toyLogits(scope, ids, mask)
 }
 
 // carryFixture trains the first half of 8 examples for 2 steps (run "A"),
@@ -63,13 +63,13 @@ func (f *carryFixture) source(examples []Example) *LMSource {
 
 func newCarryFixture(t *testing.T) *carryFixture {
 	f := &carryFixture{t: t, examples: toyExamples(8, 30, 6, 20)}
-	ctx := newToyModel(30)
+	scope := newToyModel(30)
 	cfg := carryConfig(t.TempDir(), 4)
 	f.continuousAfterStep = map[int]map[string][]float32{}
 	cfg.OnStep = func(m StepMetrics) {
-		f.continuousAfterStep[m.Step] = testutil.Snapshot(t, ctx, append(append([]string(nil), toyTrainable...), toyMoments...)...)
+		f.continuousAfterStep[m.Step] = testutil.Snapshot(t, scope, append(append([]string(nil), toyTrainable...), toyMoments...)...)
 	}
-	if _, err := newTrainer(t, ctx, CausalLM(noDropoutLogits), f.source(f.examples), cfg).Run(stdcontext.Background()); err != nil {
+	if _, err := newTrainer(t, scope, CausalLM(noDropoutLogits), f.source(f.examples), cfg).Run(stdcontext.Background()); err != nil {
 		t.Fatal(err)
 	}
 	f.continuous = f.continuousAfterStep[4]
@@ -83,16 +83,16 @@ func newCarryFixture(t *testing.T) *carryFixture {
 }
 
 // secondHalfModel is a fresh toy model with A's final adapter.
-func (f *carryFixture) secondHalfModel() *context.Context {
+func (f *carryFixture) secondHalfModel() *model.Store {
 	ckpt, err := LoadCheckpoint(f.checkpointA)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	ctx := newToyModel(30)
-	if err := ckpt.Restore(ctx, true); err != nil {
+	scope := newToyModel(30)
+	if err := ckpt.Restore(scope, true); err != nil {
 		f.t.Fatal(err)
 	}
-	return ctx
+	return scope
 }
 
 // Two steps, then two more in a new run that takes the first run's AdamW
@@ -102,17 +102,17 @@ func TestInitOptimizerFromContinuesAdamW(t *testing.T) {
 	f := newCarryFixture(t)
 	keys := append(append([]string(nil), toyTrainable...), toyMoments...)
 
-	ctx := f.secondHalfModel()
+	scope := f.secondHalfModel()
 	cfg := carryConfig(t.TempDir(), 2)
 	cfg.InitOptimizerFrom = f.checkpointA
-	res, err := newTrainer(t, ctx, CausalLM(noDropoutLogits), f.source(f.examples[4:]), cfg).Run(stdcontext.Background())
+	res, err := newTrainer(t, scope, CausalLM(noDropoutLogits), f.source(f.examples[4:]), cfg).Run(stdcontext.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.InitOptimizerFrom != f.checkpointA || res.ResumedFrom != "" || res.Updates != 2 {
 		t.Errorf("result: init optimizer from %q, resumed from %q, %d updates", res.InitOptimizerFrom, res.ResumedFrom, res.Updates)
 	}
-	got := testutil.Snapshot(t, ctx, keys...)
+	got := testutil.Snapshot(t, scope, keys...)
 	for _, key := range keys {
 		if d := testutil.MaxAbsDiff(f.continuous[key], got[key]); d > 1e-6 {
 			t.Errorf("%s: 2 + 2 carried steps differ from 4 continuous ones by %g", key, d)
@@ -151,7 +151,7 @@ func TestInitOptimizerFromMomentsBeforeFirstUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := f.secondHalfModel()
+	scope := f.secondHalfModel()
 	cfg := carryConfig(t.TempDir(), 2)
 	cfg.InitOptimizerFrom = f.checkpointA
 	var afterSkip map[string][]float32
@@ -160,11 +160,11 @@ func TestInitOptimizerFromMomentsBeforeFirstUpdate(t *testing.T) {
 			if !m.Skipped {
 				t.Errorf("step 1 was not skipped")
 			}
-			afterSkip = testutil.Snapshot(t, ctx, toyMoments...)
+			afterSkip = testutil.Snapshot(t, scope, toyMoments...)
 		}
 	}
 	bad := poisonSource{f.source(f.examples[4:]), func(_, index int) bool { return index == 0 }}
-	res, err := newTrainer(t, ctx, poisoned(CausalLM(noDropoutLogits)), bad, cfg).Run(stdcontext.Background())
+	res, err := newTrainer(t, scope, poisoned(CausalLM(noDropoutLogits)), bad, cfg).Run(stdcontext.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +213,8 @@ func TestInitOptimizerFromIgnoredOnResume(t *testing.T) {
 	if _, err := newTrainer(t, f.secondHalfModel(), CausalLM(noDropoutLogits), f.source(f.examples[4:]), killed).Run(runCtx); !errors.Is(err, stdcontext.Canceled) {
 		t.Fatalf("killed run: %v", err)
 	}
-	ctx := newToyModel(30) // everything comes from the run's own checkpoint
-	res, err := newTrainer(t, ctx, CausalLM(noDropoutLogits), f.source(f.examples[4:]), cfg).Run(stdcontext.Background())
+	scope := newToyModel(30) // everything comes from the run's own checkpoint
+	res, err := newTrainer(t, scope, CausalLM(noDropoutLogits), f.source(f.examples[4:]), cfg).Run(stdcontext.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestInitOptimizerFromIgnoredOnResume(t *testing.T) {
 		t.Errorf("resumed from %q, optimizer initialised from %q", res.ResumedFrom, res.InitOptimizerFrom)
 	}
 	keys := append(append([]string(nil), toyTrainable...), toyMoments...)
-	got := testutil.Snapshot(t, ctx, keys...)
+	got := testutil.Snapshot(t, scope, keys...)
 	for _, key := range keys {
 		if d := testutil.MaxAbsDiff(f.continuous[key], got[key]); d > 1e-6 {
 			t.Errorf("%s: the resumed run differs from the continuous one by %g", key, d)
@@ -231,8 +231,7 @@ func TestInitOptimizerFromIgnoredOnResume(t *testing.T) {
 }
 
 func TestMatchMomentsErrors(t *testing.T) {
-	ctx := context.New()
-	a := ctx.In("adapter").VariableWithValue("A", tensors.FromShape(shapes.Make(dtypes.Float32, 2, 3)))
+	a := model.NewStore().VariableWithValue("/adapter/A", tensors.FromShape(shapes.Make(dtypes.Float32, 2, 3)))
 	moments := func() map[string]*tensors.Tensor {
 		return map[string]*tensors.Tensor{
 			"/train/adamw/adapter/A_m": tensors.FromShape(shapes.Make(dtypes.Float32, 2, 3)),
@@ -240,20 +239,20 @@ func TestMatchMomentsErrors(t *testing.T) {
 			"/train/adamw/other/w_m":   tensors.FromShape(shapes.Make(dtypes.Float32, 4)),
 		}
 	}
-	picked, unused, err := matchMoments(moments(), []*context.Variable{a}, "ckpt")
+	picked, unused, err := matchMoments(moments(), []*model.Variable{a}, "ckpt")
 	if err != nil || len(picked) != 2 || unused != 1 {
 		t.Fatalf("picked %d, unused %d, err %v", len(picked), unused, err)
 	}
 	missing := moments()
 	delete(missing, "/train/adamw/adapter/A_v")
-	if _, _, err := matchMoments(missing, []*context.Variable{a}, "ckpt"); err == nil ||
+	if _, _, err := matchMoments(missing, []*model.Variable{a}, "ckpt"); err == nil ||
 		!strings.Contains(err.Error(), "no AdamW moment /train/adamw/adapter/A_v") || !strings.Contains(err.Error(), "variable /adapter/A") {
 		t.Errorf("missing moment: %v", err)
 	}
 	reshaped := moments()
 	reshaped["/train/adamw/adapter/A_m"] = tensors.FromShape(shapes.Make(dtypes.Float32, 3, 2))
-	if _, _, err := matchMoments(reshaped, []*context.Variable{a}, "ckpt"); err == nil ||
-		!strings.Contains(err.Error(), "has shape (Float32)[3 2]") || !strings.Contains(err.Error(), "variable /adapter/A") {
+	if _, _, err := matchMoments(reshaped, []*model.Variable{a}, "ckpt"); err == nil ||
+		!strings.Contains(err.Error(), "has shape (Float32)[3, 2]") || !strings.Contains(err.Error(), "variable /adapter/A") {
 		t.Errorf("shape mismatch: %v", err)
 	}
 }
@@ -262,9 +261,9 @@ func TestInitOptimizerFromErrors(t *testing.T) {
 	f := newCarryFixture(t)
 	src := f.source(f.examples[4:])
 	// A trainable variable the first run did not have.
-	extra := func(ctx *context.Context, inputs []*Node) Loss {
-		l := CausalLM(noDropoutLogits)(ctx, inputs)
-		w := ctx.In("extra").WithInitializer(initializers.One).VariableWithShape("w", shapes.Make(dtypes.Float32)).ValueGraph(l.Sum.Graph())
+	extra := func(scope *model.Scope, inputs []*Node) Loss {
+		l := CausalLM(noDropoutLogits)(scope, inputs)
+		w := scope.At("extra").WithInitializer(initializer.One).VariableWithShape("w", shapes.Make(dtypes.Float32)).NodeValue(l.Sum.Graph())
 		l.Sum = Add(l.Sum, MulScalar(Square(w), 1e-3))
 		return l
 	}

@@ -3,10 +3,10 @@ package train
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best unqualified, as in GoMLX itself
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified, as in GoMLX itself
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Loss is what an Objective computes for one micro-batch. The loss the
@@ -26,27 +26,28 @@ type Loss struct {
 }
 
 // Objective builds the loss graph of one micro-batch: inputs are the batch's
-// tensors in the order the Source produced them. Model variables live in ctx:
+// tensors in the order the Source produced them. Model variables live in the
+// scope's store:
 // the trainable ones (Variable.Trainable) are optimized, the others stay
-// bitwise unchanged. ctx.IsTraining(g) tells training from evaluation graphs.
-type Objective func(ctx *context.Context, inputs []*Node) Loss
+// bitwise unchanged. scope.IsTraining(g) tells training from evaluation graphs.
+type Objective func(scope *model.Scope, inputs []*Node) Loss
 
 // LogitsFn is a causal language model: token ids [B,L] int32 and attention
 // mask [B,L] float32 (0 on padding, else the number of the token's example
 // within its row: all 1 unless LMSource packs; a model must not let one
 // example attend to another) to next-token logits [B,L,V].
-type LogitsFn func(ctx *context.Context, inputIDs, attentionMask *Node) (logits *Node)
+type LogitsFn func(scope *model.Scope, inputIDs, attentionMask *Node) (logits *Node)
 
 // CausalLM is the supervised fine-tuning objective for a batch of LMSource:
 // the cross-entropy of the next token, summed over target tokens (Weight is
 // their count), computed in float32 whatever the logits dtype. It also
 // reports the metric "accuracy" (share of targets that are the arg-max).
-func CausalLM(model LogitsFn) Objective {
-	return func(ctx *context.Context, inputs []*Node) Loss {
+func CausalLM(lm LogitsFn) Objective {
+	return func(scope *model.Scope, inputs []*Node) Loss {
 		if len(inputs) < numLMInputs {
 			panic(fmt.Errorf("train.CausalLM: want %d inputs (ids, labels, weights, attention), got %d", numLMInputs, len(inputs)))
 		}
-		logits := model(ctx, inputs[InputIDs], inputs[AttentionMask])
+		logits := lm(scope, inputs[InputIDs], inputs[AttentionMask])
 		logProbs, correct := TokenLogProbs(logits, inputs[Labels])
 		weights := ConvertDType(inputs[LossWeights], dtypes.Float32)
 		return Loss{

@@ -4,12 +4,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
@@ -24,34 +24,35 @@ const (
 	toyRank  = 8
 )
 
-func newToyModel(seed uint64) *context.Context {
-	ctx := context.New()
+func newToyModel(seed uint64) *model.Store {
+	store := model.NewStore()
+	scope := store.RootScope()
 	rng := rand.New(rand.NewPCG(seed, 7))
 	emb := make([]float32, toyVocab*toyDim)
 	for i := range emb {
 		emb[i] = float32(rng.NormFloat64())
 	}
-	ctx.In("embed").VariableWithValue("weights", tensors.FromFlatDataAndDimensions(emb, toyVocab, toyDim)).SetTrainable(false)
+	scope.In("embed").VariableWithValue("weights", tensors.FromFlatDataAndDimensions(emb, toyVocab, toyDim)).SetTrainable(false)
 	a := make([]float32, toyDim*toyRank)
 	for i := range a {
 		a[i] = float32(rng.NormFloat64() * 0.3)
 	}
-	ctx.In("adapter").VariableWithValue("A", tensors.FromFlatDataAndDimensions(a, toyDim, toyRank))
-	return ctx
+	scope.In("adapter").VariableWithValue("A", tensors.FromFlatDataAndDimensions(a, toyDim, toyRank))
+	return store
 }
 
-func toyLogits(ctx *context.Context, ids, _ *Node) *Node {
+func toyLogits(scope *model.Scope, ids, _ *Node) *Node {
 	g := ids.Graph()
-	emb := ctx.In("embed").GetVariable("weights").ValueGraph(g)
+	emb := scope.At("embed").GetVariable("weights").NodeValue(g)
 	e := Gather(emb, InsertAxes(ids, -1)) // [B,T,D]
-	a := ctx.In("adapter").GetVariable("A").ValueGraph(g)
-	b := ctx.In("adapter").WithInitializer(initializers.Zero).
-		VariableWithShape("B", shapes.Make(dtypes.Float32, toyRank, toyDim)).ValueGraph(g)
-	scale := ctx.In("final_norm").WithInitializer(initializers.One).
-		VariableWithShape("scale", shapes.Make(dtypes.Float32, toyDim)).ValueGraph(g)
+	a := scope.At("adapter").GetVariable("A").NodeValue(g)
+	b := scope.At("adapter").WithInitializer(initializer.Zero).
+		VariableWithShape("B", shapes.Make(dtypes.Float32, toyRank, toyDim)).NodeValue(g)
+	scale := scope.At("final_norm").WithInitializer(initializer.One).
+		VariableWithShape("scale", shapes.Make(dtypes.Float32, toyDim)).NodeValue(g)
 	low := Einsum("btd,dr->btr", e, a)
-	if ctx.IsTraining(g) {
-		keep := GreaterThan(ctx.RandomUniform(g, low.Shape()), Scalar(g, dtypes.Float32, 0.1))
+	if scope.IsTraining(g) {
+		keep := GreaterThan(scope.RandomUniform(g, low.Shape()), Scalar(g, dtypes.Float32, 0.1))
 		low = Where(keep, DivScalar(low, 0.9), ZerosLike(low))
 	}
 	h := Add(e, Einsum("btr,rd->btd", low, b))

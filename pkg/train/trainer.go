@@ -16,9 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Config configures a training run. Zero values of Beta1, Beta2, Epsilon,
@@ -158,19 +158,19 @@ type Result struct {
 // accumulation), one apply graph (global-norm clipping, AdamW, skipping of
 // non-finite steps) and an evaluation graph per eval batch shape.
 type Trainer struct {
-	backend   backends.Backend
-	ctx       *context.Context
+	backend   compute.Backend
+	store     *model.Store
 	objective Objective
 	data      Source
 	cfg       Config
 	schedule  Schedule
 	log       *slog.Logger
 
-	microExec, applyExec, evalExec *context.Exec
+	microExec, applyExec, evalExec *model.Exec
 	compilations                   atomic.Int64
 
 	// Fixed by the first graph built: the variables trained and the metric names.
-	trainable   []*context.Variable
+	trainable   []*model.Variable
 	metricNames []string
 
 	state    runState
@@ -183,13 +183,13 @@ type Trainer struct {
 	initMoments map[string]*tensors.Tensor
 }
 
-// New prepares a trainer. ctx holds the model: variables marked Trainable
+// New prepares a trainer. store holds the model: variables marked Trainable
 // (e.g. LoRA adapters) are optimized, all others are left bitwise unchanged.
-// The trainer builds its graphs with ctx.Checked(false), since variables may
-// be created by the model or restored from a checkpoint in any order.
-func New(backend backends.Backend, ctx *context.Context, objective Objective, data Source, cfg Config) (*Trainer, error) {
-	if backend == nil || ctx == nil || objective == nil || data == nil {
-		return nil, errors.New("train: backend, context, objective and data source are all required")
+// The trainer's own state (AdamW moments, gradient sums) lives in the same
+// store under /train.
+func New(backend compute.Backend, store *model.Store, objective Objective, data Source, cfg Config) (*Trainer, error) {
+	if backend == nil || store == nil || objective == nil || data == nil {
+		return nil, errors.New("train: backend, model store, objective and data source are all required")
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -204,7 +204,7 @@ func New(backend backends.Backend, ctx *context.Context, objective Objective, da
 	}
 	t := &Trainer{
 		backend:   backend,
-		ctx:       ctx.Checked(false),
+		store:     store,
 		objective: objective,
 		data:      data,
 		cfg:       cfg,
@@ -218,13 +218,13 @@ func New(backend backends.Backend, ctx *context.Context, objective Objective, da
 	if err := t.schedule.Validate(); err != nil {
 		return nil, err
 	}
-	if t.microExec, err = context.NewExec(backend, t.ctx, t.microStepGraph); err != nil {
+	if t.microExec, err = model.NewExec(backend, t.store, t.microStepGraph); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if t.applyExec, err = context.NewExec(backend, t.ctx, t.applyGraph); err != nil {
+	if t.applyExec, err = model.NewExec(backend, t.store, t.applyGraph); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if t.evalExec, err = context.NewExec(backend, t.ctx, t.evalGraph); err != nil {
+	if t.evalExec, err = model.NewExec(backend, t.store, t.evalGraph); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	// Shapes are bounded by the sources' buckets; never evict a compiled graph.
@@ -304,7 +304,7 @@ func (t *Trainer) Compilations() int { return int(t.compilations.Load()) }
 
 // Close releases the compiled graphs.
 func (t *Trainer) Close() {
-	for _, e := range []*context.Exec{t.microExec, t.applyExec, t.evalExec} {
+	for _, e := range []*model.Exec{t.microExec, t.applyExec, t.evalExec} {
 		if e != nil {
 			e.Finalize()
 		}
@@ -443,7 +443,7 @@ func (t *Trainer) prepare() (string, error) {
 		return "", err
 	}
 	if latest == "" {
-		if err := t.ctx.SetRNGStateFromSeed(t.cfg.Seed); err != nil {
+		if err := t.store.SetRNGStateFromSeed(t.cfg.Seed); err != nil {
 			return "", fmt.Errorf("train: seeding: %w", err)
 		}
 		if t.cfg.InitOptimizerFrom != "" {
@@ -467,7 +467,7 @@ func (t *Trainer) prepare() (string, error) {
 	if ckpt.meta.TotalSteps != t.TotalSteps() {
 		t.log.Warn("train: resuming with a different number of total steps; the learning-rate schedule changes", "was", ckpt.meta.TotalSteps, "now", t.TotalSteps())
 	}
-	if err := ckpt.Restore(t.ctx, false); err != nil {
+	if err := ckpt.Restore(t.store, false); err != nil {
 		return "", err
 	}
 	t.state = ckpt.meta.State
@@ -644,11 +644,11 @@ func (t *Trainer) saveCheckpoint() (string, error) {
 	for _, v := range t.trainable {
 		m, second := t.moments(v)
 		if m == nil || second == nil {
-			return "", fmt.Errorf("train: optimizer state of %s missing", v.ScopeAndName())
+			return "", fmt.Errorf("train: optimizer state of %s missing", v.Path())
 		}
 		vars = append(vars, m, second)
 	}
-	if rng := t.ctx.InspectVariableIfLoaded(context.RootScope, context.RNGStateVariableName); rng != nil && rng.HasValue() {
+	if rng := t.store.GetVariable(model.RNGStateVariableName); rng != nil && rng.HasValue() {
 		vars = append(vars, rng)
 	}
 	dir, err := writeCheckpoint(t.cfg.RunDir, checkpointMeta{
@@ -695,7 +695,7 @@ func (t *Trainer) result(resumedFrom string, stoppedEarly bool) *Result {
 }
 
 // execute runs a graph, turning panics of graph building into errors.
-func execute(exec *context.Exec, inputs []*tensors.Tensor) (outs []*tensors.Tensor, err error) {
+func execute(exec *model.Exec, inputs []*tensors.Tensor) (outs []*tensors.Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)

@@ -10,17 +10,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
-func newTrainer(t *testing.T, ctx *context.Context, objective Objective, src Source, cfg Config) *Trainer {
+func newTrainer(t *testing.T, store *model.Store, objective Objective, src Source, cfg Config) *Trainer {
 	t.Helper()
-	tr, err := New(testutil.Backend(t), ctx, objective, src, cfg)
+	tr, err := New(testutil.Backend(t), store, objective, src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,8 +34,8 @@ func TestLossDecreases(t *testing.T) {
 	cfg.Epochs = 3 // 48 steps
 	var losses []float64
 	cfg.OnStep = func(m StepMetrics) { losses = append(losses, m.Loss) }
-	ctx := newToyModel(1)
-	res, err := newTrainer(t, ctx, CausalLM(toyLogits), src, cfg).Run(stdcontext.Background())
+	scope := newToyModel(1)
+	res, err := newTrainer(t, scope, CausalLM(toyLogits), src, cfg).Run(stdcontext.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,15 +69,15 @@ func TestGradAccumEquivalence(t *testing.T) {
 		cfg.WeightDecay = 0.1
 		var o outcome
 		cfg.OnStep = func(m StepMetrics) { o.loss = append(o.loss, m.Loss); o.norm = append(o.norm, m.GradNorm) }
-		ctx := newToyModel(2)
-		noDropout := func(ctx *context.Context, ids, mask *Node) *Node {
-			ctx.SetTraining(ids.Graph(), false) // dropout masks would differ between batch shapes
-			return toyLogits(ctx, ids, mask)
+		scope := newToyModel(2)
+		noDropout := func(scope *model.Scope, ids, mask *Node) *Node {
+			scope.Store().SetTraining(ids.Graph(), false) // dropout masks would differ between batch shapes
+			return toyLogits(scope, ids, mask)
 		}
-		if _, err := newTrainer(t, ctx, CausalLM(noDropout), src, cfg).Run(stdcontext.Background()); err != nil {
+		if _, err := newTrainer(t, scope, CausalLM(noDropout), src, cfg).Run(stdcontext.Background()); err != nil {
 			t.Fatal(err)
 		}
-		o.values = testutil.Snapshot(t, ctx, toyTrainable...)
+		o.values = testutil.Snapshot(t, scope, toyTrainable...)
 		return o
 	}
 	big, accumulated := run(4, 1), run(1, 4)
@@ -101,12 +101,12 @@ func TestFrozenVariablesBitwiseUnchanged(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Steps = 5
 	cfg.WeightDecay = 0.5 // decay must not reach frozen variables either
-	ctx := newToyModel(3)
-	before := testutil.Snapshot(t, ctx, "/embed/weights", "/adapter/A")
-	if _, err := newTrainer(t, ctx, CausalLM(toyLogits), src, cfg).Run(stdcontext.Background()); err != nil {
+	scope := newToyModel(3)
+	before := testutil.Snapshot(t, scope, "/embed/weights", "/adapter/A")
+	if _, err := newTrainer(t, scope, CausalLM(toyLogits), src, cfg).Run(stdcontext.Background()); err != nil {
 		t.Fatal(err)
 	}
-	after := testutil.Snapshot(t, ctx, "/embed/weights", "/adapter/A")
+	after := testutil.Snapshot(t, scope, "/embed/weights", "/adapter/A")
 	for i := range before["/embed/weights"] {
 		if math.Float32bits(before["/embed/weights"][i]) != math.Float32bits(after["/embed/weights"][i]) {
 			t.Fatalf("frozen embedding changed at %d", i)
@@ -116,9 +116,9 @@ func TestFrozenVariablesBitwiseUnchanged(t *testing.T) {
 		t.Error("trainable adapter A did not move")
 	}
 	// Only trainable variables get optimizer state.
-	for v := range ctx.IterVariables() {
+	for v := range scope.IterVariables() {
 		if strings.HasPrefix(v.Scope(), OptimizerScope) && strings.Contains(v.Scope(), "embed") {
-			t.Errorf("optimizer state for a frozen variable: %s", v.ScopeAndName())
+			t.Errorf("optimizer state for a frozen variable: %s", v.Path())
 		}
 	}
 }
@@ -213,8 +213,8 @@ func (p poisonSource) Batch(epoch, index int) (Batch, error) {
 // poisoned multiplies the loss by (1 + poison): a NaN poison makes both the
 // loss and every gradient NaN.
 func poisoned(inner Objective) Objective {
-	return func(ctx *context.Context, inputs []*Node) Loss {
-		l := inner(ctx, inputs[:numLMInputs])
+	return func(scope *model.Scope, inputs []*Node) Loss {
+		l := inner(scope, inputs[:numLMInputs])
 		l.Sum = Mul(l.Sum, AddScalar(inputs[numLMInputs], 1))
 		return l
 	}
@@ -224,17 +224,17 @@ func TestNaNStepsAreSkipped(t *testing.T) {
 	src := mustLMSource(t, toyExamples(32, 6, 6, 20), LMSourceConfig{BatchSize: 2, MaxLen: 32, Buckets: []int{32}})
 	cfg := testConfig(t.TempDir())
 	cfg.Steps = 6
-	ctx := newToyModel(6)
+	scope := newToyModel(6)
 	values := map[int]map[string][]float32{}
 	var skipped []int
 	cfg.OnStep = func(m StepMetrics) {
-		values[m.Step] = testutil.Snapshot(t, ctx, toyTrainable...)
+		values[m.Step] = testutil.Snapshot(t, scope, toyTrainable...)
 		if m.Skipped {
 			skipped = append(skipped, m.Step)
 		}
 	}
 	bad := poisonSource{src, func(_, index int) bool { return index == 2 }} // step 3
-	res, err := newTrainer(t, ctx, poisoned(CausalLM(toyLogits)), bad, cfg).Run(stdcontext.Background())
+	res, err := newTrainer(t, scope, poisoned(CausalLM(toyLogits)), bad, cfg).Run(stdcontext.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,9 +271,9 @@ func TestTooManyNaNStepsStopTheRun(t *testing.T) {
 	cfg.Steps = 12
 	cfg.CheckpointEvery = 4
 	cfg.MaxBadSteps = 2
-	ctx := newToyModel(7)
+	scope := newToyModel(7)
 	bad := poisonSource{src, func(_, index int) bool { return index >= 4 }} // steps 5, 6, 7, …
-	_, err := newTrainer(t, ctx, poisoned(CausalLM(toyLogits)), bad, cfg).Run(stdcontext.Background())
+	_, err := newTrainer(t, scope, poisoned(CausalLM(toyLogits)), bad, cfg).Run(stdcontext.Background())
 	if err == nil || !strings.Contains(err.Error(), "3 consecutive steps (5 to 7)") {
 		t.Fatalf("err = %v, want a stop after 3 consecutive bad steps", err)
 	}
@@ -285,7 +285,7 @@ func TestTooManyNaNStepsStopTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := testutil.Snapshot(t, ctx, toyTrainable...)
+	now := testutil.Snapshot(t, scope, toyTrainable...)
 	for _, key := range toyTrainable {
 		var saved []float32
 		tensors.MustConstFlatData(ckpt.Variables[key], func(flat []float32) { saved = flat })
@@ -509,10 +509,10 @@ func TestCausalLMObjectiveMasksAndSums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := newToyModel(1)
+	scope := newToyModel(1)
 	objective := CausalLM(toyLogits)
-	outs := context.MustExecOnceN(testutil.Backend(t), ctx, func(ctx *context.Context, inputs []*Node) []*Node {
-		l := objective(ctx, inputs)
+	outs := model.MustExecOnceN(testutil.Backend(t), scope, func(scope *model.Scope, inputs []*Node) []*Node {
+		l := objective(scope, inputs)
 		return []*Node{l.Sum, l.Weight}
 	}, b.Inputs[0], b.Inputs[1], b.Inputs[2], b.Inputs[3])
 	if w := outs[1].Value().(float32); w != 2 {
@@ -617,9 +617,9 @@ func TestSchedule(t *testing.T) {
 
 func TestExecuteReportsGraphErrors(t *testing.T) {
 	src := mustLMSource(t, toyExamples(4, 1, 6, 10), LMSourceConfig{BatchSize: 2, MaxLen: 16})
-	frozenOnly := func(ctx *context.Context, inputs []*Node) Loss {
-		logits := toyLogits(ctx, inputs[InputIDs], inputs[AttentionMask])
-		for v := range ctx.IterVariables() {
+	frozenOnly := func(scope *model.Scope, inputs []*Node) Loss {
+		logits := toyLogits(scope, inputs[InputIDs], inputs[AttentionMask])
+		for v := range scope.IterVariables() {
 			v.SetTrainable(false)
 		}
 		s := ReduceAllSum(logits)

@@ -21,10 +21,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
@@ -33,7 +33,7 @@ import (
 
 // Backend is the one backend of the test binary (backend.Shared): the one
 // $GOMLX_BACKEND names, SimpleGo ("go", ops run sequentially) by default.
-func Backend(tb testing.TB) backends.Backend {
+func Backend(tb testing.TB) compute.Backend {
 	tb.Helper()
 	b, err := backend.Shared()
 	if err != nil {
@@ -100,14 +100,13 @@ func ReadFloat32Tensors(tb testing.TB, path string) map[string][]float32 {
 	return out
 }
 
-// Snapshot copies the float32 values of the named variables of ctx
-// ("/scope/name" keys); the test fails when one is missing.
-func Snapshot(tb testing.TB, ctx *context.Context, keys ...string) map[string][]float32 {
+// Snapshot copies the float32 values of the named variables of store
+// ("/scope/name" paths); the test fails when one is missing.
+func Snapshot(tb testing.TB, store *model.Store, keys ...string) map[string][]float32 {
 	tb.Helper()
 	out := map[string][]float32{}
 	for _, key := range keys {
-		scope, name := context.SplitScope(key)
-		v := ctx.InspectVariableIfLoaded(scope, name)
+		v := store.GetVariable(key)
 		if v == nil {
 			tb.Fatalf("variable %s missing", key)
 		}
