@@ -113,7 +113,7 @@ type MergeResult struct {
 // A base directory without tokenizer files gets the embedded one too.
 // merge_info.json records the result. The directory is written under a
 // temporary name and renamed to Out at the end.
-func Merge(scope stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
+func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	start := time.Now()
 	if opts.Model == "" || opts.Adapter == "" || opts.Out == "" {
 		return nil, errors.New("merge: the base model, the adapter and the output directory are required")
@@ -125,7 +125,7 @@ func Merge(scope stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	if err := checkEmptyOrAbsent(opts.Out); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	base, err := resolveModel(scope, opts.Model, opts.Hub)
+	base, err := resolveModel(ctx, opts.Model, opts.Hub)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
@@ -222,7 +222,7 @@ func gemmaPreset(name string) bool {
 // resolveModel turns a model argument into a preset or a local directory
 // (downloading a Hugging Face repo id through package hub) and reads its
 // configuration.
-func resolveModel(scope stdcontext.Context, name string, hubOpts hub.Options) (*modelRef, error) {
+func resolveModel(ctx stdcontext.Context, name string, hubOpts hub.Options) (*modelRef, error) {
 	if gemmaPreset(name) {
 		cfg, err := gemma3n.Preset(name)
 		if err != nil {
@@ -230,7 +230,7 @@ func resolveModel(scope stdcontext.Context, name string, hubOpts hub.Options) (*
 		}
 		return &modelRef{path: name, preset: true, config: cfg}, nil
 	}
-	dir, err := hub.Resolve(scope, name, hubOpts)
+	dir, err := hub.Resolve(ctx, name, hubOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ type generation struct {
 // memory shortage shows, at the start). Every batch has the same number of
 // rows, the last one padded with repeats, so that the compiled graphs are
 // reused.
-func (g *generation) run(scope stdcontext.Context, results []ExampleResult) error {
+func (g *generation) run(ctx stdcontext.Context, results []ExampleResult) error {
 	gen, err := g.model.NewGenerator(g.backend)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
@@ -45,7 +45,7 @@ func (g *generation) run(scope stdcontext.Context, results []ExampleResult) erro
 	rep := newReporter(g.opts, StageGenerate, len(results))
 	tokens := 0
 	for bi, start := 0, 0; start < len(order); bi, start = bi+1, start+g.batch {
-		if err := scope.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 		rows := order[start:min(start+g.batch, len(order))]
@@ -63,13 +63,13 @@ func (g *generation) run(scope stdcontext.Context, results []ExampleResult) erro
 			if row < real {
 				tokens++
 			}
-			return scope.Err() == nil
+			return ctx.Err() == nil
 		}
 		out, err := gen.Generate(prompts, o)
 		if err != nil {
 			return fmt.Errorf("eval: generate: %w", err)
 		}
-		if err := scope.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 		for k, i := range rows {
@@ -92,7 +92,7 @@ func (g *generation) run(scope stdcontext.Context, results []ExampleResult) erro
 // Without idf weights, pairs are scored in chunks (the score of a pair does
 // not depend on the others), which bounds the embeddings held at once; idf
 // weights need all references, so they are scored in one call.
-func addBERTScore(scope stdcontext.Context, results []ExampleResult, enc metrics.Encoder, idf bool, opts *Options) (*BERTScoreSettings, error) {
+func addBERTScore(ctx stdcontext.Context, results []ExampleResult, enc metrics.Encoder, idf bool, opts *Options) (*BERTScoreSettings, error) {
 	chunk := bertScoreChunk
 	if idf {
 		chunk = len(results)
@@ -100,7 +100,7 @@ func addBERTScore(scope stdcontext.Context, results []ExampleResult, enc metrics
 	rep := newReporter(opts, StageBERTScore, len(results))
 	var info *BERTScoreSettings
 	for start := 0; start < len(results); start += chunk {
-		if err := scope.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("eval: %w", err)
 		}
 		part := results[start:min(start+chunk, len(results))]

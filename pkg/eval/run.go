@@ -116,7 +116,7 @@ const miClassifierName = "metrics.DefaultMIClassifier (n-gram logistic regressio
 // every measure of package metrics and, when Options.Out is set, writes
 // metrics.json and examples.jsonl there atomically. ctx cancels the run
 // between generation steps.
-func Run(scope stdcontext.Context, opts Options) (*Report, error) {
+func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	log := opts.Logger
 	if log == nil {
@@ -145,7 +145,7 @@ func Run(scope stdcontext.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("eval: no examples in split %q of %s", s.split, dataName)
 	}
 
-	ld, err := loadEvaluated(scope, &opts, cfg)
+	ld, err := loadEvaluated(ctx, &opts, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func Run(scope stdcontext.Context, opts Options) (*Report, error) {
 		batch: s.batch,
 	}
 	t0 := time.Now()
-	if err := gen.run(scope, results); err != nil {
+	if err := gen.run(ctx, results); err != nil {
 		return nil, err
 	}
 	m.Timing.GenerateSeconds = time.Since(t0).Seconds()
@@ -227,7 +227,7 @@ func Run(scope stdcontext.Context, opts Options) (*Report, error) {
 			he.BatchSize = s.batch
 			enc, maxTokens = he, he.MaxTokens
 		}
-		info, err := addBERTScore(scope, results, enc, opts.BERTScoreIDF, &opts)
+		info, err := addBERTScore(ctx, results, enc, opts.BERTScoreIDF, &opts)
 		if err != nil {
 			return nil, err
 		}
@@ -376,12 +376,12 @@ type loaded struct {
 
 // loadEvaluated loads (or takes) the model, applies the adapter and creates
 // the backend.
-func loadEvaluated(scope stdcontext.Context, opts *Options, cfg *config.All) (*loaded, error) {
+func loadEvaluated(ctx stdcontext.Context, opts *Options, cfg *config.All) (*loaded, error) {
 	ld := &loaded{model: opts.ModelInstance, tok: opts.Tokenizer, name: cfg.Model.NameOrPath}
 	var err error
 	if ld.model == nil {
 		var tok *tokenizer.Tokenizer
-		if ld.model, tok, err = sft.LoadModel(scope, cfg.Model.NameOrPath, cfg.Model.DType, opts.Hub); err != nil {
+		if ld.model, tok, err = sft.LoadModel(ctx, cfg.Model.NameOrPath, cfg.Model.DType, opts.Hub); err != nil {
 			return nil, fmt.Errorf("eval: model %s: %w", cfg.Model.NameOrPath, err)
 		}
 		if ld.tok == nil {

@@ -49,7 +49,7 @@ func (m Module) NumParameters() int64 { return int64(m.Rank) * int64(m.In+m.Out)
 
 // Adapter holds LoRA adapters installed on a model: for every adapted
 // linear layer, y = x·Wᵀ + s·dropout(x)·Aᵀ·Bᵀ, with W frozen and A, B
-// trainable float32 variables of the model's context.
+// trainable float32 variables of the model's store.
 //
 // The low-rank path runs in float32 whatever the model dtype (as PEFT does
 // with float32 adapter weights: it casts the input to the adapter dtype),
@@ -261,8 +261,8 @@ func (a *Adapter) SetEnabled(enabled bool) { a.disabled.Store(!enabled) }
 // Enabled reports whether the adapters are switched on (see SetEnabled).
 func (a *Adapter) Enabled() bool { return !a.disabled.Load() }
 
-// WithBase runs build (which builds part of graph g from ctx, the model
-// context) with the adapters acting as identities: the layers it builds
+// WithBase runs build (which builds part of graph g with scope, a scope of
+// the model's store) with the adapters acting as identities: the layers it builds
 // compute the base model. It affects only g, so other graphs being built
 // concurrently are unaffected. Outputs built inside carry no gradient to
 // the adapters.
@@ -280,7 +280,7 @@ func (a *Adapter) active(scope *model.Scope, g *Graph) bool {
 }
 
 // Linear is the adapter's gemma3n.LinearFn (installed as model.Linear):
-// the base layer plus, for adapted modules, s·dropout(x)·Aᵀ·Bᵀ. ctx must
+// the base layer plus, for adapted modules, s·dropout(x)·Aᵀ·Bᵀ. scope must
 // be in the module's scope, where A and B live.
 func (a *Adapter) Linear(scope *model.Scope, module string, x, weight *Node) *Node {
 	y := gemma3n.Linear(x, weight)
@@ -295,7 +295,7 @@ func (a *Adapter) Linear(scope *model.Scope, module string, x, weight *Node) *No
 	m := a.modules[i]
 	varA, varB := scope.GetVariable(VarA), scope.GetVariable(VarB)
 	if varA == nil || varB == nil {
-		panic(fmt.Sprintf("lora: adapter variables of %s not found in context scope %q", module, scope.Scope()))
+		panic(fmt.Sprintf("lora: adapter variables of %s not found in scope %q", module, scope.Scope()))
 	}
 	h := ConvertDType(x, dtypes.Float32)
 	h = dropout(scope, h, a.cfg.Dropout)
@@ -305,7 +305,7 @@ func (a *Adapter) Linear(scope *model.Scope, module string, x, weight *Node) *No
 }
 
 // Detach restores the model's plain linear layers. The adapter variables
-// stay in the context (unused); the adapter can be installed again with
+// stay in the store (unused); the adapter can be installed again with
 // Attach.
 func (a *Adapter) Detach() { a.model.Linear = gemma3n.DefaultLinear }
 
@@ -314,7 +314,7 @@ func (a *Adapter) Attach() { a.model.Linear = a.Linear }
 
 // dropout zeroes each value of x with probability rate and scales the
 // others by 1/(1−rate), in training graphs only (Scope.IsTraining), as
-// PEFT's nn.Dropout. The mask comes from the context's random generator,
+// PEFT's nn.Dropout. The mask comes from the store's random generator,
 // whose state the trainer checkpoints.
 func dropout(scope *model.Scope, x *Node, rate float64) *Node {
 	g := x.Graph()

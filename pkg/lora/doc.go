@@ -8,7 +8,7 @@
 //	y = x·Wᵀ + s·dropout(x)·Aᵀ·Bᵀ,   s = alpha/r (alpha/√r with rsLoRA)
 //
 // with the base weight W frozen and A [r, in], B [out, r] trainable float32
-// variables stored next to W in the model's context
+// variables stored next to W in the model's store
 // (/layers/3/self_attn/q_proj/lora_A and …/lora_B). The base weights stay
 // non-trainable, so an optimizer only ever sees A and B. Dropout acts only
 // in training graphs (model.Scope.IsTraining).

@@ -103,7 +103,7 @@ func (a *Adapter) mergeModule(m Module) (*tensors.Tensor, error) {
 	wVar := a.model.WeightVariable(m.Name + ".weight")
 	varA, varB := a.Variables(m.Name)
 	if wVar == nil || varA == nil || varB == nil {
-		return nil, fmt.Errorf("lora: merge: weight or adapter variables of %s missing from the model context", m.Name)
+		return nil, fmt.Errorf("lora: merge: weight or adapter variables of %s missing from the model store", m.Name)
 	}
 	w, err := wVar.Value()
 	if err != nil {

@@ -55,7 +55,7 @@ func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err erro
 	if err != nil {
 		return err
 	}
-	scope := a.Model().Store
+	store := a.Model().Store
 	type saved struct {
 		v     *model.Variable
 		value *tensors.Tensor
@@ -88,7 +88,7 @@ func saveCheckpointAdapter(a *lora.Adapter, checkpointDir, dir string) (err erro
 			}
 		}
 	}()
-	if err := ckpt.Restore(scope, true); err != nil {
+	if err := ckpt.Restore(store, true); err != nil {
 		return err
 	}
 	return saveAdapter(a, dir)

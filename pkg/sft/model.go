@@ -36,15 +36,15 @@ type loadedModel struct {
 // tokenizer.Tiny for a model whose vocabulary has tokenizer.TinyVocabSize
 // ids, tokenizer.Default otherwise. (Run skips, and counts, examples with
 // ids outside the model's vocabulary.)
-func LoadModel(scope stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
-	m, err := loadModel(scope, name, dtype, hubOpts)
+func LoadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
+	m, err := loadModel(ctx, name, dtype, hubOpts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return m.model, m.tok, nil
 }
 
-func loadModel(scope stdcontext.Context, name, dtype string, hubOpts hub.Options) (*loadedModel, error) {
+func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*loadedModel, error) {
 	dt := dtypes.Float32
 	switch dtype {
 	case config.DTypeFloat32:
@@ -60,7 +60,7 @@ func loadModel(scope stdcontext.Context, name, dtype string, hubOpts hub.Options
 			return nil, err
 		}
 	} else {
-		if out.dir, err = hub.Resolve(scope, name, hubOpts); err != nil {
+		if out.dir, err = hub.Resolve(ctx, name, hubOpts); err != nil {
 			return nil, err
 		}
 		if out.model, err = gemma3n.Load(out.dir, dt); err != nil {

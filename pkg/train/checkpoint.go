@@ -90,7 +90,7 @@ type checkpointMeta struct {
 }
 
 // Checkpoint is a loaded checkpoint: the run state and the saved variables
-// (trainable variables, optimizer moments and the context's RNG state).
+// (trainable variables, optimizer moments and the store's RNG state).
 type Checkpoint struct {
 	Dir  string
 	Step int

@@ -50,7 +50,7 @@ type Config struct {
 	// MaxGradNorm clips the global gradient norm (0 disables clipping).
 	MaxGradNorm float64
 
-	// Seed seeds the context's random number generator (dropout) of a fresh run.
+	// Seed seeds the model store's random number generator (dropout) of a fresh run.
 	Seed int64
 
 	// EvalSets are held-out sets evaluated every EvalEvery steps and at the end.

@@ -73,11 +73,11 @@ func commonFlags(fs *flag.FlagSet) benchCommon {
 
 // progress returns the logger of a benchmark's phases: stderr, with the
 // time of day, so a slow phase shows while it runs.
-func (c benchCommon) progress(scope *runContext) *slog.Logger {
+func (c benchCommon) progress(ctx *runContext) *slog.Logger {
 	if *c.quiet {
 		return nil
 	}
-	return slog.New(slog.NewTextHandler(scope.stderr, nil))
+	return slog.New(slog.NewTextHandler(ctx.stderr, nil))
 }
 
 // parseBench parses args and rejects positional arguments.
@@ -117,8 +117,8 @@ func printReport(w io.Writer, asJSON bool, r textReport) error {
 	return err
 }
 
-func runBenchTrain(scope *runContext, args []string) error {
-	fs := newFlagSet(scope, "bench train", benchTrainUsage,
+func runBenchTrain(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "bench train", benchTrainUsage,
 		"Build the Gemma 3n text model (E2B by default) with random weights on the device, install LoRA adapters\n"+
 			"(q/k/v/o) and time AdamW steps of supervised fine-tuning on random tokens. Reports tokens/s, the step\n"+
 			"time (median, min, max of the measured steps), the first step (compilation), peak device memory and\n"+
@@ -151,16 +151,16 @@ func runBenchTrain(scope *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts.Progress = common.progress(scope)
+	opts.Progress = common.progress(ctx)
 	r, err := bench.Train(b, name, opts)
 	if err != nil {
 		return err
 	}
-	return printReport(scope.stdout, *common.asJSON, r)
+	return printReport(ctx.stdout, *common.asJSON, r)
 }
 
-func runBenchGenerate(scope *runContext, args []string) error {
-	fs := newFlagSet(scope, "bench generate", benchGenerateUsage,
+func runBenchGenerate(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "bench generate", benchGenerateUsage,
 		"Build the Gemma 3n text model (E2B by default) with random weights on the device and time greedy decoding\n"+
 			"at batch 1 after a random prompt, with the model's generator (one untimed run compiles the graphs first).")
 	size := sizeFlags(fs)
@@ -184,16 +184,16 @@ func runBenchGenerate(scope *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts.Progress = common.progress(scope)
+	opts.Progress = common.progress(ctx)
 	r, err := bench.Generate(b, name, opts)
 	if err != nil {
 		return err
 	}
-	return printReport(scope.stdout, *common.asJSON, r)
+	return printReport(ctx.stdout, *common.asJSON, r)
 }
 
-func runBenchParity(scope *runContext, args []string) error {
-	fs := newFlagSet(scope, "bench parity", benchParityUsage,
+func runBenchParity(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "bench parity", benchParityUsage,
 		"Run the float32 tiny Gemma 3n fixture (saved by Hugging Face transformers) on the backend and compare logits,\n"+
 			"loss, hidden states, loss gradients and the greedy continuation with the reference outputs; on a backend\n"+
 			"other than SimpleGo, also compare with SimpleGo. Exits non-zero when a check fails.")
@@ -217,7 +217,7 @@ func runBenchParity(scope *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := printReport(scope.stdout, *common.asJSON, r); err != nil {
+	if err := printReport(ctx.stdout, *common.asJSON, r); err != nil {
 		return err
 	}
 	if !r.OK {
@@ -226,8 +226,8 @@ func runBenchParity(scope *runContext, args []string) error {
 	return nil
 }
 
-func runBenchNumerics(scope *runContext, args []string) error {
-	fs := newFlagSet(scope, "bench numerics", benchNumericsUsage,
+func runBenchNumerics(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "bench numerics", benchNumericsUsage,
 		"Train LoRA adapters of the random-weight model (E2B by default) twice from the same seed, in float32 and in\n"+
 			"bfloat16, on one fixed batch of learnable (repeating) tokens, and compare the losses after the last step.\n"+
 			"Exits non-zero when they differ by more than the tolerance.")
@@ -256,12 +256,12 @@ func runBenchNumerics(scope *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts.Progress = common.progress(scope)
+	opts.Progress = common.progress(ctx)
 	r, err := bench.Numerics(b, name, opts, *tolerance)
 	if err != nil {
 		return err
 	}
-	if err := printReport(scope.stdout, *common.asJSON, r); err != nil {
+	if err := printReport(ctx.stdout, *common.asJSON, r); err != nil {
 		return err
 	}
 	if !r.OK {

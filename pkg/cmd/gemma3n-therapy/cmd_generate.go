@@ -24,8 +24,8 @@ func init() {
 
 const generateUsage = "--model DIR|tiny [--adapter DIR] (--ids FILE.json | --prompt TEXT | --messages FILE.json) --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG]"
 
-func runGenerate(scope *runContext, args []string) error {
-	fs := newFlagSet(scope, "generate", generateUsage,
+func runGenerate(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "generate", generateUsage,
 		"Continue each row of {\"input_ids\": [[...], ...]} (rows may differ in length; they are decoded as one\n"+
 			"left-padded batch) and print {\"ids\": [[prompt + continuation], ...]}. Decoding stops at the model's\n"+
 			"end-of-sequence ids (kept in the output) or after --max-new-tokens.\n\n"+
@@ -79,7 +79,7 @@ func runGenerate(scope *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	m, err := openModel(scope, *model, *adapterDir, dtype)
+	m, err := openModel(ctx, *model, *adapterDir, dtype)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
@@ -117,7 +117,7 @@ func runGenerate(scope *runContext, args []string) error {
 		return fmt.Errorf("generate: %w", err)
 	}
 	if tok != nil {
-		_, err = fmt.Fprintln(scope.stdout, strings.TrimSpace(tok.Decode(out[0], true)))
+		_, err = fmt.Fprintln(ctx.stdout, strings.TrimSpace(tok.Decode(out[0], true)))
 		return err
 	}
 	rows := make([][]int32, len(prompts))
@@ -128,7 +128,7 @@ func runGenerate(scope *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(scope.stdout, "%s\n", data)
+	_, err = fmt.Fprintf(ctx.stdout, "%s\n", data)
 	return err
 }
 
@@ -145,7 +145,7 @@ func parseModelDType(name string) (dtypes.DType, error) {
 
 // openModel opens a checkpoint directory or preset and applies a PEFT
 // adapter when one is given, reporting the adapter's warnings on stderr.
-func openModel(scope *runContext, model, adapterDir string, dtype dtypes.DType) (*gemma3n.Model, error) {
+func openModel(ctx *runContext, model, adapterDir string, dtype dtypes.DType) (*gemma3n.Model, error) {
 	m, err := gemma3n.Open(model, dtype)
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func openModel(scope *runContext, model, adapterDir string, dtype dtypes.DType) 
 			return nil, err
 		}
 		for _, w := range a.Warnings() {
-			fmt.Fprintln(scope.stderr, "warning:", w)
+			fmt.Fprintln(ctx.stderr, "warning:", w)
 		}
 	}
 	return m, nil

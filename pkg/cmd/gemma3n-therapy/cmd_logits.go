@@ -22,8 +22,8 @@ const (
 	backendHelp = `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default $GOMLX_BACKEND, else go)`
 )
 
-func runLogits(scope *runContext, args []string) error {
-	fs := newFlagSet(scope, "logits", logitsUsage,
+func runLogits(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "logits", logitsUsage,
 		"Run the model in float32 on {\"input_ids\": [[...], ...]} (rows of equal length) and write a safetensors\n"+
 			"file with float32 \"logits\" [B,T,V] and \"loss\" [1], the mean next-token cross-entropy with the ids as labels.")
 	model := fs.String("model", "", modelHelp)
@@ -44,7 +44,7 @@ func runLogits(scope *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
-	m, err := openModel(scope, *model, *adapterDir, dtypes.Float32)
+	m, err := openModel(ctx, *model, *adapterDir, dtypes.Float32)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
@@ -67,6 +67,6 @@ func runLogits(scope *runContext, args []string) error {
 	if err := safetensors.Write(*outPath, []safetensors.Entry{logitsEntry, lossEntry}, nil); err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
-	fmt.Fprintf(scope.stdout, "wrote %s: logits %v, loss %.6f\n", *outPath, logits.Shape().Dimensions, loss)
+	fmt.Fprintf(ctx.stdout, "wrote %s: logits %v, loss %.6f\n", *outPath, logits.Shape().Dimensions, loss)
 	return nil
 }
