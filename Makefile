@@ -11,6 +11,10 @@ export GOMLX_NO_AUTO_INSTALL := 1
 # experiment; without it CPU training is about ten times slower. Exported, so every go
 # command here, the notebooks' GoNB kernel and CI build with it.
 export GOEXPERIMENT := simd
+# Go's asynchronous preemption slows scalar float code after SIMD kernels on AVX-512
+# machines (pkg/backend/preemption.go); the command turns it off itself, tests and
+# notebooks get it from here.
+export GODEBUG := asyncpreemptoff=1
 
 .PHONY: all build train test test-short lint fuzz clean
 

@@ -59,3 +59,20 @@ func TestWithSequentialOps(t *testing.T) {
 		}
 	}
 }
+
+func TestWithNoAsyncPreemption(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		added    bool
+	}{
+		{"", "asyncpreemptoff=1", true},
+		{"gctrace=1", "gctrace=1,asyncpreemptoff=1", true},
+		{"asyncpreemptoff=0", "asyncpreemptoff=0", false},
+		{"gctrace=1, asyncpreemptoff=1", "gctrace=1, asyncpreemptoff=1", false},
+	} {
+		got, added := WithNoAsyncPreemption(c.in)
+		if got != c.want || added != c.added {
+			t.Errorf("WithNoAsyncPreemption(%q) = %q, %t; want %q, %t", c.in, got, added, c.want, c.added)
+		}
+	}
+}

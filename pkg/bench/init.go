@@ -1,13 +1,11 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -24,23 +22,25 @@ import (
 // initializer_range for Gemma 3n, as gemma3n.NewRandom uses).
 const InitStd = 0.02
 
-// RandomModel returns a model of cfg whose weights are drawn on the
-// backend's device, deterministically in seed: matrices from N(0, InitStd²),
-// vectors (norm weights, the AltUp output scales) at 1, as gemma3n.NewRandom
-// does. The values differ from NewRandom's (a different generator), but a
-// float32 and a bfloat16 model of the same seed hold the same weights up to
-// rounding.
+// RandomModel returns a model of cfg with random weights drawn where the
+// backend keeps them, deterministically in seed: matrices from
+// N(0, InitStd²), vectors (norm weights, the AltUp output scales) at 1, as
+// gemma3n.NewRandom does. Tensors are drawn one at a time, so memory holds
+// the weights and at most one tensor being made.
 //
-// Every weight is a function of its tensor name, its element index and the
-// seed, computed inside one graph per distinct layer layout, so XLA fills
-// the device memory directly and nothing of the size of the model passes
-// through the host.
+// On a backend that shares host memory (the pure-Go one) the weights are
+// gemma3n.NewRandom's, drawn in parallel on the host straight into the
+// backend's buffers. On a device (XLA) every weight is a function of its
+// tensor name, its element index and the seed, computed by one graph per
+// distinct shape, so nothing of the size of the model passes through the
+// host; a float32 and a bfloat16 model of the same seed hold the same
+// weights up to rounding.
 func RandomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64) (*gemma3n.Model, error) {
 	return randomModel(b, cfg, dtype, seed, nil)
 }
 
-// randomModel is RandomModel, logging every group of weights to log (nil:
-// silent) so that a slow initialisation shows where it is.
+// randomModel is RandomModel, logging its progress to log (nil: silent)
+// so that a slow initialisation shows where it is.
 func randomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64, log *slog.Logger) (*gemma3n.Model, error) {
 	log = orDiscard(log)
 	if dtype != dtypes.Float32 && dtype != dtypes.BFloat16 {
@@ -49,53 +49,79 @@ func randomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, see
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	log.Info("bench: drawing random weights", "params", cfg.NumParameters(), "dtype", dtypeName(dtype),
+		"where", map[bool]string{true: "host memory shared with the backend", false: "device"}[b.HasSharedBuffers()])
+	progress := WeightLogger(log, "bench: weights")
+	if b.HasSharedBuffers() {
+		m, err := gemma3n.NewRandomWith(cfg, dtype, seed, gemma3n.WeightOptions{Backend: b, Progress: progress})
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		return m, nil
+	}
+	return randomModelOnDevice(b, cfg, dtype, seed, progress)
+}
+
+// randomModelOnDevice draws every weight with hashNormal in a graph, one
+// tensor per execution and one graph per distinct shape.
+func randomModelOnDevice(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, seed uint64, progress func(gemma3n.WeightProgress)) (*gemma3n.Model, error) {
 	m := &gemma3n.Model{Config: cfg, Store: model.NewStore(), DType: dtype, Linear: gemma3n.DefaultLinear}
-	groups, order := groupWeights(cfg.Weights())
 	execs := map[string]*Exec{}
 	defer func() {
 		for _, e := range execs {
 			e.Finalize()
 		}
 	}()
-	start := time.Now()
-	done, total := 0, 0
-	for _, key := range order {
-		total += len(groups[key])
+	specs := cfg.Weights()
+	done := gemma3n.WeightProgress{TotalTensors: len(specs)}
+	for _, spec := range specs {
+		done.TotalBytes += shapes.Make(dtype, spec.Shape...).ByteSize()
 	}
-	log.Info("bench: drawing random weights on the device", "params", cfg.NumParameters(), "dtype", dtypeName(dtype), "graphs", len(order), "groups", total)
-	for _, key := range order {
-		for _, group := range groups[key] {
-			groupStart := time.Now()
-			exec := execs[key]
-			if exec == nil {
-				specs := group
-				var err error
-				exec, err = NewExec(b, func(seeds []*Node) []*Node { return randomWeights(seeds, specs, dtype) })
-				if err != nil {
-					return nil, fmt.Errorf("bench: random weights: %w", err)
-				}
-				execs[key] = exec
-			}
-			seeds := make([]any, len(group))
-			for i, spec := range group {
-				if n := numElements(spec.Shape); n >= math.MaxUint32 {
-					return nil, fmt.Errorf("bench: weight %s has %d values, more than the generator indexes (2³²−1)", spec.Name, n)
-				}
-				seeds[i] = tensorSeed(seed, spec.Name)
-			}
-			outs, err := callExec(exec, seeds)
+	start := time.Now()
+	for _, spec := range specs {
+		if n := numElements(spec.Shape); n >= math.MaxUint32 {
+			return nil, fmt.Errorf("bench: weight %s has %d values, more than the generator indexes (2³²−1)", spec.Name, n)
+		}
+		key := fmt.Sprintf("%v/%t", spec.Shape, isOnesInit(spec))
+		exec := execs[key]
+		if exec == nil {
+			var err error
+			exec, err = NewExec(b, func(seed *Node) *Node { return randomWeight(seed, spec, dtype) })
 			if err != nil {
-				return nil, fmt.Errorf("bench: random weights of %s: %w", group[0].Name, err)
+				return nil, fmt.Errorf("bench: random weights: %w", err)
 			}
-			for i, spec := range group {
-				m.Store.VariableWithValue(gemma3n.VariablePath(spec.Name), outs[i]).SetTrainable(false)
-			}
-			done++
-			log.Info("bench: weights", "group", fmt.Sprintf("%d/%d", done, total), "first", group[0].Name, "tensors", len(group),
-				"s", roundSeconds(time.Since(groupStart)), "total_s", roundSeconds(time.Since(start)))
+			execs[key] = exec
+		}
+		outs, err := callExec(exec, []any{tensorSeed(seed, spec.Name)})
+		if err != nil {
+			return nil, fmt.Errorf("bench: random weight %s: %w", spec.Name, err)
+		}
+		m.Store.VariableWithValue(gemma3n.VariablePath(spec.Name), outs[0]).SetTrainable(false)
+		done.Tensors++
+		done.Bytes += outs[0].Shape().ByteSize()
+		if progress != nil {
+			done.Elapsed = time.Since(start)
+			progress(done)
 		}
 	}
 	return m, nil
+}
+
+// WeightLogger returns a gemma3n.WeightOptions.Progress that logs msg with
+// the tensors and GiB done at most every two seconds, and at the end.
+func WeightLogger(log *slog.Logger, msg string) func(gemma3n.WeightProgress) {
+	if log == nil {
+		return nil
+	}
+	var last time.Duration
+	return func(p gemma3n.WeightProgress) {
+		if p.Tensors < p.TotalTensors && p.Elapsed-last < 2*time.Second {
+			return
+		}
+		last = p.Elapsed
+		log.Info(msg, "tensors", fmt.Sprintf("%d/%d", p.Tensors, p.TotalTensors),
+			"GiB", fmt.Sprintf("%.2f/%.2f", float64(p.Bytes)/(1<<30), float64(p.TotalBytes)/(1<<30)), "s", roundSeconds(p.Elapsed))
+	}
 }
 
 // callExec runs exec, turning the panics of graph building into errors.
@@ -106,49 +132,6 @@ func callExec(exec *Exec, args []any) (outs []*tensors.Tensor, err error) {
 		}
 	}()
 	return exec.Exec(args...)
-}
-
-// groupWeights splits the weights into groups built by the same graph: the
-// model-level tensors, and each layer's tensors, where layers with the same
-// names (relative to the layer) and shapes share a graph. It returns the
-// groups by layout key and the keys in first-seen order.
-func groupWeights(specs []gemma3n.WeightSpec) (map[string][][]gemma3n.WeightSpec, []string) {
-	var order []string
-	groups := map[string][][]gemma3n.WeightSpec{}
-	var keys []string                  // layout key of each group, in order
-	var members [][]gemma3n.WeightSpec // the groups
-	index := map[string]int{}          // layer prefix ("layers.3.", or "" for model-level) → group
-	for _, s := range specs {
-		prefix := layerPrefix(s.Name)
-		i, ok := index[prefix]
-		if !ok {
-			i = len(members)
-			index[prefix] = i
-			members = append(members, nil)
-			keys = append(keys, "")
-		}
-		members[i] = append(members[i], s)
-		keys[i] += fmt.Sprintf("%s%v;", strings.TrimPrefix(s.Name, prefix), s.Shape)
-	}
-	for i, key := range keys {
-		if _, seen := groups[key]; !seen {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], members[i])
-	}
-	return groups, order
-}
-
-// layerPrefix returns "layers.N." for a tensor of layer N, else "".
-func layerPrefix(name string) string {
-	rest, ok := strings.CutPrefix(name, "layers.")
-	if !ok {
-		return ""
-	}
-	if i := strings.IndexByte(rest, '.'); i > 0 {
-		return name[:len("layers.")+i+1]
-	}
-	return ""
 }
 
 // isOnesInit reports whether gemma3n initialises a weight to ones: every
@@ -176,21 +159,12 @@ func tensorSeed(seed uint64, name string) uint32 {
 	return uint32(x) ^ uint32(x>>32)
 }
 
-// randomWeights builds the tensors of specs, one seed (uint32 scalar) each.
-func randomWeights(seeds []*Node, specs []gemma3n.WeightSpec, dtype dtypes.DType) []*Node {
-	if len(seeds) != len(specs) {
-		panic(errors.New("bench: one seed per weight"))
+// randomWeight builds the tensor of spec from its seed (uint32 scalar).
+func randomWeight(seed *Node, spec gemma3n.WeightSpec, dtype dtypes.DType) *Node {
+	if isOnesInit(spec) {
+		return Ones(seed.Graph(), shapes.Make(dtype, spec.Shape...))
 	}
-	outs := make([]*Node, len(specs))
-	for i, spec := range specs {
-		g := seeds[i].Graph()
-		if isOnesInit(spec) {
-			outs[i] = Ones(g, shapes.Make(dtype, spec.Shape...))
-			continue
-		}
-		outs[i] = ConvertDType(MulScalar(hashNormal(seeds[i], spec.Shape), InitStd), dtype)
-	}
-	return outs
+	return ConvertDType(MulScalar(hashNormal(seed, spec.Shape), InitStd), dtype)
 }
 
 // hashNormal returns float32 N(0, 1) samples of the given shape: element k

@@ -221,31 +221,43 @@ func TestHashNormal(t *testing.T) {
 	}
 }
 
-func TestGroupWeights(t *testing.T) {
-	cfg := tinyConfig(t) // 4 layers, the last 2 KV-shared
-	groups, order := groupWeights(cfg.Weights())
-	if len(order) != 3 {
-		t.Fatalf("%d layouts, want 3 (model-level, owner layers, KV-shared layers)", len(order))
+// TestRandomModelOnDevice runs the device generator (what XLA uses) on
+// the test backend: every weight present and frozen, ones where NewRandom
+// has ones, N(0, InitStd²) elsewhere, deterministic in the seed.
+func TestRandomModelOnDevice(t *testing.T) {
+	b := testBackend(t)
+	cfg := tinyConfig(t)
+	var last gemma3n.WeightProgress
+	m, err := randomModelOnDevice(b, cfg, dtypes.Float32, 7, func(p gemma3n.WeightProgress) { last = p })
+	if err != nil {
+		t.Fatal(err)
 	}
-	var counts []int
-	total := 0
-	for _, key := range order {
-		counts = append(counts, len(groups[key]))
-		for _, g := range groups[key] {
-			total += len(g)
+	if last.Tensors != len(cfg.Weights()) || last.Bytes != last.TotalBytes || last.Bytes != 4*cfg.NumParameters() {
+		t.Errorf("last progress %+v, want every tensor and %d bytes", last, 4*cfg.NumParameters())
+	}
+	again, err := randomModelOnDevice(b, cfg, dtypes.Float32, 7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range cfg.Weights() {
+		v := m.WeightVariable(spec.Name)
+		if v == nil || v.Trainable {
+			t.Fatalf("weight %s missing or trainable", spec.Name)
 		}
-	}
-	if !slices.Equal(counts, []int{1, 2, 2}) {
-		t.Errorf("groups per layout %v, want [1 2 2]", counts)
-	}
-	if total != len(cfg.Weights()) {
-		t.Errorf("%d weights grouped, want %d", total, len(cfg.Weights()))
-	}
-	for _, name := range []string{"layers.10.x.weight", "layers.3.", "layersx", "embed_tokens.weight"} {
-		got := layerPrefix(name)
-		want := map[string]string{"layers.10.x.weight": "layers.10.", "layers.3.": "layers.3."}[name]
-		if got != want {
-			t.Errorf("layerPrefix(%q) = %q, want %q", name, got, want)
+		values := weightValues(t, m, spec.Name)
+		if !slices.Equal(values, weightValues(t, again, spec.Name)) {
+			t.Errorf("%s: the same seed gave different values", spec.Name)
+		}
+		if isOnesInit(spec) {
+			if slices.ContainsFunc(values, func(x float64) bool { return x != 1 }) {
+				t.Errorf("%s: not all ones", spec.Name)
+			}
+			continue
+		}
+		if len(values) >= 4096 {
+			if mean, std := meanStd(values); math.Abs(mean) > 0.002 || math.Abs(std-InitStd) > 0.001 {
+				t.Errorf("%s: mean %.4g, std %.4g; want 0, %g", spec.Name, mean, std, InitStd)
+			}
 		}
 	}
 }

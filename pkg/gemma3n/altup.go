@@ -91,7 +91,7 @@ func (f *forward) altUpPredict(prefix string, streams *Node) *Node {
 	n := f.cfg.AltUpNumInputs
 	mod := f.router(prefix, f.selectStream(streams, 0))
 	coefs := Reshape(f.linear(prefix+"prediction_coefs", mod), f.batch, f.seq, n, n)
-	return Add(Einsum("btij,btjd->btid", coefs, streams), streams)
+	return Add(einsum("btij,btjd->btid", coefs, streams), streams)
 }
 
 // altUpCorrect corrects every predicted stream with the innovation of the
@@ -104,5 +104,5 @@ func (f *forward) altUpCorrect(prefix string, pred, activated *Node) *Node {
 	coefs := AddScalar(f.linear(prefix+"correction_coefs", mod), 1.0) // [B,T,n]
 	// The outer product as a batched DotGeneral: its gradients accumulate in
 	// float32, unlike a broadcast multiply's reduce-sum in bfloat16.
-	return Add(Einsum("btn,btd->btnd", coefs, innovation), pred)
+	return Add(einsum("btn,btd->btnd", coefs, innovation), pred)
 }

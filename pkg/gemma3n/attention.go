@@ -158,12 +158,12 @@ func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[
 	if cfg.LayerTypes[l] == SlidingAttention && f.blockedWindow() {
 		o = f.slidingAttention(q, kv)
 	} else {
-		scores := Einsum("btkgd,bskd->bkgts", q, kv.k) // [B,Hkv,G,T,S], scaling 1
+		scores := einsum("btkgd,bskd->bkgts", q, kv.k) // [B,Hkv,G,T,S], scaling 1
 		scores = ConvertDType(scores, dtypes.Float32)
 		mask = BroadcastToDims(mask, scores.Shape().Dimensions...)
 		scores = Where(mask, scores, Scalar(f.g, dtypes.Float32, -1e30))
 		probs := ConvertDType(Softmax(scores, -1), f.dtype)
-		o = Einsum("bkgts,bskd->btkgd", probs, kv.v) // [B,T,Hkv,G,d]
+		o = einsum("bkgts,bskd->btkgd", probs, kv.v) // [B,T,Hkv,G,d]
 	}
 	o = Reshape(o, b, t, hq*d)
 	return f.linear(prefix+"o_proj", o)
@@ -211,11 +211,11 @@ func (f *forward) slidingAttention(q *Node, kv keyValues) *Node {
 		self := Reshape(Equal(c, AddScalar(a, w)), 1, 1, w, 2*w) // padded rows see themselves
 		see = LogicalAnd(see, LogicalOr(segmentVisibility(seg, keyWindows(seg)), self))
 	}
-	scores := ConvertDType(Einsum("bnwkgd,bnckd->bnkgwc", qb, k), dtypes.Float32) // [B,NB,Hkv,G,W,2W]
+	scores := ConvertDType(einsum("bnwkgd,bnckd->bnkgwc", qb, k), dtypes.Float32) // [B,NB,Hkv,G,W,2W]
 	see = BroadcastToDims(ExpandAxes(see, 2, 3), scores.Shape().Dimensions...)
 	scores = Where(see, scores, Scalar(f.g, dtypes.Float32, -1e30))
 	probs := ConvertDType(Softmax(scores, -1), f.dtype)
-	o := Einsum("bnkgwc,bnckd->bnwkgd", probs, v)
+	o := einsum("bnkgwc,bnckd->bnwkgd", probs, v)
 	return Reshape(o, b, t, hkv, group, d)
 }
 

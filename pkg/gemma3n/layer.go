@@ -59,10 +59,10 @@ func (f *forward) decoderLayer(l int, streams, pli *Node, masks map[LayerType]*N
 	g = geluTanh(f.linear(prefix+"per_layer_input_gate", g))
 	g = Mul(g, pli)
 	g = f.norm(prefix+"post_per_layer_input_norm", f.linear(prefix+"per_layer_projection", g))
-	return Add(corrected, Einsum("btd,n->btnd", g, f.streamMask()))
+	return Add(corrected, Mul(ExpandAxes(g, 2), f.streamMask()))
 }
 
-// streamMask is the constant vector (0, 1, …, 1) of length n that adds the
+// streamMask is the constant (0, 1, …, 1) [1, 1, n, 1] that adds the
 // per-layer term to every stream but the active one.
 func (f *forward) streamMask() *Node {
 	n := f.cfg.AltUpNumInputs
@@ -70,7 +70,7 @@ func (f *forward) streamMask() *Node {
 	for i := 1; i < n; i++ {
 		v[i] = 1
 	}
-	return ConvertDType(Const(f.g, v), f.dtype)
+	return Reshape(ConvertDType(Const(f.g, v), f.dtype), 1, 1, n, 1)
 }
 
 // laurel is the low-rank augmented residual (LAuReL):

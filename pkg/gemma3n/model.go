@@ -28,11 +28,6 @@ func DefaultLinear(_ *model.Scope, _ string, x, weight *Node) *Node {
 	return Linear(x, weight)
 }
 
-// Linear computes x·Wᵀ for x [..., in] and weight [out, in].
-func Linear(x, weight *Node) *Node {
-	return DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{1}, nil)
-}
-
 // Model is a Gemma 3n text decoder: its configuration and the GoMLX store
 // holding its weights.
 type Model struct {
@@ -297,6 +292,8 @@ func fewRowsHead(h, table *Node) *Node {
 	}
 	slices := Reshape(table, k, v/k, d)
 	rows := BroadcastToDims(ExpandAxes(h, 0), k, b, d)
-	out := DotGeneral(rows, []int{2}, []int{0}, slices, []int{2}, []int{0}) // [k, B, V/k]
+	out := product(rows, slices, func(rows, slices *Node) *Node {
+		return DotGeneral(rows, []int{2}, []int{0}, slices, []int{2}, []int{0}) // [k, B, V/k]
+	})
 	return Reshape(TransposeAllAxes(out, 1, 0, 2), b, v)
 }

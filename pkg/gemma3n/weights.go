@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -161,7 +160,8 @@ func TextTensorName(checkpointName string) (name string, ok bool) {
 type weightSource interface {
 	Names() []string
 	Info(name string) (safetensors.TensorInfo, bool)
-	Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error)
+	// ReadInto converts a tensor into dst (little-endian values of dstType).
+	ReadInto(name string, dst []byte, dstType safetensors.DType) error
 }
 
 // resolveCheckpoint maps the text model's expected tensors onto checkpoint
@@ -244,8 +244,16 @@ func (m *Model) WeightVariable(name string) *model.Variable {
 // (Float32 or BFloat16). Only text tensors are read; vision and audio
 // tensors are skipped, unused K/V tensors of shared layers and an untied
 // lm_head are accepted and ignored. The AltUp coefficients are clipped to
-// ±altup_coef_clip.
+// ±altup_coef_clip. The weights stay on the host; LoadWith places them on a
+// backend as they are read.
 func Load(dir string, dtype dtypes.DType) (*Model, error) {
+	return LoadWith(dir, dtype, WeightOptions{})
+}
+
+// LoadWith is Load with the weights placed as opts say: tensor by tensor,
+// converted straight from the memory-mapped files into their final
+// storage, so loading needs no second copy of the model.
+func LoadWith(dir string, dtype dtypes.DType, opts WeightOptions) (*Model, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -255,14 +263,14 @@ func Load(dir string, dtype dtypes.DType) (*Model, error) {
 		return nil, err
 	}
 	defer func() { _ = ckpt.Close() }()
-	m, err := loadWeights(cfg, ckpt, dtype)
+	m, err := loadWeights(cfg, ckpt, dtype, opts)
 	if err != nil {
 		return nil, fmt.Errorf("gemma3n: %s: %w", dir, err)
 	}
 	return m, nil
 }
 
-func loadWeights(cfg *Config, src weightSource, dtype dtypes.DType) (*Model, error) {
+func loadWeights(cfg *Config, src weightSource, dtype dtypes.DType, opts WeightOptions) (*Model, error) {
 	m, err := newModel(cfg, dtype)
 	if err != nil {
 		return nil, err
@@ -271,13 +279,21 @@ func loadWeights(cfg *Config, src weightSource, dtype dtypes.DType) (*Model, err
 	if err != nil {
 		return nil, err
 	}
-	for _, spec := range cfg.Weights() {
-		t, err := src.Tensor(names[spec.Name], dtype)
+	stType, _ := safetensors.FromGoMLX(dtype)
+	specs := cfg.Weights()
+	p := newPlacer(opts, specs, dtype)
+	for _, spec := range specs {
+		t, err := p.place(shapes.Make(dtype, spec.Shape...), func(dst []byte) error {
+			if err := src.ReadInto(names[spec.Name], dst, stType); err != nil {
+				return err
+			}
+			if isAltUpCoef(spec.Name) && cfg.AltUpCoefClip > 0 {
+				return clipBytes(dst, dtype, float32(cfg.AltUpCoefClip))
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		if isAltUpCoef(spec.Name) && cfg.AltUpCoefClip > 0 {
-			clipTensor(t, cfg.AltUpCoefClip)
 		}
 		m.setWeight(spec.Name, t)
 	}
@@ -288,44 +304,41 @@ func isAltUpCoef(name string) bool {
 	return strings.HasSuffix(name, ".altup.prediction_coefs.weight") || strings.HasSuffix(name, ".altup.correction_coefs.weight")
 }
 
-// clipTensor clamps a float tensor to [−c, c] in place.
-func clipTensor(t *tensors.Tensor, c float64) {
-	switch t.DType() {
-	case dtypes.Float32:
-		tensors.MustMutableFlatData(t, func(flat []float32) {
-			for i, v := range flat {
-				flat[i] = float32(math.Max(-c, math.Min(c, float64(v))))
-			}
-		})
-	case dtypes.BFloat16:
-		tensors.MustMutableFlatData(t, func(flat []bfloat16.BFloat16) {
-			for i, v := range flat {
-				flat[i] = bfloat16.FromFloat64(math.Max(-c, math.Min(c, float64(v.Float32()))))
-			}
-		})
-	}
-}
-
 // NewRandom returns a model with freshly initialised weights (deterministic
 // in seed): embeddings and linear layers from N(0, 0.02), norm weights and
 // the AltUp output scales at 1 (HF's zero init of correct_output_scale
 // would silence the per-layer inputs).
 func NewRandom(cfg *Config, dtype dtypes.DType, seed uint64) (*Model, error) {
+	return NewRandomWith(cfg, dtype, seed, WeightOptions{})
+}
+
+// NewRandomWith is NewRandom with the weights placed as opts say, drawn
+// tensor by tensor into their final storage.
+func NewRandomWith(cfg *Config, dtype dtypes.DType, seed uint64, opts WeightOptions) (*Model, error) {
 	m, err := newModel(cfg, dtype)
 	if err != nil {
 		return nil, err
 	}
-	for _, spec := range cfg.Weights() {
-		m.setWeight(spec.Name, randomTensor(spec, dtype, seed))
+	specs := cfg.Weights()
+	p := newPlacer(opts, specs, dtype)
+	for _, spec := range specs {
+		t, err := p.place(shapes.Make(dtype, spec.Shape...), func(dst []byte) error {
+			drawRandom(dst, spec, dtype, seed)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("gemma3n: random weight %s: %w", spec.Name, err)
+		}
+		m.setWeight(spec.Name, t)
 	}
 	return m, nil
 }
 
-// randomTensor draws one tensor; each tensor has its own random streams
-// (seeded by seed, its name and the chunk) so that adding a tensor does not
-// change the others. Large tensors are drawn in parallel chunks.
-func randomTensor(spec WeightSpec, dtype dtypes.DType, seed uint64) *tensors.Tensor {
-	t := tensors.FromShape(shapes.Make(dtype, spec.Shape...))
+// drawRandom fills dst (values of dtype) with the tensor's initial values.
+// Each tensor has its own random streams (seeded by seed, its name and the
+// chunk) so that adding a tensor does not change the others; large tensors
+// are drawn in parallel chunks.
+func drawRandom(dst []byte, spec WeightSpec, dtype dtypes.DType, seed uint64) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(spec.Name))
 	nameHash := h.Sum64()
@@ -343,21 +356,18 @@ func randomTensor(spec WeightSpec, dtype dtypes.DType, seed uint64) *tensors.Ten
 	}
 	switch dtype {
 	case dtypes.Float32:
-		tensors.MustMutableFlatData(t, func(flat []float32) {
-			parallelChunks(len(flat), func(chunk, lo, hi int) {
-				part := flat[lo:hi]
-				draw(chunk, len(part), func(i int, v float32) { part[i] = v })
-			})
+		flat := float32s(dst)
+		parallelChunks(len(flat), func(chunk, lo, hi int) {
+			part := flat[lo:hi]
+			draw(chunk, len(part), func(i int, v float32) { part[i] = v })
 		})
 	case dtypes.BFloat16:
-		tensors.MustMutableFlatData(t, func(flat []bfloat16.BFloat16) {
-			parallelChunks(len(flat), func(chunk, lo, hi int) {
-				part := flat[lo:hi]
-				draw(chunk, len(part), func(i int, v float32) { part[i] = bfloat16.FromFloat32(v) })
-			})
+		flat := bfloat16s(dst)
+		parallelChunks(len(flat), func(chunk, lo, hi int) {
+			part := flat[lo:hi]
+			draw(chunk, len(part), func(i int, v float32) { part[i] = bfloat16.FromFloat32(v) })
 		})
 	}
-	return t
 }
 
 // randomChunk is the number of values one random stream draws.
@@ -383,14 +393,19 @@ func parallelChunks(n int, fn func(chunk, lo, hi int)) {
 // Preset; random weights with seed 0) unless a file or directory of that
 // name exists, else a checkpoint directory (see Load).
 func Open(model string, dtype dtypes.DType) (*Model, error) {
+	return OpenWith(model, dtype, WeightOptions{})
+}
+
+// OpenWith is Open with the weights placed as opts say.
+func OpenWith(model string, dtype dtypes.DType, opts WeightOptions) (*Model, error) {
 	if model == "" {
 		return nil, errors.New("gemma3n: no model given (a checkpoint directory or a preset: " + strings.Join(PresetNames(), ", ") + ")")
 	}
 	if IsPreset(model) {
 		if _, err := os.Stat(model); err != nil {
 			cfg, _ := Preset(model)
-			return NewRandom(cfg, dtype, 0)
+			return NewRandomWith(cfg, dtype, 0, opts)
 		}
 	}
-	return Load(model, dtype)
+	return LoadWith(model, dtype, opts)
 }

@@ -260,3 +260,12 @@ func (c *Checkpoint) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ReadInto converts a tensor into dst; see File.ReadInto.
+func (c *Checkpoint) ReadInto(name string, dst []byte, dstType DType) error {
+	f, err := c.file(name)
+	if err != nil {
+		return err
+	}
+	return f.ReadInto(name, dst, dstType)
+}

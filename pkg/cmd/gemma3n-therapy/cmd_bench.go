@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -20,6 +22,7 @@ func init() {
 	register("bench generate", "time greedy decoding of a random-weight model", benchGenerateUsage, runBenchGenerate)
 	register("bench parity", "compare the backend with the Hugging Face reference fixture", benchParityUsage, runBenchParity)
 	register("bench numerics", "compare bfloat16 and float32 training losses", benchNumericsUsage, runBenchNumerics)
+	register("bench matmul", "time one matrix product: the backend's own FLOP/s", benchMatMulUsage, runBenchMatMul)
 }
 
 const (
@@ -27,6 +30,7 @@ const (
 	benchTrainUsage    = sizeUsage + " [--batch 2] [--seq 2048] [--steps 10] [--warmup 2] [--dtype bfloat16|float32] [--lora-r 64 --lora-alpha 128] [--backend B] [--json]"
 	benchGenerateUsage = sizeUsage + " [--prompt-len 256] [--new-tokens 64] [--runs 1] [--dtype bfloat16|float32] [--backend B] [--json]"
 	benchParityUsage   = "[--fixture DIR] [--compare-simplego=true] [--backend B] [--json]"
+	benchMatMulUsage   = "[--m 1024 --k 1024 --n 1024] [--dtype bfloat16|float32] [--runs 5] [--backend B] [--json]"
 	benchNumericsUsage = sizeUsage + " [--steps 20] [--batch 2] [--seq 1024] [--lr 1e-3] [--tolerance 0.02] [--backend B] [--json]"
 )
 
@@ -58,17 +62,36 @@ func sizeFlags(fs *flag.FlagSet) *bench.ModelSize {
 
 // benchCommon are the flags every bench command has.
 type benchCommon struct {
-	backend *string
-	asJSON  *bool
-	quiet   *bool
+	backend    *string
+	asJSON     *bool
+	quiet      *bool
+	cpuProfile *string
 }
 
 func commonFlags(fs *flag.FlagSet) benchCommon {
 	return benchCommon{
-		backend: fs.String("backend", "", backendHelp),
-		asJSON:  fs.Bool("json", false, "print one JSON object"),
-		quiet:   fs.Bool("quiet", false, "no progress lines on stderr (weights, compilation, every step)"),
+		backend:    fs.String("backend", "", backendHelp),
+		asJSON:     fs.Bool("json", false, "print one JSON object"),
+		quiet:      fs.Bool("quiet", false, "no progress lines on stderr (weights, compilation, every step)"),
+		cpuProfile: fs.String("cpuprofile", "", "write a Go CPU profile of the whole benchmark to FILE (go tool pprof)"),
 	}
+}
+
+// startProfile starts the CPU profile requested with --cpuprofile; the
+// returned function stops it.
+func (c benchCommon) startProfile() (stop func(), err error) {
+	if *c.cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(*c.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // progress returns the logger of a benchmark's phases: stderr, with the
@@ -151,6 +174,11 @@ func runBenchTrain(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	stop, err := common.startProfile()
+	if err != nil {
+		return fmt.Errorf("bench train: %w", err)
+	}
+	defer stop()
 	opts.Progress = common.progress(ctx)
 	r, err := bench.Train(b, name, opts)
 	if err != nil {
@@ -184,6 +212,11 @@ func runBenchGenerate(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	stop, err := common.startProfile()
+	if err != nil {
+		return fmt.Errorf("bench generate: %w", err)
+	}
+	defer stop()
 	opts.Progress = common.progress(ctx)
 	r, err := bench.Generate(b, name, opts)
 	if err != nil {
@@ -207,6 +240,11 @@ func runBenchParity(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	stop, err := common.startProfile()
+	if err != nil {
+		return fmt.Errorf("bench parity: %w", err)
+	}
+	defer stop()
 	var simpleGo compute.Backend
 	if base, _, _ := strings.Cut(name, ":"); *compare && base != "go" && base != "simplego" {
 		if simpleGo, err = backend.New("go"); err != nil {
@@ -256,6 +294,11 @@ func runBenchNumerics(ctx *runContext, args []string) error {
 	if err != nil {
 		return err
 	}
+	stop, err := common.startProfile()
+	if err != nil {
+		return fmt.Errorf("bench numerics: %w", err)
+	}
+	defer stop()
 	opts.Progress = common.progress(ctx)
 	r, err := bench.Numerics(b, name, opts, *tolerance)
 	if err != nil {
@@ -279,4 +322,39 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func runBenchMatMul(ctx *runContext, args []string) error {
+	fs := newFlagSet(ctx, "bench matmul", benchMatMulUsage,
+		"Time the product [M, K] × [K, N] on the backend and report GFLOP/s: the ceiling for the model\n"+
+			"FLOP/s that bench train reports.")
+	def := bench.DefaultMatMulOptions()
+	m := fs.Int("m", def.M, "rows of the left operand")
+	k := fs.Int("k", def.K, "contracted dimension")
+	n := fs.Int("n", def.N, "columns of the right operand")
+	runs := fs.Int("runs", def.Runs, "timed runs (after one that compiles)")
+	dtype := fs.String("dtype", "bfloat16", "bfloat16 or float32")
+	common := commonFlags(fs)
+	if err := parseBench(fs, "matmul", args); err != nil {
+		return err
+	}
+	opts := bench.MatMulOptions{M: *m, K: *k, N: *n, Runs: *runs}
+	var err error
+	if opts.DType, err = bench.ParseDType(*dtype); err != nil {
+		return err
+	}
+	b, name, err := openBenchBackend("matmul", *common.backend)
+	if err != nil {
+		return err
+	}
+	stop, err := common.startProfile()
+	if err != nil {
+		return fmt.Errorf("bench matmul: %w", err)
+	}
+	defer stop()
+	r, err := bench.MatMulRate(b, name, opts)
+	if err != nil {
+		return err
+	}
+	return printReport(ctx.stdout, *common.asJSON, r)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -29,6 +30,11 @@ func init() {
 		fmt.Fprintf(ctx.stdout, "gemma3n-therapy %s (%s)\n", version, goVersion)
 		fmt.Fprintf(ctx.stdout, "gomlx %s; simd %s\n", b.GoMLX, simd)
 		fmt.Fprintf(ctx.stdout, "backends compiled in: %s; backend: %s\n", strings.Join(b.Backends, ", "), b.Selected)
+		preemption := "off"
+		if _, added := backend.WithNoAsyncPreemption(os.Getenv("GODEBUG")); added {
+			preemption = "on (set GODEBUG=" + backend.NoAsyncPreemption + " for full CPU speed)"
+		}
+		fmt.Fprintf(ctx.stdout, "async preemption: %s\n", preemption)
 		return nil
 	})
 }

@@ -65,6 +65,7 @@ type runContext struct {
 var errUsage = errors.New("usage")
 
 func main() {
+	reexecWithoutAsyncPreemption()
 	ctx := &runContext{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	if err := runMain(ctx, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
