@@ -52,9 +52,10 @@ func (c *riskContext) add(fs []*finding) {
 
 // resolveCues decides the cues of a message: a cue counts (at its rule's
 // level) when the same family was talked about for the same subject earlier
-// in the conversation or elsewhere in the message, or when there is a
-// second cue of which one is strong; otherwise it counts at its rule's
-// "alone" level, or not at all.
+// in the conversation or elsewhere in the message, when there is a second
+// cue of which one is strong or with a time of now or tonight, or, for a
+// strong sign of danger from someone, when it is happening now; otherwise
+// it counts at its rule's "alone" level, or not at all.
 func (s *messageScreen) resolveCues(ctx *riskContext) {
 	here := newRiskContext()
 	for _, f := range s.findings {
@@ -89,8 +90,10 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 			note = fmt.Sprintf("with the risk talk of message %d", at)
 		} else if _, ok := here.seen[k]; ok {
 			note = "with other risk talk in the message"
-		} else if len(g.cues) >= 2 && g.strong {
+		} else if len(g.cues) >= 2 && (g.strong || acuteMarker.in(s.all)) {
 			note = "together with another warning sign"
+		} else if k.f == familyViolence && g.strong && presentDanger.in(s.all) {
+			note = "happening now or just happened"
 		}
 		for _, f := range g.cues {
 			f.pending = false

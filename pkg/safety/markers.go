@@ -28,10 +28,10 @@ var (
 	pastMarker = newMarker("past", `used to|when i was|when i were|as a (?:kid|child|teen|teenager|young {w}|little {w})|(?:a |one |two |three |four |five |six |seven |eight |nine |ten |many |several |a few |few |couple of |a couple of |some |\d+ )?years? ago|last year|in (?:19|20)\d\d|(?:in|during|through) (?:high school|college|middle school|university|uni|my teens|my twenties|my 20s|my thirties|my 30s|my youth|the past|grade school|my childhood|junior high)|back (?:then|in (?:the day|high school|college|\d+))|at (?:age )?(?:1[0-9]|[2-9][0-9])|no longer|(?:been )?clean (?:for|since)|stable since|since then|a long time ago|(?:for|in) a long time|(?:my )?(?:first|previous|past|last) (?:suicide )?attempt|growing up|childhood|when (?:we|i) (?:were|was) (?:kids|young|little|younger|a kid|a child|a teen|a teenager)|(?:in|for) (?:over |more than |almost |nearly )?(?:a |one |two |three |four |five |six |\d+ )?years|(?:four|five|six|seven|eight|nine|ten|eleven|twelve|several|many|\d+) months ago|in my (?:teens|twenties|20s|thirties|30s|forties)|years back|in recovery|(?:was|were) (?:younger|a kid|a child|a teenager|a teen|in high school|in college)|(?:i am|i have been|doing|i feel) (?:much |a lot |so much )?(?:better|okay|ok|fine|well) (?:now|since)`)
 	// recentMarker: the event is recent, ongoing or about to happen; it
 	// wins over a past marker in the same sentence.
-	recentMarker = newMarker("recent", `{recent}|just (?:took|swallowed|cut|did|tried|overdosed|drank|relapsed)|(?:a|one|two|three|a couple of|a few|couple) (?:days?|weeks?|nights?) ago|(?:a|one|two|three) months? ago|currently|these days|again|relapsed|tonight|keeps|every time|this month`)
+	recentMarker = newMarker("recent", `{recentTime}|just (?:took|swallowed|cut|did|tried|overdosed|drank|relapsed)|(?:a|one|two|three|a couple of|a few|couple) (?:days?|weeks?|nights?) ago|(?:a|one|two|three) months? ago|currently|these days|again|relapsed|tonight|keeps|every time|this month`)
 	// presentDanger: violence happening now or about to (habitual violence,
 	// "every night", is ongoing abuse, not a present danger).
-	presentDanger = newMarker("present_danger", `right now|tonight|as we speak|at the moment|last night|yesterday|today|this morning|this evening|this afternoon|just now|earlier|an hour ago|hours ago|minutes ago|again|(?:a |two |few |couple of )?days ago|is coming back|coming back`)
+	presentDanger = newMarker("present_danger", `right now|tonight|as we speak|at the moment|last night|yesterday|today|this morning|this evening|this afternoon|just now|earlier|an hour ago|hours ago|minutes ago|again|(?:a |two |few |couple of )?days ago`)
 	// acuteMarker raises a passive wish to High.
 	acuteMarker = newMarker("acute", `right now|tonight|this minute|this second|at this moment|this very moment`)
 	// jokeMarker: laughter, eye-rolling, "jk": hyperbole.
@@ -51,11 +51,13 @@ var (
 	// relationship: "ending it" is about a relationship.
 	relationshipMarker = newMarker("relationship", `boyfriend|girlfriend|relationship|marriage|married|husband|wife|partner|dating|breakup|break up|divorce|engagement|fiance|fiancee|affair|ex|friendship|him|her|them|job|contract|lease|subscription|membership|game|call|conversation|meeting|argument|fight`)
 	// panic: symptoms in the frame of a panic or anxiety attack.
-	panicMarker = newMarker("panic", `panic|panic attack|panic attacks|anxiety attack|anxiety attacks|my anxiety|hyperventilating`)
+	panicMarker = newMarker("panic", `panic|panic attack|panic attacks|anxiety|anxious|hyperventilating|nightmares?|dreams?`)
+	// notSuicidal: an explicit denial that discounts loose talk of death.
+	notSuicidal = newMarker("not_suicidal", `(?:am|i am) not suicidal|(?:do|i do) not want to die|no thoughts of suicide|never (?:been|felt) suicidal|not (?:thinking|planning) (?:of|about|to) (?:suicide|killing myself|ending my life)`)
 	// metaphor: "I feel like I can't breathe".
 	metaphorMarker = newMarker("metaphor", `feel like|feels like|felt like|as if|like i am|in this (?:relationship|job|house|town|marriage)`)
 	// accident: an injury by accident, not self-harm.
-	accidentMarker = newMarker("accident", `accident|accidentally|by mistake|at the gym|working out|playing|lifting|running|skiing|fell|tripped|slipped|on the stove|cooking|sports|football|soccer|basketball|tennis|hiking|training|the oven|the iron|sunburn|sunburned|sunburnt`)
+	accidentMarker = newMarker("accident", `accident|accidentally|by mistake|at the gym|working out|playing|lifting|running|skiing|fell|fall|falling|tripped|slipped|in the long run|financially|my chances|my career|on the stove|cooking|sports|football|soccer|basketball|tennis|hiking|training|the oven|the iron|sunburn|sunburned|sunburnt`)
 	// affirmation opens a reply that answers a question with yes.
 	affirmation = regexp.MustCompile(`^ (?:yes|yeah|yep|yup|yea|ya|yah|sure|i do|i have|i am|i did|sometimes|often|a lot|all the time|every day|most days|kind of|sort of|kinda|maybe|probably|mhm|uh huh|honestly yes|i think so|constantly|always|lately|definitely|correct|true|right|it is|that is right|more or less|at times|occasionally|now and then|every night|i guess|pretty much|basically|unfortunately|honestly|not gonna lie) `)
 	// denial opens a reply that answers a question with no.
@@ -64,7 +66,7 @@ var (
 
 // allMarkers lists the markers (their words join the vocabulary).
 var allMarkers = []*marker{pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
-	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, metaphorMarker, accidentMarker}
+	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as
@@ -104,6 +106,10 @@ var (
 		"heroine": true, "individuals": true, "individual": true, "youth": true, "veterans": true,
 		"victims": true, "survivors": true, "humans": true, "folks": true, "guys": true,
 		"teen": true, "teenager": true, "child": true, "student": true, "patient": true, "client": true}
+	// genericPronouns are general whatever precedes them ("signs that
+	// someone ...").
+	genericPronouns = map[string]bool{"someone": true, "somebody": true, "anyone": true, "anybody": true,
+		"everyone": true, "everybody": true, "people": true, "one": true}
 	relationNouns = func() map[string]bool {
 		m := map[string]bool{}
 		for _, w := range strings.Split(strings.Trim(macroSource("relation"), "(?:)"), "|") {

@@ -675,7 +675,9 @@ func contraction(w string) []string {
 		return []string{base, "would"}
 	case suffix == "s":
 		switch base {
-		case "it", "he", "she", "that", "there", "what", "who", "where", "here", "everything", "nothing", "life", "this":
+		case "it", "he", "she", "that", "there", "what", "who", "where", "here", "everything", "nothing", "life", "this",
+			"tonight", "today", "tomorrow", "now", "time", "everyone", "everybody", "nobody", "someone", "somebody",
+			"how", "why", "when", "one", "let":
 			return []string{base, "is"}
 		}
 		return []string{base} // a possessive: "mom's pills" reads "mom pills"
@@ -691,19 +693,24 @@ func fuzzyFix(w string) (string, bool) {
 	if n < 5 || realLookalikes[w] {
 		return "", false
 	}
+	best, bestDist := "", 3
 	for _, target := range fuzzyTargets {
+		tn := utf8.RuneCountInString(target)
 		limit := 1
-		if utf8.RuneCountInString(target) >= 7 {
+		if tn >= 7 {
 			limit = 2
 		}
-		if abs(utf8.RuneCountInString(target)-n) > limit {
+		if abs(tn-n) > limit {
 			continue
 		}
-		if editDistance(w, target, limit) <= limit {
-			return target, true
+		d := editDistance(w, target, limit)
+		// The closest target wins; on a tie, one of the same length (a
+		// substitution is likelier than a dropped letter: "suicidel").
+		if d <= limit && (d < bestDist || d == bestDist && tn == n) {
+			best, bestDist = target, d
 		}
 	}
-	return "", false
+	return best, best != ""
 }
 
 func abs(x int) int {

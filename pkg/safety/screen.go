@@ -106,7 +106,7 @@ func (s *messageScreen) matches() (kept, idioms []match) {
 			start, end := pos+loc[0], pos+loc[1]
 			// The match includes a space on each side.
 			a, b := s.c.span(start+1, end-1)
-			if slices.Contains(r.notFollowedBy, s.word(b)) {
+			if s.followedByOther(r, b) {
 				// Look again from the next word: a later match may fit.
 				idioms = append(idioms, match{r: r, a: a, b: b})
 				pos = s.c.offset[a] + len(s.c.tokens[a].word)
@@ -148,6 +148,24 @@ func (s *messageScreen) matches() (kept, idioms []match) {
 		return false
 	})
 	return kept, idioms
+}
+
+// followedByOther reports whether the words from token b on are one of the
+// rule's other-sense continuations.
+func (s *messageScreen) followedByOther(r *rule, b int) bool {
+	for _, phrase := range r.notFollowedBy {
+		ok := true
+		for k, w := range phrase {
+			if s.word(b+k) != w {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // segment finds sentences, clauses and quotations.
@@ -348,10 +366,22 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.flags&noun != 0 && !s.firstPersonNear(m) && subject != subjThird {
 		return discount("a topic word, not about the writer")
 	}
-	if r.category == OverdoseMedical && r.flags&cue == 0 && r.name == "emergency_symptoms" {
+	if r.category == OverdoseMedical && (r.name == "emergency_symptoms" || r.name == "weak_symptoms") {
 		if s.panic || metaphorMarker.in(before) {
-			return discount("a figure of speech or a panic attack")
+			return discount("a figure of speech, anxiety or a panic attack")
 		}
+	}
+	if r.name == "violence_passive" && metaphorMarker.in(before) {
+		return discount("a figure of speech")
+	}
+	if r.name == "think_death" && notSuicidal.in(s.all) {
+		return discount("the writer says they are not suicidal")
+	}
+	if r.flags&violence != 0 && nounDeterminers[s.word(m.a-1)] {
+		return discount("a noun (\"the abuse\"), not an act")
+	}
+	if r.flags&violence != 0 && s.word(m.b-1) == "her" && possessiveHer(s.word(m.b)) {
+		return discount("\"her\" is a possessive here")
 	}
 	if r.name == "end_it" && relationshipMarker.in(s.all) {
 		return discount("about ending a relationship or an activity")
@@ -412,9 +442,14 @@ func (s *messageScreen) evaluate(m match) *finding {
 			note("happening now or just happened")
 		}
 	}
-	if subject == subjThird && (r.category == SuicidalIdeation || r.category == SelfHarm) && level > Concern {
-		level = Concern
-		note("about someone else")
+	if subject == subjThird && level > Concern {
+		// Someone else's thoughts, urges and past acts are a concern; their
+		// plans and acts now are an emergency.
+		now := recentMarker.in(sentSeg) || presentDanger.in(sentSeg) || acuteMarker.in(s.all)
+		if r.category == SuicidalIdeation || r.category == SelfHarm && !now || r.flags&act != 0 && !now {
+			level = Concern
+			note("about someone else")
+		}
 	}
 	f.ev.Level = level
 	if r.flags&cue != 0 {
@@ -640,7 +675,9 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 				}
 			}
 		}
-		for i := m.a; i < m.b; i++ {
+		// In a cue a possessive is rarely its subject ("it was not their
+		// fault"), so cues take the subject from the words before them.
+		for i := m.a; i < m.b && m.r.flags&cue == 0; i++ {
 			switch s.word(i) {
 			case "my":
 				return subjSelf, true
@@ -659,7 +696,7 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 	}
 	// A topic word in a question with no subject ("is self-harm always a
 	// suicide attempt?") is about the topic.
-	if m.r.flags&noun != 0 && s.question[s.sentIndex(m.a)] {
+	if m.r.flags&passive == 0 && s.question[s.sentIndex(m.a)] {
 		return subjGeneric, false
 	}
 	return subjSelf, false
@@ -685,7 +722,7 @@ func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 				return subjGeneric, true
 			}
 			return subjThird, true
-		case genericNouns[w] && !definiteDeterminers[s.word(j-1)] && !definiteDeterminers[s.word(j-2)]:
+		case genericPronouns[w] || genericNouns[w] && !definiteDeterminers[s.word(j-1)] && !definiteDeterminers[s.word(j-2)]:
 			return subjGeneric, true
 		case relationNouns[w] || genericNouns[w]:
 			for k := j - 1; k >= max(from, j-3); k-- {
@@ -727,7 +764,7 @@ func (s *messageScreen) routeViolence(f *finding) (subjectKind, bool) {
 		return subjUnknown, false
 	}
 	if actor == subjSelf {
-		if victimSelf {
+		if victimSelf || strings.HasPrefix(s.word(f.a), "touch") {
 			return subjUnknown, false
 		}
 		f.ev.Category = HarmToOthers
@@ -737,6 +774,25 @@ func (s *messageScreen) routeViolence(f *finding) (subjectKind, bool) {
 		return subjSelf, true
 	}
 	return subjThird, true
+}
+
+// nounDeterminers before a violence word make it a noun: "the abuse my
+// dad showed me".
+var nounDeterminers = map[string]bool{"the": true, "this": true, "that": true, "of": true, "from": true,
+	"a": true, "an": true, "any": true, "no": true, "such": true, "physical": true, "sexual": true}
+
+// possessiveHer reports a word after "her" that makes it a possessive
+// ("abusing her prescription"): a word that is not a function word or a
+// mark.
+func possessiveHer(next string) bool {
+	switch next {
+	case "", ".", ",", "!", "?", ";", `"`, "'", "and", "or", "with", "in", "at", "on", "when", "because", "again",
+		"every", "right", "last", "yesterday", "today", "tonight", "up", "until", "so", "while", "to", "for",
+		"from", "but", "if", "all", "hard", "badly", "twice", "once", "repeatedly", "too", "as", "after", "before",
+		"around", "down", "then", "now", "like", "just", "really", "a", "the", "by", "over":
+		return false
+	}
+	return true
 }
 
 // writerInDanger: the writer is hiding or afraid in a violent scene.
