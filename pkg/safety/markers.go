@@ -31,7 +31,7 @@ var (
 	recentMarker = newMarker("recent", `{recentTime}|just (?:took|swallowed|cut|did|tried|overdosed|drank|relapsed)|(?:a|one|two|three|a couple of|a few|couple) (?:days?|weeks?|nights?) ago|(?:a|one|two|three) months? ago|currently|these days|again|relapsed|tonight|keeps|every time|this month`)
 	// presentDanger: violence happening now or about to (habitual violence,
 	// "every night", is ongoing abuse, not a present danger).
-	presentDanger = newMarker("present_danger", `right now|tonight|as we speak|at the moment|last night|yesterday|today|this morning|this evening|this afternoon|just now|earlier|an hour ago|hours ago|minutes ago|again|(?:a |two |few |couple of )?days ago`)
+	presentDanger = newMarker("present_danger", `right now|tonight|as we speak|at the moment|last night|yesterday|today|this morning|this evening|this afternoon|just now|earlier|an hour ago|hours ago|minutes ago|again|(?:a |two |few |couple of )?days ago|just (?:pushed|hit|beat|punched|kicked|choked|strangled|slapped|raped|attacked|threw|stabbed|shot|grabbed|hurt|assaulted)|still (?:in the house|outside|at the door|downstairs)|outside (?:my|the) (?:door|house|room|window)`)
 	// acuteMarker raises a passive wish to High.
 	acuteMarker = newMarker("acute", `right now|tonight|this minute|this second|at this moment|this very moment`)
 	// jokeMarker: laughter, eye-rolling, "jk": hyperbole.
@@ -48,6 +48,8 @@ var (
 	conditionalMarker = newMarker("conditional", `if|unless|what if|would i|in case`)
 	// clinical: professional, academic or fictional writing about the topic.
 	clinicalMarker = newMarker("clinical", `paper|thesis|dissertation|essay|study|studies|research|researcher|researching (?:the|suicide prevention|prevention|rates|statistics)|class|course|lecture|seminar|presentation|project|assignment|homework|article|articles|journal|documentary|novel|book|books|story|stories|character|characters|protagonist|author|film|movie|show|episode|series|patient|patients|client|clients|nurse|doctors|physician|psychiatrists|psychologists|therapists|counselors|counsellors|social worker|volunteer|training|statistics|rate|rates|risk factors|prevention|awareness|warning signs|signs of|hotline|hotlines|crisis line|scale|assessment|ethics|cdc|cause of death|literature|history of|philosophy|psychology|poem|song|lyrics|quote|writing (?:a|my|about)|as a (?:nurse|doctor|counselor|counsellor|therapist|teacher|social worker|volunteer|psychologist|psychiatrist|paramedic|emt)|professional|clinically|clinical|diagnosis|treatment for|what is the treatment|how do (?:therapists|doctors|psychiatrists|nurses)`)
+	// hypothetical: "how can I tell if my friend is suicidal?".
+	hypothetical = newMarker("hypothetical", `(?:tell|know|find out|check|see|be sure|figure out|notice|recognize|recognise|spot) (?:if|whether)`)
 	// relationship: "ending it" is about a relationship.
 	relationshipMarker = newMarker("relationship", `boyfriend|girlfriend|relationship|marriage|married|husband|wife|partner|dating|breakup|break up|divorce|engagement|fiance|fiancee|affair|ex|friendship|him|her|them|job|contract|lease|subscription|membership|game|call|conversation|meeting|argument|fight`)
 	// panic: symptoms in the frame of a panic or anxiety attack.
@@ -66,7 +68,9 @@ var (
 
 // allMarkers lists the markers (their words join the vocabulary).
 var allMarkers = []*marker{pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
-	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker}
+	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
+	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
+	quoteQuestionMarker, writerInDanger, hypothetical}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

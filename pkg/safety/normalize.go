@@ -347,6 +347,15 @@ func canonicalize(s string) *canonical {
 		}
 	}
 	c.rewriteSlang()
+	// A text that does not end a sentence gets an end mark (standing for no
+	// text), so that patterns can rely on one.
+	if n := len(c.tokens); n > 0 {
+		switch c.tokens[n-1].word {
+		case ".", "!", "?", ";":
+		default:
+			c.tokens = append(c.tokens, token{word: ".", start: len(s), end: len(s)})
+		}
+	}
 	c.build()
 	return c
 }

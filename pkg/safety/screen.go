@@ -341,6 +341,9 @@ func (s *messageScreen) evaluate(m match) *finding {
 		}
 	}
 
+	if s.question[s.sentIndex(m.a)] && hypothetical.in(before) && r.flags&method == 0 {
+		return discount("asks how to tell whether someone is at risk")
+	}
 	subject, found := s.subject(m, forced)
 	f.subjectFound = found
 	if r.flags&violence != 0 {
@@ -446,7 +449,8 @@ func (s *messageScreen) evaluate(m match) *finding {
 		// Someone else's thoughts, urges and past acts are a concern; their
 		// plans and acts now are an emergency.
 		now := recentMarker.in(sentSeg) || presentDanger.in(sentSeg) || acuteMarker.in(s.all)
-		if r.category == SuicidalIdeation || r.category == SelfHarm && !now || r.flags&act != 0 && !now {
+		if r.category == SuicidalIdeation || r.category == SelfHarm && !now ||
+			r.flags&act != 0 && r.category != OverdoseMedical && !now {
 			level = Concern
 			note("about someone else")
 		}
@@ -461,7 +465,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 }
 
 // threatTime: a threat with a day or a moment ("when he gets home").
-var threatTime = newMarker("threat_time", `tomorrow|tonight|today|when (?:he|she|they) (?:gets|get|comes|come) (?:home|back|in)|on monday|on friday|this week|next week|in the morning`)
+var threatTime = newMarker("threat_time", `tomorrow|tonight|today|when (?:he|she|they) (?:gets|get|comes|come) (?:home|back|in)|on monday|on friday|this week|next week|in the morning|while (?:he|she|they) (?:sleeps|sleep|is asleep|are asleep)|the next time i see (?:him|her|them)|next time (?:he|she|they)`)
 
 // pastTense: ideation told in the past tense ("I was suicidal", "I wanted
 // to die").
@@ -563,7 +567,7 @@ const (
 )
 
 var (
-	quoteWorkMarker     = newMarker("quote_work", `song|songs|lyric|lyrics|line|lines|movie|film|show|book|novel|poem|quote|saying|villain|character|meme|tiktok|video|sings|sang|singing|sing|listening|hum|humming|rapper|singer|album|track|episode|game|goes|playing|band|title|called|named|grandma always|motto|expression|phrase`)
+	quoteWorkMarker     = newMarker("quote_work", `song|songs|lyric|lyrics|chorus|verse|refrain|hook|line|lines|movie|film|show|book|novel|poem|quote|saying|villain|character|meme|tiktok|video|sings|sang|singing|sing|listening|hum|humming|rapper|singer|album|track|episode|game|goes|playing|band|title|called|named|grandma always|motto|expression|phrase`)
 	quoteHabitMarker    = newMarker("quote_habit", `always|keeps|every time|constantly|whenever|all the time|jokingly|joked|joking`)
 	quoteQuestionMarker = newMarker("quote_question", `asked|asks|asking|ask|question|questions|form|survey|questionnaire|intake|screening|checklist`)
 )
@@ -680,6 +684,9 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 		for i := m.a; i < m.b && m.r.flags&cue == 0; i++ {
 			switch s.word(i) {
 			case "my":
+				if m.r.category == SelfHarm && relationNouns[s.word(i+1)] {
+					return subjThird, true // "cuts on my daughter's arm"
+				}
 				return subjSelf, true
 			case "his", "their":
 				return subjThird, true
@@ -711,6 +718,11 @@ func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 			return subjSelf, true
 		case w == "you" || w == "u":
 			return subjGeneric, true
+		case w == "him" || w == "her" || w == "them":
+			// The object of "causes her to become suicidal".
+			if next := s.word(j + 1); next == "to" || next == "feel" || next == "become" {
+				return subjThird, true
+			}
 		case w == "he" || w == "she" || w == "they":
 			// A pronoun whose antecedent is general ("someone says they").
 			for k := j - 1; k >= from && k >= j-6; k-- {
@@ -756,10 +768,7 @@ func (s *messageScreen) routeViolence(f *finding) (subjectKind, bool) {
 			victimSelf = true
 		}
 	}
-	actor, ok := s.lookBack(f.a, s.clause(f.a)[0])
-	if !ok {
-		actor, ok = s.lookBack(s.clause(f.a)[0], s.sentence(f.a)[0])
-	}
+	actor, ok := s.actor(f.a)
 	if !ok || actor == subjNonPerson || actor == subjUnknown {
 		return subjUnknown, false
 	}
@@ -794,6 +803,41 @@ func possessiveHer(next string) bool {
 	}
 	return true
 }
+
+// actor finds who does the act that starts at token i: the words just
+// before it, past adverbs and auxiliaries ("my husband just pushed me",
+// "he always hits me"); after "and" or a comma the subject of the earlier
+// verb ("my girlfriend checks my phone and slapped me"). Anything else
+// before the verb ("the grief hits me") is no person acting.
+func (s *messageScreen) actor(i int) (subjectKind, bool) {
+	cl := s.clause(i)
+	j := i - 1
+	for j >= cl[0] && actorSkippable[s.word(j)] {
+		j--
+	}
+	if j < cl[0] {
+		return subjUnknown, false
+	}
+	w := s.word(j)
+	if w == "and" || w == "or" || w == "then" {
+		return s.lookBack(j, s.sentence(i)[0])
+	}
+	k, ok := s.lookBack(j+1, max(cl[0], j-2))
+	if !ok {
+		return subjUnknown, false
+	}
+	return k, true
+}
+
+// actorSkippable are the words between an actor and the act.
+var actorSkippable = map[string]bool{"always": true, "sometimes": true, "just": true, "never": true, "often": true,
+	"also": true, "still": true, "keeps": true, "kept": true, "has": true, "had": true, "have": true, "would": true,
+	"will": true, "is": true, "was": true, "were": true, "are": true, "constantly": true, "repeatedly": true,
+	"even": true, "mentally": true, "emotionally": true, "verbally": true, "physically": true, "sexually": true,
+	"brutally": true, "badly": true, "playfully": true, "usually": true, "again": true, "been": true,
+	"literally": true, "actually": true, "then": false, "once": true, "nearly": true, "almost": true,
+	"started": true, "starts": true, "tried": true, "tries": true, "to": true, "used": true, "did": true,
+	"does": true, "not": false, "really": true, "violently": true, "hard": true, "finally": true}
 
 // writerInDanger: the writer is hiding or afraid in a violent scene.
 var writerInDanger = newMarker("writer_in_danger", `i am (?:hiding|scared|terrified|afraid|locked)|i locked myself|(?:hiding|hid) in my|scared (?:he|she) will (?:kill|hurt) (?:me|us)|i am in my room`)
