@@ -66,6 +66,7 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 	type group struct {
 		cues   []*finding
 		strong bool
+		kinds  map[string]bool
 	}
 	groups := map[contextKey]*group{}
 	var order []contextKey
@@ -82,6 +83,10 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 		}
 		g.cues = append(g.cues, f)
 		g.strong = g.strong || f.r.flags&strongCue != 0
+		if g.kinds == nil {
+			g.kinds = map[string]bool{}
+		}
+		g.kinds[cueKind(f.r.name)] = true
 	}
 	for _, k := range order {
 		g := groups[k]
@@ -90,7 +95,7 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 			note = fmt.Sprintf("with the risk talk of message %d", at)
 		} else if _, ok := here.seen[k]; ok {
 			note = "with other risk talk in the message"
-		} else if len(g.cues) >= 2 && (g.strong || acuteMarker.in(s.all)) {
+		} else if len(g.cues) >= 2 && (g.strong || len(g.kinds) >= 2 || acuteMarker.in(s.all)) {
 			note = "together with another warning sign"
 		} else if k.f == familyViolence && g.strong && presentDanger.in(s.all) {
 			note = "happening now or just happened"
@@ -121,6 +126,23 @@ func ctxSeen(ctx *riskContext, k contextKey) (int, bool) {
 	}
 	at, ok := ctx.seen[k]
 	return at, ok
+}
+
+// cueKinds group cues by what they show; two weak cues of different kinds
+// (a place and an intent: "on the bridge", "going to jump") add up, two of
+// one kind ("I'm done", "going to do it") do not.
+var cueKinds = map[string]string{
+	"cue_means": "means", "cue_means_specific": "means", "at_the_edge": "place", "cue_place": "place",
+	"cue_intent": "intent", "cue_plan": "plan", "cue_goodbye": "farewell", "cue_unreachable": "unreachable",
+	"cue_relapse": "relapse", "weak_symptoms": "symptom", "mixed_substances": "substance", "cue_drugs": "substance",
+	"urges_again": "urge", "danger_signs": "danger", "cue_harm_means": "means",
+}
+
+func cueKind(rule string) string {
+	if k, ok := cueKinds[rule]; ok {
+		return k
+	}
+	return rule
 }
 
 // ruleAffirmed names the evidence of a "yes" to a question about suicide or

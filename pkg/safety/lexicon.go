@@ -33,7 +33,7 @@ var variants = map[string][]string{
 	"gf": {"girlfriend"}, "bff": {"best", "friend"}, "mum": {"mom"}, "mommy": {"mom"}, "daddy": {"dad"},
 	"pls": {"please"}, "plz": {"please"}, "thru": {"through"}, "cus": {"because"},
 	// Coded and euphemistic words for suicide and self-harm.
-	"kms": {"kill", "myself"}, "kys": {"kill", "yourself"}, "sewerslide": {"suicide"},
+	"kms": {"kill", "myself"}, "ctb": {"ctb"}, "kys": {"kill", "yourself"}, "sewerslide": {"suicide"},
 	"sewerslided": {"suicide"}, "suicidial": {"suicidal"}, "suicidle": {"suicidal"},
 	"unalived": {"killed"}, "unaliving": {"killing"}, "unalives": {"kills"},
 	"selfharm": {"self", "harm"}, "selfharming": {"self", "harming"}, "selfharmed": {"self", "harmed"},

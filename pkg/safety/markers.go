@@ -38,16 +38,18 @@ var (
 	jokeMarker = newMarker("joke", `<lol>|just kidding|kidding|jk|(?:literally|omg|lmao|ugh) {g5}<sob>|<sob> {g5}(?:literally|omg|embarrass\w*|cringe)|literally (?:want to die|dying|dead|going to die)|so embarrassing|of embarrassment|lmao|lmfao`)
 	// trivialCondition: "if I have to sit through one more meeting": the
 	// consequence is hyperbole.
-	trivialCondition = newMarker("trivial", `if {g5}(?:one more|another|again|have to (?:sit|hear|listen|watch|go|do|deal|read|write|see|work|eat|wait|drive)|hear that|see that|sit through|listen to|keeps|does that|says that|borrows|eats|ate|touches my (?:stuff|food|things)|takes my|uses my|steals my)|when (?:she|he|they|my {w}|mom|dad) (?:sees|finds out|find out|see|hears|notices|gets home and sees|looks at)|(?:ate|eats|stole|took|borrowed) my (?:leftovers|food|fries|sweater|charger|clothes|snacks|lunch)|(?:if|when) i (?:am late|come home late|break|lose|fail|forget|miss|get (?:home|back) late)`)
+	trivialCondition = newMarker("trivial", `if {g5}(?:one more|another|again|have to (?:sit|hear|listen|watch|go|do|deal|read|write|see|work|eat|wait|drive)|hear that|see that|sit through|listen to|keeps|does that|says that|borrows|eats|ate|touches my (?:stuff|food|things)|takes my (?:stuff|food|charger|clothes|things|seat|spot|parking)|uses my (?:stuff|charger|things|shampoo)|steals my (?:fries|food|stuff))|so {w}(?: {w})? (?:that )?i (?:literally )?(?:want|wanted|could|almost|nearly|thought i would|swear i) (?:to )?(?:die|have died|died)|when (?:she|he|they|my {w}|mom|dad) (?:sees|finds out|find out|see|hears|notices|gets home and sees|looks at)|(?:ate|eats|stole|took|borrowed) my (?:leftovers|food|fries|sweater|charger|clothes|snacks|lunch)|(?:if|when) i (?:am late|come home late|break|lose|fail|forget|miss|get (?:home|back) late)`)
 	// serious cancels a joke: "I'm serious", "not joking", "I mean it".
 	seriousMarker = newMarker("serious", `(?:i am|am) (?:serious|not joking|not kidding|dead serious|being serious)|i mean it|(?:not|no) (?:a )?joke|seriously though|for real`)
 	// denialMarker: the writer rules out acting on suicidal thoughts,
 	// which lowers active ideation to Concern.
-	denialMarker = newMarker("denial", `(?:would|will|could|am) (?:never|not) {adv}(?:act on (?:it|them|those|these|this|that|the thoughts)|do (?:it|anything|that|anything about it)|go through with (?:it|anything)|actually do it|try|actually try|going to do (?:it|anything))|(?:no|not have a|not have any|without a|without any|no actual|no real) (?:plan|plans|intent|intention|intentions)|(?:i am|i feel|but i am|i know i am) safe\b|i know i (?:will not|would not) (?:actually )?(?:do it|act on it|do anything)|(?:never|not) (?:act|acted) on (?:it|them)|(?:because of|for) my (?:kids|children|mom|dad|family|dog|cat|son|daughter|husband|wife|parents)|i have my (?:kids|children|family|son|daughter)`)
+	denialMarker = newMarker("denial", `(?:would|will|could|am) (?:never|not) {adv}(?:going to )?(?:act on (?:it|them|those|these|this|that|the thoughts)|do (?:it|anything|that|anything about it)|go through with (?:it|anything)|actually do it|try|actually try|going to do (?:it|anything))|(?:no|not have a|not have any|without a|without any|no actual|no real) (?:plan|plans|intent|intention|intentions)|(?:i am|i feel|but i am|i know i am) safe\b|i know i (?:will not|would not) (?:actually )?(?:do it|act on it|do anything)|(?:never|not) (?:act|acted) on (?:it|them)|(?:because of|for) my (?:kids|children|mom|dad|family|dog|cat|son|daughter|husband|wife|parents)|i have my (?:kids|children|family|son|daughter)`)
 	// conditional: the statement depends on a condition ("if I fail").
 	conditionalMarker = newMarker("conditional", `if|unless|what if|would i|in case`)
 	// clinical: professional, academic or fictional writing about the topic.
-	clinicalMarker = newMarker("clinical", `paper|thesis|dissertation|essay|study|studies|research|researcher|researching (?:the|suicide prevention|prevention|rates|statistics)|class|course|lecture|seminar|presentation|project|assignment|homework|article|articles|journal|documentary|novel|book|books|story|stories|character|characters|protagonist|author|film|movie|show|episode|series|patient|patients|client|clients|nurse|doctors|physician|psychiatrists|psychologists|therapists|counselors|counsellors|social worker|volunteer|training|statistics|rate|rates|risk factors|prevention|awareness|warning signs|signs of|hotline|hotlines|crisis line|scale|assessment|ethics|cdc|cause of death|literature|history of|philosophy|psychology|poem|song|lyrics|quote|writing (?:a|my|about)|as a (?:nurse|doctor|counselor|counsellor|therapist|teacher|social worker|volunteer|psychologist|psychiatrist|paramedic|emt)|professional|clinically|clinical|diagnosis|treatment for|what is the treatment|how do (?:therapists|doctors|psychiatrists|nurses)`)
+	clinicalMarker = newMarker("clinical", `paper|thesis|dissertation|essay|reading|shakespeare|romeo|juliet|play|study|studies|research|researcher|researching (?:the|suicide prevention|prevention|rates|statistics)|class|course|lecture|seminar|presentation|project|assignment|homework|article|articles|journal|documentary|novel|book|books|story|stories|character|characters|protagonist|author|film|movie|show|episode|series|patient|patients|client|clients|nurse|doctors|physician|psychiatrists|psychologists|therapists|counselors|counsellors|social worker|volunteer|training|statistics|rate|rates|risk factors|prevention|awareness|warning signs|signs of|hotline|hotlines|crisis line|scale|assessment|ethics|cdc|cause of death|literature|history of|philosophy|psychology|poem|song|lyrics|quote|writing (?:a|my|about)|as a (?:nurse|doctor|counselor|counsellor|therapist|teacher|social worker|volunteer|psychologist|psychiatrist|paramedic|emt)|professional|clinically|clinical|diagnosis|treatment for|what is the treatment|how do (?:therapists|doctors|psychiatrists|nurses)`)
+	// fictionMarker: characters of a story, play or film.
+	fictionMarker = newMarker("fiction", `novel|book|story|stories|character|characters|movie|film|play|shakespeare|romeo|juliet|episode|series|fiction|villain|protagonist|tv show|cartoon|anime|video game`)
 	// hypothetical: "how can I tell if my friend is suicidal?".
 	hypothetical = newMarker("hypothetical", `(?:tell|know|find out|check|see|be sure|figure out|notice|recognize|recognise|spot) (?:if|whether)`)
 	// relationship: "ending it" is about a relationship.
@@ -70,7 +72,7 @@ var (
 var allMarkers = []*marker{pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as
@@ -113,7 +115,7 @@ var (
 	// genericPronouns are general whatever precedes them ("signs that
 	// someone ...").
 	genericPronouns = map[string]bool{"someone": true, "somebody": true, "anyone": true, "anybody": true,
-		"everyone": true, "everybody": true, "people": true, "one": true}
+		"everyone": true, "everybody": true, "people": true}
 	relationNouns = func() map[string]bool {
 		m := map[string]bool{}
 		for _, w := range strings.Split(strings.Trim(macroSource("relation"), "(?:)"), "|") {

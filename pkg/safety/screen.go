@@ -129,7 +129,8 @@ func (s *messageScreen) matches() (kept, idioms []match) {
 	for _, m := range all {
 		inside := false
 		for _, k := range kept {
-			if k.a <= m.a && m.b <= k.b && !(m.r.flags&cue != 0) == !(k.r.flags&cue != 0) {
+			if k.a <= m.a && m.b <= k.b && (m.r.flags&cue != 0) == (k.r.flags&cue != 0) &&
+				familyOf(k.r.category) == familyOf(m.r.category) {
 				inside = true
 				break
 			}
@@ -366,6 +367,9 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if s.clinical && (r.flags&noun != 0 || !found) && r.flags&method == 0 {
 		return discount("clinical, academic or fictional discussion")
 	}
+	if subject == subjThird && fictionMarker.in(sentSeg) {
+		return discount("about characters in a story, play or film")
+	}
 	if r.flags&noun != 0 && !s.firstPersonNear(m) && subject != subjThird {
 		return discount("a topic word, not about the writer")
 	}
@@ -428,6 +432,10 @@ func (s *messageScreen) evaluate(m match) *finding {
 		level = Concern
 		note("conditional")
 	}
+	if r.category == SelfHarm && r.flags&act != 0 && level < High && actNow.in(clauseSeg) && !pastMarker.in(clauseSeg) {
+		level = High
+		note("recent")
+	}
 	if r.flags&threat != 0 && level < High && (acuteMarker.in(sentSeg) || threatTime.in(sentSeg)) {
 		level = High
 		note("with a time")
@@ -466,6 +474,9 @@ func (s *messageScreen) evaluate(m match) *finding {
 
 // threatTime: a threat with a day or a moment ("when he gets home").
 var threatTime = newMarker("threat_time", `tomorrow|tonight|today|when (?:he|she|they) (?:gets|get|comes|come) (?:home|back|in)|on monday|on friday|this week|next week|in the morning|while (?:he|she|they) (?:sleeps|sleep|is asleep|are asleep)|the next time i see (?:him|her|them)|next time (?:he|she|they)`)
+
+// actNow: an act of self-harm today or just now.
+var actNow = newMarker("act_now", `today|tonight|last night|this morning|this afternoon|this evening|just now|an hour ago|minutes ago|right now`)
 
 // pastTense: ideation told in the past tense ("I was suicidal", "I wanted
 // to die").
@@ -664,7 +675,9 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 		}
 	}
 	if m.r.flags&(threat|violence) == 0 {
-		for i := m.a; i < m.b; i++ {
+		// A subject pronoun near the start of the match ("wishes he were
+		// dead", "after I am gone"); later ones belong to another clause.
+		for i := m.a; i < min(m.b, m.a+3); i++ {
 			switch w := s.word(i); w {
 			case "i", "we":
 				return subjSelf, true
@@ -720,7 +733,7 @@ func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 			return subjGeneric, true
 		case w == "him" || w == "her" || w == "them":
 			// The object of "causes her to become suicidal".
-			if next := s.word(j + 1); next == "to" || next == "feel" || next == "become" {
+			if next := s.word(j + 1); next == "feel" || next == "become" || next == "to" && (s.word(j+2) == "become" || s.word(j+2) == "feel") {
 				return subjThird, true
 			}
 		case w == "he" || w == "she" || w == "they":
