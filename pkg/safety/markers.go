@@ -72,7 +72,7 @@ var (
 var allMarkers = []*marker{pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

@@ -456,7 +456,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if subject == subjThird && level > Concern {
 		// Someone else's thoughts, urges and past acts are a concern; their
 		// plans and acts now are an emergency.
-		now := recentMarker.in(sentSeg) || presentDanger.in(sentSeg) || acuteMarker.in(s.all)
+		now := actNow.in(sentSeg) || acuteMarker.in(s.all) || r.flags&act != 0 && recentAct.in(sentSeg)
 		if r.category == SuicidalIdeation || r.category == SelfHarm && !now ||
 			r.flags&act != 0 && r.category != OverdoseMedical && !now {
 			level = Concern
@@ -474,6 +474,9 @@ func (s *messageScreen) evaluate(m match) *finding {
 
 // threatTime: a threat with a day or a moment ("when he gets home").
 var threatTime = newMarker("threat_time", `tomorrow|tonight|today|when (?:he|she|they) (?:gets|get|comes|come) (?:home|back|in)|on monday|on friday|this week|next week|in the morning|while (?:he|she|they) (?:sleeps|sleep|is asleep|are asleep)|the next time i see (?:him|her|them)|next time (?:he|she|they)`)
+
+// recentAct: someone else's act that just happened ("just took").
+var recentAct = newMarker("recent_act", `just|an hour ago|minutes ago|last night|this morning|today|tonight|yesterday|earlier`)
 
 // actNow: an act of self-harm today or just now.
 var actNow = newMarker("act_now", `today|tonight|last night|this morning|this afternoon|this evening|just now|an hour ago|minutes ago|right now`)
