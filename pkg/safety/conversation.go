@@ -95,9 +95,9 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 			note = fmt.Sprintf("with the risk talk of message %d", at)
 		} else if _, ok := here.seen[k]; ok {
 			note = "with other risk talk in the message"
-		} else if len(g.cues) >= 2 && (g.strong || len(g.kinds) >= 2 || acuteMarker.in(s.all)) {
+		} else if len(g.cues) >= 2 && (g.strong || len(g.kinds) >= 2 || s.inAll(acuteMarker)) {
 			note = "together with another warning sign"
-		} else if k.f == familyViolence && g.strong && presentDanger.in(s.all) {
+		} else if k.f == familyViolence && g.strong && s.inAll(presentDanger) {
 			note = "happening now or just happened"
 		}
 		for _, f := range g.cues {

@@ -11,16 +11,19 @@ import (
 type marker struct {
 	name, source string
 	re           *regexp.Regexp
+	required     []string
 }
 
 func newMarker(name, pattern string) *marker {
 	src := expand(pattern)
-	return &marker{name: name, source: src, re: regexp.MustCompile(` (?:` + src + `) `)}
+	m := &marker{name: name, source: src, re: regexp.MustCompile(` (?:` + src + `) `)}
+	m.required = requiredLiterals(m.re.String())
+	return m
 }
 
 // in reports whether the marker occurs in the canonical segment seg (which
 // starts and ends with a space).
-func (m *marker) in(seg string) bool { return m.re.MatchString(seg) }
+func (m *marker) in(seg string) bool { return mayMatch(m.required, seg) && m.re.MatchString(seg) }
 
 var (
 	// pastMarker: the event is past and over (C-SSRS counts a lifetime

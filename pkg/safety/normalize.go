@@ -247,7 +247,11 @@ func findSpelled(ps []piece) map[int]spelled {
 			total += len(g)
 			longest = max(longest, len(g))
 		}
-		if longest < 3 || total < 4 {
+		// Whatever the outcome, the run's letters are not looked at again
+		// (scanning each one anew would be quadratic).
+		from := i
+		i = last
+		if longest < 3 || total < 4 || longest > maxSpelledWord {
 			continue
 		}
 		var words []token
@@ -270,12 +274,15 @@ func findSpelled(ps []piece) map[int]spelled {
 			}
 		}
 		if ok {
-			runs[i] = spelled{first: i, last: last, words: words}
-			i = last
+			runs[from] = spelled{first: from, last: last, words: words}
 		}
 	}
 	return runs
 }
+
+// maxSpelledWord bounds a group of spelled-out letters: longer groups are
+// not words (and segmenting them would be slow).
+const maxSpelledWord = 40
 
 // segment splits a string of letters into the fewest known words, or
 // returns nil when it cannot be covered by them.
@@ -405,6 +412,9 @@ func (c *canonical) rewriteSlang() {
 	for i := 0; i+1 < len(c.tokens); i++ {
 		// Two-word codes: "sewer slide" (suicide), "self delete".
 		w, next := c.tokens[i].word, c.tokens[i+1].word
+		if !twoWordFirst[w] {
+			continue
+		}
 		if code, ok := twoWordCodes[w+" "+next]; ok {
 			merged := c.tokens[i]
 			merged.end = c.tokens[i+1].end
@@ -446,6 +456,16 @@ var twoWordCodes = map[string][]string{
 	"self deleting": {"killing", "myself"}, "self deletion": {"suicide"}, "un alive": {"unalive"},
 	"commit sewer": {"commit"}, "su icide": {"suicide"}, "sui cide": {"suicide"},
 }
+
+// twoWordFirst are the first words of twoWordCodes.
+var twoWordFirst = func() map[string]bool {
+	m := map[string]bool{}
+	for k := range twoWordCodes {
+		first, _, _ := strings.Cut(k, " ")
+		m[first] = true
+	}
+	return m
+}()
 
 // Neighbours of "sh" that mean self-harm.
 var (
@@ -703,7 +723,13 @@ func fuzzyFix(w string) (string, bool) {
 		return "", false
 	}
 	best, bestDist := "", 3
+	first, _ := utf8.DecodeRuneInString(w)
 	for _, target := range fuzzyTargets {
+		// Misspellings keep the first letter; checking it first keeps the
+		// edit distances off the hot path.
+		if t, _ := utf8.DecodeRuneInString(target); t != first {
+			continue
+		}
 		tn := utf8.RuneCountInString(target)
 		limit := 1
 		if tn >= 7 {

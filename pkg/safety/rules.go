@@ -59,6 +59,7 @@ type rule struct {
 	explain       string
 	source        string // the pattern with macros expanded
 	re            *regexp.Regexp
+	required      []string // literals of which a match holds one (see requiredLiterals)
 }
 
 // macros are expanded in rule patterns ({name}). Canonical text is
@@ -146,7 +147,7 @@ var ruleSpecs = []struct {
 	{"poison", OverdoseMedical, High, act, 0, "", "swallowed a poison",
 		`(?:drank|drink|drinking|swallowed|swallow|ate|eat|took|ingested|injected|chugged) (?:some |(?:half )?(?:a |the )?(?:bottle|cup|glass|jug|capful|mouthful|lot) of |the )?(?:bleach|antifreeze|anti freeze|rat poison|poison|drain cleaner|lye|pesticide|weed killer|detergent|tide pods?|lighter fluid|gasoline|cyanide|paint thinner|insecticide)`},
 	{"mixed_substances", OverdoseMedical, Concern, cue, Concern, "", "mixed medication and alcohol",
-		`(?:mixed|mixing|mix|combined|combining|with|and) (?:{w} )?(?:{w} )?(?:{pills}|alcohol|vodka|whiskey|wine|beer|liquor|booze|drinks|pills) (?:with|and) (?:{w} )?(?:{w} )?(?:{pills}|alcohol|vodka|whiskey|wine|beer|liquor|booze|drinks)|(?:{pills}) with (?:vodka|alcohol|whiskey|wine|beer|liquor|booze)`},
+		`(?:mixed|mixing|mix|combined|combining|took|taking|take|washed|washing|downed|chased) (?:down )?(?:{w} )?(?:{w} )?(?:{pills}|alcohol|vodka|whiskey|wine|beer|liquor|booze|drinks) (?:with|and) (?:{w} )?(?:{w} )?(?:{pills}|alcohol|vodka|whiskey|wine|beer|liquor|booze|drinks)|(?:{pills}) with (?:vodka|alcohol|whiskey|wine|beer|liquor|booze)`},
 
 	// ---- Suicidal ideation, active.
 	{"desire_kill_self", SuicidalIdeation, High, idea | joking, 0, "", "wants or thinks of killing oneself",
@@ -304,6 +305,7 @@ func compileRules() []*rule {
 		r := &rule{name: s.name, category: s.category, level: s.level, flags: s.flags, alone: s.alone,
 			explain: s.explain, source: src, re: regexp.MustCompile(` (?:` + src + `) `)}
 		r.re.Longest()
+		r.required = requiredLiterals(r.re.String())
 		for _, phrase := range strings.Fields(s.not) {
 			r.notFollowedBy = append(r.notFollowedBy, strings.Split(phrase, "_"))
 		}

@@ -46,6 +46,7 @@ type messageScreen struct {
 	quotes   [][2]int // token ranges inside quotation marks
 	all      string   // the whole canonical text
 	findings []*finding
+	markers  map[*marker]bool // message-wide marker results, computed once
 	joke     bool
 	serious  bool
 	denial   bool
@@ -60,11 +61,11 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 	s := &messageScreen{c: canonicalize(text), index: index}
 	s.segment()
 	s.all = s.c.text
-	s.joke = jokeMarker.in(s.all)
-	s.serious = seriousMarker.in(s.all)
-	s.denial = denialMarker.in(s.all)
-	s.clinical = clinicalMarker.in(s.all)
-	s.panic = panicMarker.in(s.all)
+	s.joke = s.inAll(jokeMarker)
+	s.serious = s.inAll(seriousMarker)
+	s.denial = s.inAll(denialMarker)
+	s.clinical = s.inAll(clinicalMarker)
+	s.panic = s.inAll(panicMarker)
 	matches, idioms := s.matches()
 	for _, m := range matches {
 		s.findings = append(s.findings, s.evaluate(m))
@@ -98,6 +99,9 @@ func (s *messageScreen) matches() (kept, idioms []match) {
 		return nil, nil
 	}
 	for _, r := range rules {
+		if !mayMatch(r.required, text) {
+			continue
+		}
 		for pos := 0; pos < len(text); {
 			loc := r.re.FindStringIndex(text[pos:])
 			if loc == nil {
@@ -262,19 +266,44 @@ func (s *messageScreen) seg(a, b int) string {
 }
 
 // sentence returns the token range of the sentence holding token i (the
-// whole text when i is a mark outside sentences).
+// whole text when i is a mark outside sentences), cut to contextWindow
+// tokens on each side of i.
 func (s *messageScreen) sentence(i int) [2]int {
+	r := [2]int{0, len(s.c.tokens)}
 	if i >= 0 && i < len(s.sentOf) && s.sentOf[i] >= 0 {
-		return s.sents[s.sentOf[i]]
+		r = s.sents[s.sentOf[i]]
 	}
-	return [2]int{0, len(s.c.tokens)}
+	return clip(r, i)
 }
 
 func (s *messageScreen) clause(i int) [2]int {
 	if i >= 0 && i < len(s.clauseOf) && s.clauseOf[i] >= 0 {
-		return s.clauses[s.clauseOf[i]]
+		return clip(s.clauses[s.clauseOf[i]], i)
 	}
 	return s.sentence(i)
+}
+
+// contextWindow bounds the context a modifier reads around a match: a
+// sentence of thousands of words (pasted text, no full stops) would
+// otherwise make screening quadratic.
+const contextWindow = 60
+
+func clip(r [2]int, i int) [2]int {
+	return [2]int{max(r[0], i-contextWindow), min(r[1], i+contextWindow)}
+}
+
+// inAll reports whether a marker occurs anywhere in the message, computing
+// it once.
+func (s *messageScreen) inAll(m *marker) bool {
+	if v, ok := s.markers[m]; ok {
+		return v
+	}
+	if s.markers == nil {
+		s.markers = map[*marker]bool{}
+	}
+	v := m.in(s.all)
+	s.markers[m] = v
+	return v
 }
 
 func (s *messageScreen) word(i int) string {
@@ -381,7 +410,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.name == "violence_passive" && metaphorMarker.in(before) {
 		return discount("a figure of speech")
 	}
-	if r.name == "think_death" && notSuicidal.in(s.all) {
+	if r.name == "think_death" && s.inAll(notSuicidal) {
 		return discount("the writer says they are not suicidal")
 	}
 	if r.flags&violence != 0 && nounDeterminers[s.word(m.a-1)] {
@@ -390,7 +419,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.flags&violence != 0 && s.word(m.b-1) == "her" && possessiveHer(s.word(m.b)) {
 		return discount("\"her\" is a possessive here")
 	}
-	if r.name == "end_it" && relationshipMarker.in(s.all) {
+	if r.name == "end_it" && s.inAll(relationshipMarker) {
 		return discount("about ending a relationship or an activity")
 	}
 	if r.category == SelfHarm && accidentMarker.in(sentSeg) {
@@ -446,7 +475,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 			danger = presentDanger.in(clauseSeg)
 		}
 		if subject == subjThird {
-			danger = acuteMarker.in(sentSeg) || presentDanger.in(clauseSeg) && acuteMarker.in(s.all)
+			danger = acuteMarker.in(sentSeg) || presentDanger.in(clauseSeg) && s.inAll(acuteMarker)
 		}
 		if danger && !pastMarker.in(clauseSeg) && level < High {
 			level = High
@@ -456,7 +485,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if subject == subjThird && level > Concern {
 		// Someone else's thoughts, urges and past acts are a concern; their
 		// plans and acts now are an emergency.
-		now := actNow.in(sentSeg) || acuteMarker.in(s.all) || r.flags&act != 0 && recentAct.in(sentSeg)
+		now := actNow.in(sentSeg) || s.inAll(acuteMarker) || r.flags&act != 0 && recentAct.in(sentSeg)
 		if r.category == SuicidalIdeation || r.category == SelfHarm && !now ||
 			r.flags&act != 0 && r.category != OverdoseMedical && !now {
 			level = Concern
@@ -795,7 +824,7 @@ func (s *messageScreen) routeViolence(f *finding) (subjectKind, bool) {
 		f.ev.Category = HarmToOthers
 		return subjSelf, true
 	}
-	if victimSelf || writerInDanger.in(s.all) {
+	if victimSelf || s.inAll(writerInDanger) {
 		return subjSelf, true
 	}
 	return subjThird, true
