@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 )
@@ -44,13 +45,14 @@ func (it *Item) Screen() Result {
 	return Screen(it.Text)
 }
 
-// Shipped set file names in datasets/safety/.
-const (
-	DevFile  = "dev.jsonl"
-	TestFile = "test.jsonl"
-	// SetDir is the set's directory inside a datasets directory.
-	SetDir = "safety"
-)
+// SetDir is the labelled set's directory inside a datasets directory.
+const SetDir = "safety"
+
+// Parts are the parts of the shipped set (datasets/safety/PART.jsonl), in
+// the order they were written (see datasets/safety/README.md): the rules
+// were tuned on dev from the start; each later part was written before a
+// round of tuning, measured once, and then tuned on too.
+var Parts = []string{"dev", "test", "holdout", "holdout2", "holdout3"}
 
 // LoadLabelled reads a labelled set (JSON lines of Item).
 func LoadLabelled(path string) ([]Item, error) {
@@ -173,31 +175,32 @@ func forEachLine(r io.Reader, fn func(line int, raw []byte) error) error {
 // datasets directory or a repository root), else where data.FindDataDir
 // finds the datasets.
 func FindSetDir(dataDir string) (string, error) {
+	first := Parts[0] + ".jsonl"
 	if dataDir != "" {
 		for _, d := range []string{filepath.Join(dataDir, SetDir), filepath.Join(dataDir, "datasets", SetDir)} {
-			if _, err := os.Stat(filepath.Join(d, DevFile)); err == nil {
+			if _, err := os.Stat(filepath.Join(d, first)); err == nil {
 				return d, nil
 			}
 		}
-		return "", fmt.Errorf("%s: no %s/%s", dataDir, SetDir, DevFile)
+		return "", fmt.Errorf("%s: no %s/%s", dataDir, SetDir, first)
 	}
 	datasets, err := data.FindDataDir("")
 	if err != nil {
 		return "", err
 	}
 	d := filepath.Join(datasets, SetDir)
-	if _, err := os.Stat(filepath.Join(d, DevFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(d, first)); err != nil {
 		return "", fmt.Errorf("no labelled safety set in %s: %w", datasets, err)
 	}
 	return d, nil
 }
 
-// LoadShipped loads the shipped parts by name ("dev", "test") from dir.
+// LoadShipped loads parts of the shipped set (Parts) from dir.
 func LoadShipped(dir string, parts ...string) (map[string][]Item, error) {
 	out := map[string][]Item{}
 	for _, p := range parts {
-		if !slices.Contains([]string{"dev", "test"}, p) {
-			return nil, fmt.Errorf("unknown part %q (want dev or test)", p)
+		if !slices.Contains(Parts, p) {
+			return nil, fmt.Errorf("unknown part %q (want one of %s)", p, strings.Join(Parts, ", "))
 		}
 		items, err := LoadLabelled(filepath.Join(dir, p+".jsonl"))
 		if err != nil {
