@@ -130,3 +130,12 @@ func TestNewGate(t *testing.T) {
 		t.Errorf("a key to turn the gate off: %v", err)
 	}
 }
+
+func TestEvalCommandWarnsWhenTheGateIsOff(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := runMain(&runContext{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut},
+		[]string{"eval", "--model", "tiny", "--no-safety-gate", "--split", "bogus", "--out", t.TempDir()})
+	if err == nil || !strings.Contains(errOut.String(), safety.GateOffWarning) {
+		t.Errorf("error %v, stderr %q", err, errOut.String())
+	}
+}
