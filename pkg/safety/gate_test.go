@@ -3,6 +3,7 @@ package safety
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +221,23 @@ func TestDisclaimer(t *testing.T) {
 		if !strings.Contains(Disclaimer, want) {
 			t.Errorf("disclaimer lacks %q", want)
 		}
+	}
+}
+
+// The README shows the disclaimer word for word (as a quote block, whose
+// line breaks fall anywhere).
+func TestReadmeHasTheDisclaimer(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var quoted []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "> "); ok {
+			quoted = append(quoted, rest)
+		}
+	}
+	if !strings.Contains(strings.Join(quoted, " "), Disclaimer) {
+		t.Errorf("README.md does not quote the disclaimer:\n%s", Disclaimer)
 	}
 }
