@@ -10,20 +10,17 @@ import (
 // matches: a time, a joke, a denial, a clinical setting.
 type marker struct {
 	name, source string
-	re           *regexp.Regexp
-	required     []string
+	pattern
 }
 
-func newMarker(name, pattern string) *marker {
-	src := expand(pattern)
-	m := &marker{name: name, source: src, re: regexp.MustCompile(` (?:` + src + `) `)}
-	m.required = requiredLiterals(m.re.String())
-	return m
+func newMarker(name, src string) *marker {
+	src = expand(src)
+	return &marker{name: name, source: src, pattern: compilePattern(src)}
 }
 
 // in reports whether the marker occurs in the canonical segment seg (which
 // starts and ends with a space).
-func (m *marker) in(seg string) bool { return mayMatch(m.required, seg) && m.re.MatchString(seg) }
+func (m *marker) in(seg string) bool { return m.matchString(seg) }
 
 var (
 	// pastMarker: the event is past and over (C-SSRS counts a lifetime

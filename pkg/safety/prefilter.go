@@ -1,9 +1,72 @@
 package safety
 
 import (
+	"regexp"
 	"regexp/syntax"
 	"strings"
 )
+
+// pattern is a regular expression over canonical text (anchored on the
+// spaces around tokens), split at its top-level alternatives. Each branch
+// is compiled on its own with the literals it needs, so that a text that
+// mentions one branch's words runs that branch only: the rules are long
+// alternations, and running all of one for a single relevant alternative
+// was most of the screen's time.
+type pattern struct {
+	branches []branch
+}
+
+type branch struct {
+	re       *regexp.Regexp
+	required []string // see requiredLiterals
+}
+
+func compilePattern(src string) pattern {
+	var p pattern
+	for _, alt := range splitAlternatives(src) {
+		re := regexp.MustCompile(` (?:` + alt + `) `)
+		re.Longest()
+		p.branches = append(p.branches, branch{re: re, required: requiredLiterals(re.String())})
+	}
+	return p
+}
+
+// splitAlternatives splits a pattern at its top-level "|".
+func splitAlternatives(src string) []string {
+	var out []string
+	depth, start := 0, 0
+	inClass := false
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '\\':
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '|' && depth == 0:
+			out = append(out, src[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, src[start:])
+}
+
+// matchString reports whether any branch matches s.
+func (p *pattern) matchString(s string) bool {
+	for _, b := range p.branches {
+		if mayMatch(b.required, s) && b.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
 
 // requiredLiterals returns strings of which every match of the pattern
 // contains at least one, or nil when no such set is found. Screening skips

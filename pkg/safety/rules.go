@@ -58,8 +58,7 @@ type rule struct {
 	notFollowedBy [][]string
 	explain       string
 	source        string // the pattern with macros expanded
-	re            *regexp.Regexp
-	required      []string // literals of which a match holds one (see requiredLiterals)
+	pattern
 }
 
 // macros are expanded in rule patterns ({name}). Canonical text is
@@ -303,9 +302,7 @@ func compileRules() []*rule {
 			panic("safety: unexpanded macro in rule " + s.name + ": " + src)
 		}
 		r := &rule{name: s.name, category: s.category, level: s.level, flags: s.flags, alone: s.alone,
-			explain: s.explain, source: src, re: regexp.MustCompile(` (?:` + src + `) `)}
-		r.re.Longest()
-		r.required = requiredLiterals(r.re.String())
+			explain: s.explain, source: src, pattern: compilePattern(src)}
 		for _, phrase := range strings.Fields(s.not) {
 			r.notFollowedBy = append(r.notFollowedBy, strings.Split(phrase, "_"))
 		}

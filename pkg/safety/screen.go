@@ -94,32 +94,47 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 // idioms.
 func (s *messageScreen) matches() (kept, idioms []match) {
 	var all []match
-	text := s.c.text
 	if len(s.c.tokens) == 0 {
 		return nil, nil
 	}
 	for _, r := range rules {
-		if !mayMatch(r.required, text) {
-			continue
-		}
-		for pos := 0; pos < len(text); {
-			loc := r.re.FindStringIndex(text[pos:])
-			if loc == nil {
-				break
-			}
-			start, end := pos+loc[0], pos+loc[1]
-			// The match includes a space on each side.
-			a, b := s.c.span(start+1, end-1)
-			if s.followedByOther(r, b) {
-				// Look again from the next word: a later match may fit.
-				idioms = append(idioms, match{r: r, a: a, b: b})
-				pos = s.c.offset[a] + len(s.c.tokens[a].word)
-				continue
-			}
-			all = append(all, match{r: r, a: a, b: b})
-			pos = end - 1 // the closing space may open the next match
+		for _, br := range r.branches {
+			all, idioms = s.matchBranch(r, br, all, idioms)
 		}
 	}
+	return s.keepOutermost(all, idioms)
+}
+
+// matchBranch adds the matches of one branch of a rule: all of them, each
+// starting after the last one (or, after an idiom, on its next word).
+func (s *messageScreen) matchBranch(r *rule, br branch, all, idioms []match) ([]match, []match) {
+	text := s.c.text
+	if !mayMatch(br.required, text) {
+		return all, idioms
+	}
+	for pos := 0; pos < len(text); {
+		loc := br.re.FindStringIndex(text[pos:])
+		if loc == nil {
+			break
+		}
+		start, end := pos+loc[0], pos+loc[1]
+		// The match includes a space on each side.
+		a, b := s.c.span(start+1, end-1)
+		if s.followedByOther(r, b) {
+			// Look again from the next word: a later match may fit.
+			idioms = append(idioms, match{r: r, a: a, b: b})
+			pos = s.c.offset[a] + len(s.c.tokens[a].word)
+			continue
+		}
+		all = append(all, match{r: r, a: a, b: b})
+		pos = end - 1 // the closing space may open the next match
+	}
+	return all, idioms
+}
+
+// keepOutermost drops matches inside a longer match of the same kind, and
+// idioms inside a kept match.
+func (s *messageScreen) keepOutermost(all, idioms []match) (kept, _ []match) {
 	order := func(m match) int { return slices.Index(rules, m.r) }
 	slices.SortStableFunc(all, func(x, y match) int {
 		if x.a != y.a {

@@ -272,8 +272,10 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 		for _, c := range cases {
 			text := canonicalize(c.text).text
 			for _, r := range rules {
-				if r.re.MatchString(text) && !mayMatch(r.required, text) {
-					t.Errorf("rule %s matches %q but its literals %q are absent", r.name, text, r.required)
+				for _, br := range r.branches {
+					if br.re.MatchString(text) && !mayMatch(br.required, text) {
+						t.Errorf("rule %s matches %q but its literals %q are absent", r.name, text, br.required)
+					}
 				}
 			}
 		}
@@ -284,5 +286,8 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 	}
 	if got := requiredLiterals(`(?:a|b)*`); got != nil {
 		t.Errorf("a pattern that matches the empty string has literals %q", got)
+	}
+	if got := splitAlternatives(`a|(?:b|c)|[|]|d\|e`); !slices.Equal(got, []string{"a", "(?:b|c)", "[|]", `d\|e`}) {
+		t.Errorf("splitAlternatives = %q", got)
 	}
 }
