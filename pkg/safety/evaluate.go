@@ -3,6 +3,7 @@ package safety
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -104,7 +105,7 @@ func Evaluate(set string, items []Item) *Report {
 		res := it.Screen()
 		r.Confusion[it.Level][res.Level]++
 		for _, c := range Categories {
-			labelled, screened := hasCategory(it.Categories, c), res.Has(c)
+			labelled, screened := slices.Contains(it.Categories, c), res.Has(c)
 			t := cats[c]
 			if labelled {
 				t.support++
@@ -161,15 +162,6 @@ func Evaluate(set string, items []Item) *Report {
 	}
 	r.Targets = r.targets()
 	return r
-}
-
-func hasCategory(cs []Category, c Category) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // rate is row label's share screened at one of the levels.

@@ -454,7 +454,7 @@ func (c *canonical) rewriteSlang() {
 var twoWordCodes = map[string][]string{
 	"sewer slide": {"suicide"}, "sewer slided": {"suicide"}, "self delete": {"kill", "myself"},
 	"self deleting": {"killing", "myself"}, "self deletion": {"suicide"}, "un alive": {"unalive"},
-	"commit sewer": {"commit"}, "su icide": {"suicide"}, "sui cide": {"suicide"},
+	"su icide": {"suicide"}, "sui cide": {"suicide"},
 }
 
 // twoWordFirst are the first words of twoWordCodes.

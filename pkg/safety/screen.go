@@ -29,9 +29,6 @@ type finding struct {
 	ev      Evidence
 	counted bool
 	pending bool // a cue waiting for context
-	// subjectFound tells whether a word of the text named the subject
-	// (otherwise the writer is assumed).
-	subjectFound bool
 }
 
 // messageScreen is the analysis of one message.
@@ -47,11 +44,6 @@ type messageScreen struct {
 	all      string   // the whole canonical text
 	findings []*finding
 	markers  map[*marker]bool // message-wide marker results, computed once
-	joke     bool
-	serious  bool
-	denial   bool
-	clinical bool
-	panic    bool
 }
 
 // screenMessage screens one user message; ctx (may be nil) holds the risk
@@ -61,11 +53,6 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 	s := &messageScreen{c: canonicalize(text), index: index}
 	s.segment()
 	s.all = s.c.text
-	s.joke = s.inAll(jokeMarker)
-	s.serious = s.inAll(seriousMarker)
-	s.denial = s.inAll(denialMarker)
-	s.clinical = s.inAll(clinicalMarker)
-	s.panic = s.inAll(panicMarker)
 	matches, idioms := s.matches()
 	for _, m := range matches {
 		s.findings = append(s.findings, s.evaluate(m))
@@ -377,8 +364,8 @@ func (s *messageScreen) evaluate(m match) *finding {
 			past = true
 		}
 	}
-	if r.flags&(joking|threat) != 0 && !s.serious {
-		if s.joke {
+	if r.flags&(joking|threat) != 0 && !s.inAll(seriousMarker) {
+		if s.inAll(jokeMarker) {
 			return discount("hyperbole (joke marker)")
 		}
 		if trivialCondition.in(sentSeg) {
@@ -390,7 +377,6 @@ func (s *messageScreen) evaluate(m match) *finding {
 		return discount("asks how to tell whether someone is at risk")
 	}
 	subject, found := s.subject(m, forced)
-	f.subjectFound = found
 	if r.flags&violence != 0 {
 		var ok bool
 		if subject, ok = s.routeViolence(f); !ok {
@@ -408,7 +394,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 	}
 	f.ev.Subject = subject.Subject()
 
-	if s.clinical && (r.flags&noun != 0 || !found) && r.flags&method == 0 {
+	if s.inAll(clinicalMarker) && (r.flags&noun != 0 || !found) && r.flags&method == 0 {
 		return discount("clinical, academic or fictional discussion")
 	}
 	if subject == subjThird && fictionMarker.in(sentSeg) {
@@ -418,7 +404,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 		return discount("a topic word, not about the writer")
 	}
 	if r.category == OverdoseMedical && (r.name == "emergency_symptoms" || r.name == "weak_symptoms") {
-		if s.panic || metaphorMarker.in(before) {
+		if s.inAll(panicMarker) || metaphorMarker.in(before) {
 			return discount("a figure of speech, anxiety or a panic attack")
 		}
 	}
@@ -468,7 +454,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 			note("past tense")
 		}
 	}
-	if r.flags&idea != 0 && s.denial && level > Concern {
+	if r.flags&idea != 0 && s.inAll(denialMarker) && level > Concern {
 		level = Concern
 		note("the writer rules out acting on it")
 	}
