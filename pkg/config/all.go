@@ -22,6 +22,7 @@ const (
 	CurriculumFile = "curriculum.yaml"
 	DPOFile        = "dpo.yaml"
 	DataFile       = "data.yaml"
+	SafetyFile     = "safety.yaml"
 )
 
 // All is the whole configuration of a run. Its YAML form (WriteYAML,
@@ -33,6 +34,7 @@ type All struct {
 	Curriculum Curriculum `yaml:"curriculum"`
 	DPO        DPO        `yaml:"dpo"`
 	Data       Data       `yaml:"data"`
+	Safety     Safety     `yaml:"safety"`
 
 	// BaseDir is the directory that relative data paths are resolved
 	// against (see Path): the repository root, i.e. the parent of the
@@ -66,6 +68,7 @@ var sections = []section{
 	{"curriculum", CurriculumFile, func(a *All) any { return &a.Curriculum }, func(a *All, c *checker) { a.Curriculum.check(c) }},
 	{"dpo", DPOFile, func(a *All) any { return &a.DPO }, func(a *All, c *checker) { a.DPO.check(c) }},
 	{"data", DataFile, func(a *All) any { return &a.Data }, func(a *All, c *checker) { a.Data.check(c) }},
+	{"safety", SafetyFile, func(a *All) any { return &a.Safety }, func(a *All, c *checker) { a.Safety.check(c) }},
 }
 
 func sectionByFile(name string) (section, bool) {
@@ -86,6 +89,7 @@ func Default() *All {
 		Curriculum: DefaultCurriculum(),
 		DPO:        DefaultDPO(),
 		Data:       DefaultData(),
+		Safety:     DefaultSafety(),
 	}
 }
 
@@ -111,6 +115,10 @@ func LoadDPO(path string) (DPO, error) { return loadFile(path, DefaultDPO(), DPO
 
 // LoadData reads a data.yaml; absent keys keep DefaultData values.
 func LoadData(path string) (Data, error) { return loadFile(path, DefaultData(), Data.check) }
+
+// LoadSafety reads a safety.yaml; absent keys keep DefaultSafety values
+// (an other_lines list replaces the default lines as a whole).
+func LoadSafety(path string) (Safety, error) { return loadFile(path, DefaultSafety(), Safety.check) }
 
 // loadFile decodes one section file over its defaults and validates it.
 func loadFile[T any](path string, value T, check func(T, *checker)) (T, error) {
@@ -151,7 +159,7 @@ func readFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// Load reads a configs directory: each of the six section files that exists
+// Load reads a configs directory: each of the section files that exists
 // (a missing file keeps its section's defaults), strictly, then validates
 // everything. A YAML file whose name is a near miss of a section file
 // ("traning_config.yaml") is an error rather than silently ignored.

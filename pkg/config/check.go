@@ -132,6 +132,13 @@ func (c *checker) floatIn(key string, v, lo, hi float64, hiIncluded bool) {
 	}
 }
 
+// nonEmpty requires a value that is not blank.
+func (c *checker) nonEmpty(key, v string) {
+	if strings.TrimSpace(v) == "" {
+		c.errorf(key, "must not be empty")
+	}
+}
+
 func (c *checker) oneOf(key, v string, allowed ...string) {
 	for _, a := range allowed {
 		if v == a {

@@ -36,6 +36,8 @@ func TestShippedConfigsEqualDefaults(t *testing.T) {
 	check(DPOFile, d, DefaultDPO(), err)
 	da, err := LoadData(path(DataFile))
 	check(DataFile, da, DefaultData(), err)
+	sa, err := LoadSafety(path(SafetyFile))
+	check(SafetyFile, sa, DefaultSafety(), err)
 
 	all, err := Load(shippedDir)
 	if err != nil {
@@ -115,6 +117,8 @@ func loadCase(t *testing.T, file, content string) (string, error) {
 		_, err = LoadDPO(path)
 	case DataFile:
 		_, err = LoadData(path)
+	case SafetyFile:
+		_, err = LoadSafety(path)
 	default:
 		t.Fatalf("no loader for %s", file)
 	}
@@ -237,6 +241,16 @@ func TestLoadErrors(t *testing.T) {
 		{"context turns", DataFile, "annomi:\n  context_turns: 0\n", []string{"FILE:2:3: annomi.context_turns: must be > 0, got 0"}},
 		{"debug sizes", DataFile, "debug: {counselchat_questions: 0, annomi_transcripts: 6, max_seq_length: 256}\n",
 			[]string{"FILE:1:9: debug.counselchat_questions: must be > 0, got 0"}},
+
+		// Safety: every resource filled in; no key turns the gate off.
+		{"no emergency number", SafetyFile, "emergency_number: \"\"\n", []string{"FILE:1:1: emergency_number: must not be empty"}},
+		{"crisis line unreachable", SafetyFile, "crisis_line:\n  name: Line\n  call: \"\"\n  text: \"\"\n  chat: \"\"\n",
+			[]string{"FILE:1:1: crisis_line: needs at least one of call, text and chat"}},
+		{"gate switch", SafetyFile, "enabled: false\n", []string{"FILE:1:1: enabled: unknown key"}},
+		{"unknown category", SafetyFile, "other_lines:\n  - name: X\n    contact: call 1\n    categories: [suicide]\n",
+			[]string{`FILE:4:18: other_lines.0.categories.0: must be one of "suicidal_ideation" | "suicide_plan"`}},
+		{"line without contact", SafetyFile, "other_lines:\n  - name: X\n    categories: [self_harm]\n",
+			[]string{"FILE:2:5: other_lines.0.contact: must not be empty (not set in the file)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,6 +275,13 @@ func TestLoadValidFiles(t *testing.T) {
 		content string
 		check   func(t *testing.T, path string)
 	}{
+		{"another country's resources", SafetyFile, "region: the UK\nemergency_number: 999\ncrisis_line:\n  name: Samaritans\n  call: \"116 123\"\n  text: \"\"\n  chat: \"\"\nother_lines: []\n", func(t *testing.T, path string) {
+			got, err := LoadSafety(path)
+			if err != nil || got.EmergencyNumber != "999" || got.CrisisLine.Call != "116 123" || got.CrisisLine.Chat != "" ||
+				len(got.OtherLines) != 0 || got.Elsewhere != DefaultSafety().Elsewhere {
+				t.Errorf("got %+v, %v", got, err)
+			}
+		}},
 		{"empty file keeps defaults", LoRAFile, "", func(t *testing.T, path string) {
 			if got, _ := LoadLoRA(path); !reflect.DeepEqual(got, DefaultLoRA()) {
 				t.Errorf("got %+v", got)

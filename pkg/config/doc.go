@@ -1,8 +1,9 @@
 // Package config loads, validates and saves the YAML configuration of a
-// fine-tuning run: the six files of the repository's configs/ directory
+// fine-tuning run: the files of the repository's configs/ directory
 // (model_config.yaml, training_config.yaml, lora_config.yaml,
-// curriculum.yaml, dpo.yaml, data.yaml) or the single resolved file that a
-// run directory keeps.
+// curriculum.yaml, dpo.yaml, data.yaml, and safety.yaml with the crisis
+// resources of the safety gate) or the single resolved file that a run
+// directory keeps.
 //
 // Every section has a Default constructor (DefaultTraining, DefaultLoRA, …)
 // that returns exactly the values of the shipped files, so keys absent from

@@ -46,6 +46,8 @@ func FuzzLoad(f *testing.F) {
 		errs = append(errs, err)
 		_, err = loadBytes(file, data, DefaultData(), Data.check)
 		errs = append(errs, err)
+		_, err = loadBytes(file, data, DefaultSafety(), Safety.check)
+		errs = append(errs, err)
 		a, err := parseResolved(file, data)
 		errs = append(errs, err)
 		if err == nil {

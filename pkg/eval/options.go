@@ -109,6 +109,15 @@ type Options struct {
 	Classifier     *metrics.MIClassifier
 	QualityWeights *metrics.QualityWeights
 
+	// NoSafetyGate turns the safety gate off: prompts that signal a crisis
+	// are answered by the model, and no resource line is appended. By
+	// default the gate (package safety, resources from the configuration's
+	// safety section) refers high-risk prompts without calling the model
+	// and appends crisis resources to replies to prompts of concern; what
+	// it did goes to Metrics.Safety. Callers that turn it off should print
+	// safety.GateOffWarning.
+	NoSafetyGate bool
+
 	// Name labels the run in comparisons (default: the base name of Out).
 	Name string
 	// Out is the directory that receives metrics.json and examples.jsonl

@@ -18,6 +18,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/metrics"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
@@ -59,6 +60,8 @@ type Metrics struct {
 	Overall  Aggregate            `json:"overall"`
 	BySource map[string]Aggregate `json:"by_source"`
 	Timing   Timing               `json:"timing"`
+	// Safety counts what the safety gate did with the prompts (no text).
+	Safety safety.Counts `json:"safety"`
 }
 
 // Skipped is an example left out, with the reason.
@@ -172,7 +175,7 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 			MaxNewTokens: s.maxNew, MaxPromptTokens: s.maxPrompt, BatchSize: s.batch, Bucket: s.bucket,
 			Greedy: opts.Sampling.Temperature == 0, Temperature: opts.Sampling.Temperature,
 			TopK: opts.Sampling.TopK, TopP: opts.Sampling.TopP, RepetitionPenalty: opts.Sampling.RepetitionPenalty,
-			Seed: opts.Seed, StopIDs: stopIDs(ld.model.Config, ld.tok),
+			Seed: opts.Seed, StopIDs: StopIDs(ld.model.Config, ld.tok),
 		},
 		MIClassifier: miClassifierName, QualityWeights: weights, Skipped: []Skipped{},
 	}
@@ -197,10 +200,17 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 		},
 		batch: s.batch,
 	}
+	gate, err := safety.NewGate(cfg.Safety, opts.NoSafetyGate)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	toModel, decisions := gateResults(gate, results)
 	t0 := time.Now()
-	if err := gen.run(ctx, results); err != nil {
+	if err := gen.run(ctx, toModel); err != nil {
 		return nil, err
 	}
+	finishGated(results, toModel, decisions)
+	m.Safety = gate.Counts()
 	m.Timing.GenerateSeconds = time.Since(t0).Seconds()
 	for i := range results {
 		m.Timing.NewTokens += results[i].NewTokens
@@ -421,9 +431,9 @@ func slogOf(opts *Options) *slog.Logger {
 	return slog.Default()
 }
 
-// stopIDs are the ids that end a reply: the model's EOS ids, <end_of_turn>
+// StopIDs are the ids that end a reply: the model's EOS ids, <end_of_turn>
 // and <eos>, within the vocabulary.
-func stopIDs(cfg *gemma3n.Config, tok *tokenizer.Tokenizer) []int {
+func StopIDs(cfg *gemma3n.Config, tok *tokenizer.Tokenizer) []int {
 	ids := slices.Clone(cfg.EOSTokenIDs)
 	for _, id := range []int32{tok.EndOfTurn(), tok.EOS()} {
 		if id >= 0 && int(id) < cfg.VocabSize && !slices.Contains(ids, int(id)) {

@@ -19,7 +19,9 @@ type ExampleResult struct {
 	PromptTruncated bool   `json:"prompt_truncated"`
 
 	Generated string `json:"generated"`
-	NewTokens int    `json:"new_tokens"`
+	// Safety is what the safety gate decided for the prompt.
+	Safety    *SafetyOutcome `json:"safety,omitempty"`
+	NewTokens int            `json:"new_tokens"`
 	// Stopped tells that generation ended on a stop token rather than at
 	// the new-token limit.
 	Stopped bool `json:"stopped"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/eval"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 )
 
 func init() {
@@ -20,7 +21,7 @@ func init() {
 }
 
 const (
-	evalUsage        = "--model M [--adapter A] [--split test] [--limit N] [--max-new-tokens N] [--debug] [--backend B] --out DIR [flags]"
+	evalUsage        = "--model M [--adapter A] [--split test] [--limit N] [--max-new-tokens N] [--debug] [--backend B] [--no-safety-gate] --out DIR [flags]"
 	evalCompareUsage = "RUN_DIR|metrics.json ... [--out report.html] [--json]"
 )
 
@@ -57,6 +58,7 @@ func runEval(ctx *runContext, args []string) error {
 	fs.BoolVar(&o.NoBERTScore, "no-bertscore", false, "skip BERTScore")
 	fs.IntVar(&o.BERTScoreLayer, "bertscore-layer", 0, "hidden layer of the BERTScore encoder, 1..L (default: three fifths of the depth, 18 for E2B)")
 	fs.BoolVar(&o.BERTScoreIDF, "bertscore-idf", false, "weight BERTScore tokens by idf over the references")
+	fs.BoolVar(&o.NoSafetyGate, "no-safety-gate", false, noGateHelp)
 	fs.StringVar(&o.Name, "name", "", "name of the run in comparisons (default: the base name of --out)")
 	fs.StringVar(&o.Out, "out", "", "output directory (required)")
 	asJSON := fs.Bool("json", false, "print metrics.json instead of the summary tables")
@@ -80,6 +82,9 @@ func runEval(ctx *runContext, args []string) error {
 		return errors.New("eval: --top-k and --top-p need --temperature > 0")
 	}
 	o.Overrides = sets
+	if o.NoSafetyGate {
+		fmt.Fprintln(ctx.stderr, safety.GateOffWarning)
+	}
 	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
 		o.Progress = f
@@ -102,6 +107,9 @@ func runEval(ctx *runContext, args []string) error {
 	if err := rep.WriteText(ctx.stdout); err != nil {
 		return err
 	}
+	g := rep.Metrics.Safety
+	fmt.Fprintf(ctx.stderr, "safety gate on: %v; %d of %d prompts referred without calling the model, %d replies with crisis resources\n",
+		g.GateOn, g.Referrals, g.Checked, g.ResourceLines)
 	fmt.Fprintf(ctx.stderr, "wrote %s and %s\n", filepath.Join(rep.Dir, eval.MetricsFileName), filepath.Join(rep.Dir, eval.ExamplesFileName))
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -22,7 +23,7 @@ func init() {
 	register("generate", "continue token ids with a model (greedy or sampled)", generateUsage, runGenerate)
 }
 
-const generateUsage = "--model DIR|tiny [--adapter DIR] (--ids FILE.json | --prompt TEXT | --messages FILE.json) --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG]"
+const generateUsage = "--model DIR|tiny [--adapter DIR] (--ids FILE.json | --prompt TEXT | --messages FILE.json) --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG] [--no-safety-gate]"
 
 func runGenerate(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "generate", generateUsage,
@@ -31,7 +32,9 @@ func runGenerate(ctx *runContext, args []string) error {
 			"end-of-sequence ids (kept in the output) or after --max-new-tokens.\n\n"+
 			"With --prompt (one client message) or --messages (a JSON list of {\"role\",\"content\"} messages, or\n"+
 			"{\"messages\": [...]}), the conversation is rendered through the Gemma chat template with the\n"+
-			"generation prompt and the decoded reply is printed instead.")
+			"generation prompt and the decoded reply is printed instead, through the safety gate: a message that\n"+
+			"signals a crisis gets a referral to crisis services instead of the model, a concern gets the reply with\n"+
+			"crisis resources appended (package safety; resources in configs/safety.yaml).")
 	model := fs.String("model", "", modelHelp)
 	idsPath := fs.String("ids", "", "JSON file {\"input_ids\": [[...], ...]}")
 	promptText := fs.String("prompt", "", "a client message to reply to, through the chat template")
@@ -47,6 +50,8 @@ func runGenerate(ctx *runContext, args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed for sampling")
 	dtypeName := fs.String("dtype", "float32", "weight and activation dtype: float32 or bfloat16")
 	backendFlag := fs.String("backend", "", backendHelp)
+	noGate := fs.Bool("no-safety-gate", false, noGateHelp)
+	safetyConfig := fs.String("safety-config", "", safetyConfigHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +90,7 @@ func runGenerate(ctx *runContext, args []string) error {
 	}
 	var prompts [][]int32
 	var tok *tokenizer.Tokenizer
+	var decision safety.Decision
 	if *idsPath != "" {
 		if prompts, err = gemma3n.ReadInputIDs(*idsPath, m.Config.VocabSize, false); err != nil {
 			return fmt.Errorf("generate: %w", err)
@@ -95,6 +101,14 @@ func runGenerate(ctx *runContext, args []string) error {
 			if msgs, err = readMessages(*messagesPath); err != nil {
 				return fmt.Errorf("generate: %w", err)
 			}
+		}
+		gate, err := newGate(ctx, *safetyConfig, *noGate)
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		if decision = gate.Check(msgs); !decision.CallModel() {
+			_, err = fmt.Fprintln(ctx.stdout, decision.Referral)
+			return err
 		}
 		if tok, err = tokenizer.ForModel(modelDir(*model), m.Config.VocabSize); err != nil {
 			return fmt.Errorf("generate: %w", err)
@@ -117,7 +131,7 @@ func runGenerate(ctx *runContext, args []string) error {
 		return fmt.Errorf("generate: %w", err)
 	}
 	if tok != nil {
-		_, err = fmt.Fprintln(ctx.stdout, strings.TrimSpace(tok.Decode(out[0], true)))
+		_, err = fmt.Fprintln(ctx.stdout, decision.Finish(strings.TrimSpace(tok.Decode(out[0], true))))
 		return err
 	}
 	rows := make([][]int32, len(prompts))

@@ -1,0 +1,35 @@
+package safety
+
+import (
+	"strings"
+	"testing"
+)
+
+// benchMessages are typical user turns: short and long, with and without
+// risk talk.
+var benchMessages = []struct{ name, text string }{
+	{"sadness", "I've been feeling really down since my dog died last week."},
+	{"crisis", "I want to kill myself. I have the pills in front of me and tonight is the night."},
+	{"idiom", "This commute is killing me, but honestly the new job is going well and I like my coworkers a lot."},
+	{"abuse", "My husband yells at me and sometimes pushes me when he's drunk. I don't know if that counts as abuse, " +
+		"and I don't want to overreact, but I'm scared of what happens when he gets home tonight."},
+	{"long", strings.Repeat("I keep procrastinating on my thesis and my advisor is getting impatient with me. ", 8)},
+}
+
+// BenchmarkScreen measures one message: the issue asks for under 1 ms.
+// The mix cycles through all the messages; the sub-benchmarks take one
+// kind each.
+func BenchmarkScreen(b *testing.B) {
+	b.Run("mix", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			Screen(benchMessages[i%len(benchMessages)].text)
+		}
+	})
+	for _, m := range benchMessages {
+		b.Run(m.name, func(b *testing.B) {
+			for b.Loop() {
+				Screen(m.text)
+			}
+		})
+	}
+}

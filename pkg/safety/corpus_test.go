@@ -1,0 +1,88 @@
+package safety
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+)
+
+func TestScanCorpus(t *testing.T) {
+	cc := &data.CounselChat{Questions: []data.Question{
+		{ID: 1, Title: "Help", Text: "I want to kill myself.", Topic: "depression"},
+		{ID: 2, Title: "Sleep", Text: "How do I sleep better?", Topic: "sleep-improvement"},
+		{ID: 3, Title: "My sister", Text: "My sister says she wants to die.", Topic: "family-conflict"},
+		{ID: 4, Title: "Sad", Text: "Sometimes I wish I could disappear forever.", Topic: "depression"},
+	}}
+	anno := &data.AnnoMI{Transcripts: []data.Transcript{{ID: 7, Topic: "reducing self-harm", Utterances: []data.Utterance{
+		{ID: 0, Speaker: data.SpeakerTherapist, Text: "Have you hurt yourself lately?"},
+		{ID: 1, Speaker: data.SpeakerClient, Text: "Yes."},
+		{ID: 2, Speaker: data.SpeakerClient, Text: "I cut myself last night."},
+		{ID: 3, Speaker: data.SpeakerTherapist, Text: "Thank you for telling me."},
+		{ID: 4, Speaker: data.SpeakerClient, Text: "My feet are killing me."},
+	}}}}
+	s := ScanCorpus(cc, anno, 10)
+	c := s.CounselChat
+	if c.Total != 4 || c.High != 1 || c.Concern != 2 || c.ThirdParty != 1 || c.ByCategory[string(SuicidalIdeation)] != 3 {
+		t.Errorf("counselchat %+v", c)
+	}
+	if c.ByTopic[0].Topic != "depression" || c.ByTopic[0].Flagged() != 2 || c.ByTopic[len(c.ByTopic)-1].Flagged() != 0 {
+		t.Errorf("topics %+v", c.ByTopic)
+	}
+	// Consecutive client utterances are one turn.
+	if a := s.AnnoMI; a.Total != 2 || a.High != 1 || a.Unit != "client turn" {
+		t.Errorf("annomi %+v", a)
+	}
+	if len(s.Sample) != 4 || s.Sample[0].Level != High || s.Sample[0].Source != data.SourceCounselChat {
+		t.Errorf("sample %+v", s.Sample)
+	}
+	if got := ScanCorpus(cc, nil, 1); len(got.Sample) != 1 || got.Sample[0].Level != High || got.AnnoMI.Total != 0 {
+		t.Errorf("sample of one: %+v", got.Sample)
+	}
+	var out bytes.Buffer
+	if err := s.WriteText(&out); err != nil || !strings.Contains(out.String(), "counselchat: 4 questions, 3 flagged") {
+		t.Errorf("text:\n%s", out.String())
+	}
+}
+
+// The shipped corpora: the screen flags a small share of CounselChat
+// questions, mostly on the topics where crisis talk belongs, and almost no
+// AnnoMI client turns (MI demonstrations about drinking, smoking, exercise).
+func TestScanShippedCorpora(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads both corpora")
+	}
+	o, err := LoadOverview("../..", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, anno := o.Corpus.CounselChat, o.Corpus.AnnoMI
+	if cc.Total != 940 || anno.Total < 4000 {
+		t.Fatalf("scanned %d questions and %d client turns", cc.Total, anno.Total)
+	}
+	if flagged := cc.Concern + cc.High; flagged == 0 || flagged > cc.Total/5 {
+		t.Errorf("%d of %d CounselChat questions flagged", flagged, cc.Total)
+	}
+	if flagged := anno.Concern + anno.High; flagged == 0 || flagged > anno.Total/50 {
+		t.Errorf("%d of %d AnnoMI client turns flagged", flagged, anno.Total)
+	}
+	top := map[string]bool{}
+	for _, tc := range cc.ByTopic[:3] {
+		top[tc.Topic] = true
+	}
+	if !top["depression"] {
+		t.Errorf("depression is not among the topics with most flagged questions: %+v", cc.ByTopic[:3])
+	}
+	if len(o.Parts) != len(Parts) || o.All.Items != sumItems(o.Parts) || len(o.Corpus.Sample) == 0 {
+		t.Errorf("overview %d parts, %d items", len(o.Parts), o.All.Items)
+	}
+}
+
+func sumItems(rs []*Report) int {
+	n := 0
+	for _, r := range rs {
+		n += r.Items
+	}
+	return n
+}

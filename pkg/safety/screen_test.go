@@ -1,0 +1,293 @@
+package safety
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// screenCase is one message with what the screen must say about it.
+type screenCase struct {
+	text     string
+	level    Level
+	category Category // "" to skip the check
+	subject  Subject  // "" to skip the check
+}
+
+// The phenomena the issue lists, each with a case that a keyword list gets
+// wrong. These sentences are not in the labelled set.
+var phenomena = map[string][]screenCase{
+	"explicit ideation": {
+		{"I want to kill myself.", High, SuicidalIdeation, Self},
+		{"honestly I'm suicidal again", High, SuicidalIdeation, Self},
+		{"I keep thinking about taking my own life", High, SuicidalIdeation, Self},
+	},
+	"plan, method, means, preparation": {
+		{"I'm going to hang myself in the shed on Sunday.", High, SuicidePlan, Self},
+		{"What's the least painful way to kill yourself?", High, SuicidePlan, Self},
+		{"I've been stockpiling my sleeping pills.", High, SuicidePlan, Self},
+		{"I wrote my suicide note last night.", High, SuicidePlan, Self},
+	},
+	"attempts: recent and past": {
+		{"I tried to kill myself yesterday.", High, SuicidePlan, Self},
+		{"I tried to kill myself when I was fifteen.", Concern, SuicidePlan, Self},
+		{"My last suicide attempt was a decade ago.", Concern, SuicidePlan, Self},
+	},
+	"passive wishes": {
+		{"I wish I could fall asleep and never wake up.", Concern, SuicidalIdeation, Self},
+		{"My kids would be better off without me.", Concern, SuicidalIdeation, Self},
+		{"I just want to die, right now, tonight.", High, SuicidalIdeation, Self},
+	},
+	"self-harm": {
+		{"I cut my wrists again tonight.", High, "", Self},
+		{"I have the urge to cut but I haven't.", Concern, SelfHarm, Self},
+		{"I used to burn myself in high school.", Concern, SelfHarm, Self},
+		{"I'm cutting back on sugar.", None, "", ""},
+		{"I cut my finger chopping onions.", None, "", ""},
+	},
+	"harm to others": {
+		{"I'm going to shoot my boss tomorrow, I have the gun in my car.", High, HarmToOthers, Self},
+		{"Sometimes I have thoughts of hurting my brother.", Concern, HarmToOthers, Self},
+		{"I'm gonna kill my roommate if he eats my leftovers again lol", None, "", ""},
+	},
+	"abuse and violence": {
+		{"My husband says he'll kill me if I leave, and he has a gun.", High, AbuseViolence, Self},
+		{"My dad hits me when he drinks.", Concern, AbuseViolence, Self},
+		{"I was abused as a kid.", Concern, AbuseViolence, Self},
+		{"Nobody hurts me, we just argue.", None, "", ""},
+	},
+	"overdose and medical": {
+		{"I swallowed a whole bottle of Advil an hour ago.", High, OverdoseMedical, Self},
+		{"My girlfriend took all her pills and she won't wake up.", High, OverdoseMedical, ThirdParty},
+		{"I took two Tylenol for my headache.", None, "", ""},
+	},
+	"negation": {
+		{"I would never hurt myself.", None, "", ""},
+		{"I'm not suicidal, just really stressed.", None, "", ""},
+		{"I don't want to die, I want things to change.", None, "", ""},
+		{"I haven't self-harmed in three years.", Concern, SelfHarm, Self},
+	},
+	"hyperbole and idiom": {
+		{"This commute is killing me.", None, "", ""},
+		{"I could murder a burger right now.", None, "", ""},
+		{"I'm dying to see that movie.", None, "", ""},
+		{"If I have to sit through one more meeting I'll kill myself lol", None, "", ""},
+		{"My mom is going to kill me when she sees my grades.", None, "", ""},
+	},
+	"third parties": {
+		{"My sister says she wants to die.", Concern, SuicidalIdeation, ThirdParty},
+		{"My friend has been cutting herself.", Concern, SelfHarm, ThirdParty},
+		{"My brother is on the bridge right now saying he's going to jump.", High, SuicidePlan, ThirdParty},
+	},
+	"quotations": {
+		{`My therapist asked "do you want to die?" and I said no.`, None, "", ""},
+		{`My therapist asked "do you want to die?" and I said yes.`, Concern, SuicidalIdeation, Self},
+		{`I can't get the lyric "I want to die young" out of my head.`, None, "", ""},
+		{`She texted me "I'm going to kill myself tonight".`, High, "", ThirdParty},
+	},
+	"questions about the topic": {
+		{"What are the warning signs of suicide?", None, "", ""},
+		{"How do I help a friend who is suicidal?", None, "", ""},
+		{"Why do I want to die all the time?", Concern, SuicidalIdeation, Self},
+	},
+	"clinical and academic": {
+		{"For my class I'm writing a paper on self-harm in adolescents.", None, "", ""},
+		{"As a nurse, how do I ask patients about suicidal thoughts?", None, "", ""},
+	},
+	"misspellings, look-alikes, spacing, slang": {
+		{"k!ll mys3lf", High, SuicidalIdeation, Self},
+		{"i want to k i l l  m y s e l f", High, SuicidalIdeation, Self},
+		{"i want to unalive myself", High, SuicidalIdeation, Self},
+		{"kms honestly", High, SuicidalIdeation, Self},
+		{"thinking about sewerslide", High, SuicidalIdeation, Self},
+		{"im so suicdal", High, SuicidalIdeation, Self},
+		{"I want to kiII myself", High, SuicidalIdeation, Self},
+		{"I want to k\u200bill myself", High, SuicidalIdeation, Self},
+		{"i wanna diiiie", Concern, SuicidalIdeation, Self},
+	},
+	"everyday sadness": {
+		{"I've been sad since my cat died.", None, "", ""},
+		{"I feel hopeless about my job search.", None, "", ""},
+		{"I failed my exam and I feel like a failure.", None, "", ""},
+	},
+}
+
+func TestScreenPhenomena(t *testing.T) {
+	for name, cases := range phenomena {
+		t.Run(name, func(t *testing.T) {
+			for _, c := range cases {
+				r := Screen(c.text)
+				if r.Level != c.level {
+					t.Errorf("%q: level %s, want %s (%s)", c.text, r.Level, c.level, r.Explanation)
+					continue
+				}
+				if c.category != "" && !r.Has(c.category) {
+					t.Errorf("%q: categories %v, want %s", c.text, r.Categories, c.category)
+				}
+				if c.subject != "" && r.Subject != c.subject {
+					t.Errorf("%q: subject %q, want %q (%s)", c.text, r.Subject, c.subject, r.Explanation)
+				}
+			}
+		})
+	}
+}
+
+// Every result must be explainable: evidence that points at the text it
+// quotes, a level that is the evidence's maximum, and an explanation.
+func TestScreenEvidenceIsConsistent(t *testing.T) {
+	for _, cases := range phenomena {
+		for _, c := range cases {
+			checkResult(t, c.text, Screen(c.text))
+		}
+	}
+}
+
+func checkResult(t *testing.T, text string, r Result) {
+	t.Helper()
+	max := None
+	for _, e := range append(slices.Clone(r.Evidence), r.Discounted...) {
+		if e.Start < 0 || e.End < e.Start || e.End > len(text) || text[e.Start:e.End] != e.Text {
+			t.Fatalf("%q: evidence %+v does not point at its text", text, e)
+		}
+		if e.Rule == "" {
+			t.Fatalf("%q: evidence without a rule: %+v", text, e)
+		}
+	}
+	for _, e := range r.Evidence {
+		max = maxLevel(max, e.Level)
+		if !r.Has(e.Category) {
+			t.Fatalf("%q: category %s of the evidence missing from %v", text, e.Category, r.Categories)
+		}
+	}
+	if r.Level != max {
+		t.Fatalf("%q: level %s, but the evidence's maximum is %s", text, r.Level, max)
+	}
+	if (r.Level == None) != (r.Subject == "") {
+		t.Fatalf("%q: level %s with subject %q", text, r.Level, r.Subject)
+	}
+	if r.Explanation == "" {
+		t.Fatalf("%q: no explanation", text)
+	}
+}
+
+func maxLevel(a, b Level) Level {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func TestScreenExplainsDiscountedMatches(t *testing.T) {
+	for text, note := range map[string]string{
+		"I would never kill myself.":             "negated",
+		"That joke killed me, I want to die 😂":   "hyperbole",
+		"How can I tell if someone is suicidal?": "how to tell",
+		"I want to die of embarrassment.":        "idiom or other sense",
+	} {
+		r := Screen(text)
+		if r.Level != None || len(r.Discounted) == 0 || !strings.Contains(r.Explanation, note) {
+			t.Errorf("%q: level %s, discounted %v, explanation %q; want None explained by %q",
+				text, r.Level, r.Discounted, r.Explanation, note)
+		}
+	}
+}
+
+func TestScreenIsDeterministic(t *testing.T) {
+	text := "I want to die. I have the pills right here and tonight is the night. My sister says she wants to die too."
+	first := Screen(text)
+	for range 20 {
+		again := Screen(text)
+		if again.Level != first.Level || again.Explanation != first.Explanation || len(again.Evidence) != len(first.Evidence) {
+			t.Fatalf("results differ:\n%+v\n%+v", first, again)
+		}
+		for i := range first.Evidence {
+			if again.Evidence[i] != first.Evidence[i] {
+				t.Fatalf("evidence differs: %+v vs %+v", first.Evidence[i], again.Evidence[i])
+			}
+		}
+	}
+}
+
+// Evidence offsets are bytes of the original text, whatever it holds:
+// emoji, accents, curly quotes, invisible characters.
+func TestScreenOffsetsInUnicodeText(t *testing.T) {
+	text := "Café talk 😊 — honestly… I’m going to kill myself tonight ❤️"
+	r := Screen(text)
+	checkResult(t, text, r)
+	if r.Level != High || !strings.Contains(r.Evidence[0].Text, "kill myself") {
+		t.Errorf("got %s, evidence %+v", r.Level, r.Evidence)
+	}
+}
+
+func TestLevelNames(t *testing.T) {
+	for _, l := range Levels {
+		got, err := ParseLevel(l.String())
+		if err != nil || got != l {
+			t.Errorf("ParseLevel(%q) = %v, %v", l.String(), got, err)
+		}
+		b, _ := l.MarshalJSON()
+		var back Level
+		if err := back.UnmarshalJSON(b); err != nil || back != l {
+			t.Errorf("JSON round trip of %s: %v %v", l, back, err)
+		}
+	}
+	if _, err := ParseLevel("severe"); err == nil {
+		t.Error("unknown level accepted")
+	}
+	var l Level
+	if err := l.UnmarshalJSON([]byte(`3`)); err == nil {
+		t.Error("number accepted as a level")
+	}
+}
+
+func TestRuleNamesAreUniqueAndExplained(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if seen[r.name] {
+			t.Errorf("rule %s defined twice", r.name)
+		}
+		seen[r.name] = true
+		if r.explain == "" || describeRule(r.name) != r.explain {
+			t.Errorf("rule %s has no explanation", r.name)
+		}
+		if !slices.Contains(Categories, r.category) {
+			t.Errorf("rule %s: unknown category %s", r.name, r.category)
+		}
+		if r.flags&cue != 0 {
+			if _, ok := cueKinds[r.name]; !ok {
+				t.Errorf("cue %s has no kind in cueKinds", r.name)
+			}
+		}
+	}
+	for name := range cueKinds {
+		if !seen[name] {
+			t.Errorf("cueKinds names unknown rule %s", name)
+		}
+	}
+}
+
+// The literal prefilter must never skip a rule that would have matched.
+func TestPrefilterKeepsEveryMatch(t *testing.T) {
+	for _, cases := range phenomena {
+		for _, c := range cases {
+			text := canonicalize(c.text).text
+			for _, r := range rules {
+				for _, br := range r.branches {
+					if br.re.MatchString(text) && !mayMatch(br.required, text) {
+						t.Errorf("rule %s matches %q but its literals %q are absent", r.name, text, br.required)
+					}
+				}
+			}
+		}
+	}
+	got := requiredLiterals(` (?:kill|end) (?:myself|my life) `)
+	if got == nil || !mayMatch(got, " i kill myself ") || !mayMatch(got, " to end my life ") || mayMatch(got, " i am fine ") {
+		t.Errorf("requiredLiterals = %q", got)
+	}
+	if got := requiredLiterals(`(?:a|b)*`); got != nil {
+		t.Errorf("a pattern that matches the empty string has literals %q", got)
+	}
+	if got := splitAlternatives(`a|(?:b|c)|[|]|d\|e`); !slices.Equal(got, []string{"a", "(?:b|c)", "[|]", `d\|e`}) {
+		t.Errorf("splitAlternatives = %q", got)
+	}
+}
