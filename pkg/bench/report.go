@@ -12,9 +12,10 @@ func (r *TrainReport) WriteText(w io.Writer) error {
 	p.line("bench train: %s, %s", r.Backend, r.Device)
 	p.model(r.Model, r.DType)
 	p.line("LoRA:          r=%d alpha=%g on %s (%d modules)", r.LoRA.R, r.LoRA.Alpha, strings.Join(r.LoRA.Targets, ","), r.LoRAModules)
+	p.line("attention:     %s; gradient checkpointing %t", r.Attention, r.GradientCheckpointing)
 	p.line("parameters:    %s total, %s trainable (%.2f%%)", groupDigits(r.ParamsTotal), groupDigits(r.ParamsTrainable), 100*float64(r.ParamsTrainable)/float64(max(1, r.ParamsTotal)))
 	p.line("batch:         %d × %d tokens = %d tokens/step; %d warm-up + %d measured steps", r.Batch, r.Seq, r.TokensPerStep, r.Warmup, r.Steps)
-	p.line("init:          %.2f s (random weights on the device)", r.InitSeconds)
+	p.line("init:          %.2f s (random weights drawn where the backend keeps them)", r.InitSeconds)
 	p.line("first step:    %.2f s (compile ≈ %.2f s); %d graphs compiled", r.FirstStepSeconds, r.CompileSeconds, r.Compilations)
 	p.line("step time:     median %.4f s, min %.4f s, max %.4f s, mean %.4f s (n=%d)", r.Step.Median, r.Step.Min, r.Step.Max, r.Step.Mean, r.Step.N)
 	p.line("throughput:    %.1f tokens/s; %.1f model TFLOP/s (≈ %.2f GFLOP per token, see TrainFLOPsPerToken)",
@@ -36,7 +37,7 @@ func (r *GenerateReport) WriteText(w io.Writer) error {
 	p.model(r.Model, r.DType)
 	p.line("decode:        greedy, batch %d, prompt %d tokens, %d new tokens, %d timed run(s), KV cache: %t, length bucket %d",
 		r.Batch, r.PromptLen, r.NewTokens, r.Runs, r.KVCache, r.Bucket)
-	p.line("init:          %.2f s (random weights on the device)", r.InitSeconds)
+	p.line("init:          %.2f s (random weights drawn where the backend keeps them)", r.InitSeconds)
 	p.line("first run:     %.2f s (compiles the prefill and decode graphs)", r.FirstRunSeconds)
 	p.line("run time:      median %.3f s (min %.3f s, max %.3f s); prefill (first token) %.3f s", r.Run.Median, r.Run.Min, r.Run.Max, r.PrefillSeconds)
 	p.line("throughput:    %.2f new tokens/s overall, %.2f tokens/s after the first token", r.TokensPerSecond, r.DecodeTokensPerSecond)

@@ -41,6 +41,12 @@ type TrainOptions struct {
 	LearningRate float64
 	// Seed of the weights, the adapters and the data.
 	Seed uint64
+	// Attention is the model's attention kernel ("" or gemma3n.AttentionFused:
+	// fused where it applies; gemma3n.AttentionEager: always explicit).
+	Attention gemma3n.AttentionKernel
+	// GradientCheckpointing recomputes every decoder layer in the backward
+	// pass (gemma3n.Model.GradientCheckpointing).
+	GradientCheckpointing bool
 	// Data is DataRandom or DataRepeat.
 	Data string
 	// Progress, if set, logs each phase as it starts and ends (weights,
@@ -133,7 +139,10 @@ type TrainReport struct {
 	Warmup        int         `json:"warmup_steps"`
 	Steps         int         `json:"steps"`
 	LoRA          LoRAOptions `json:"lora"`
-	LoRAModules   int         `json:"lora_modules"`
+	// Attention kernel and gradient checkpointing of the run.
+	Attention             string `json:"attention"`
+	GradientCheckpointing bool   `json:"gradient_checkpointing"`
+	LoRAModules           int    `json:"lora_modules"`
 	// Parameter counts: the frozen base model, the trainable adapters and their sum.
 	ParamsBase      int64 `json:"params_base"`
 	ParamsTrainable int64 `json:"params_trainable"`
@@ -211,6 +220,7 @@ func Train(b compute.Backend, backendName string, opts TrainOptions) (*TrainRepo
 		Model: summarizeModel(opts.Size.Preset, cfg), Batch: opts.Batch, Seq: opts.Seq,
 		TokensPerStep: opts.Batch * opts.Seq, Warmup: opts.Warmup, Steps: opts.Steps,
 		LoRA: opts.LoRA, LoRAModules: len(adapter.Modules()),
+		Attention: attentionName(opts.Attention), GradientCheckpointing: opts.GradientCheckpointing,
 		ParamsBase: cfg.NumParameters(), ParamsTrainable: adapter.NumTrainable(),
 		InitSeconds: initSeconds, FirstStepSeconds: run.stepSeconds[0],
 		StepSeconds: run.stepSeconds[opts.Warmup:], Losses: run.losses,
@@ -285,7 +295,10 @@ func runTraining(b compute.Backend, m *gemma3n.Model, opts TrainOptions, example
 	if eval {
 		cfg.EvalSets = []train.EvalSet{{Name: "train", Source: src}}
 	}
-	logits := func(scope *model.Scope, ids, mask *Node) *Node { return m.Logits(scope, ids, nil, mask) }
+	m.Attention, m.GradientCheckpointing = opts.Attention, opts.GradientCheckpointing
+	logits := func(scope *model.Scope, ids, mask *Node) *Node {
+		return m.Forward(scope, gemma3n.Inputs{IDs: ids, Mask: mask, RightPadded: true}).Logits
+	}
 	tr, err := train.New(b, m.Store, train.CausalLM(logits), src, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -313,4 +326,12 @@ func runTraining(b compute.Backend, m *gemma3n.Model, opts TrainOptions, example
 	}
 	run.compilations = res.Compilations
 	return run, nil
+}
+
+// attentionName is the kernel as reports print it.
+func attentionName(k gemma3n.AttentionKernel) string {
+	if k == "" {
+		return string(gemma3n.AttentionFused)
+	}
+	return string(k)
 }

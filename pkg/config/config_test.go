@@ -302,7 +302,7 @@ func TestLoadValidFiles(t *testing.T) {
 		}},
 		{"nested partial mapping", ModelFile, "attention:\n  sliding_window: 128\n", func(t *testing.T, path string) {
 			got, err := LoadModel(path)
-			if err != nil || got.Attention.SlidingWindow != 128 || got.Attention.Implementation != AttentionEager {
+			if err != nil || got.Attention.SlidingWindow != 128 || got.Attention.Implementation != AttentionFused {
 				t.Errorf("got %+v, %v", got, err)
 			}
 		}},

@@ -19,8 +19,9 @@ type Model struct {
 
 // Attention configures how the attention layers are computed.
 type Attention struct {
-	// Implementation is "eager" (explicit float32 softmax, the reference) or
-	// "fused" (the backend's fused kernel where available).
+	// Implementation is "fused" (the backend's fused kernel on the layers
+	// where it applies, see gemma3n.AttentionFused) or "eager" (always the
+	// explicit float32 softmax, the reference).
 	Implementation string `yaml:"implementation"`
 	// SlidingWindow overrides the local layers' window; 0 keeps the checkpoint's.
 	SlidingWindow int `yaml:"sliding_window"`
@@ -45,7 +46,7 @@ func DefaultModel() Model {
 		DType:        DTypeBFloat16,
 		Backend:      "",
 		MaxSeqLength: 2048,
-		Attention:    Attention{Implementation: AttentionEager, SlidingWindow: 0},
+		Attention:    Attention{Implementation: AttentionFused, SlidingWindow: 0},
 	}
 }
 

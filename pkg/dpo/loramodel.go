@@ -37,7 +37,9 @@ const (
 // Logits is the causal-LM function of a Gemma 3n model as pkg/train expects
 // it: ids [B,L] and attention mask [B,L] (right padding) to logits [B,L,V].
 func Logits(m *gemma3n.Model) train.LogitsFn {
-	return func(scope *model.Scope, ids, mask *Node) *Node { return m.Logits(scope, ids, nil, mask) }
+	return func(scope *model.Scope, ids, mask *Node) *Node {
+		return m.Forward(scope, gemma3n.Inputs{IDs: ids, Mask: mask, RightPadded: true}).Logits
+	}
 }
 
 // NewLoRAModel returns the DPO model of m with adapter a installed: the

@@ -216,6 +216,12 @@ func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
+	// The configuration's model options, as sft.ConfigureModel applies them.
+	m.Attention = gemma3n.AttentionKernel(cfg.Model.Attention.Implementation)
+	if w := cfg.Model.Attention.SlidingWindow; w > 0 {
+		m.Config.SlidingWindow = w
+	}
+	m.GradientCheckpointing = cfg.Training.GradientCheckpointing
 	var a *lora.Adapter
 	if opts.Adapter != "" {
 		a, err = lora.Load(m, opts.Adapter)

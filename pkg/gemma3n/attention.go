@@ -152,6 +152,11 @@ func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[
 		kvs[l] = kv
 	}
 
+	if f.fusedAttention(l) {
+		o := f.fusedAttentionOutput(q, kv.k, kv.v) // [B,T,Hq,d]
+		return f.linear(prefix+"o_proj", Reshape(o, b, t, hq*d))
+	}
+
 	// Query head h uses KV head h / group: split h into (kv head, group).
 	q = Reshape(q, b, t, hkv, group, d)
 	var o *Node

@@ -44,6 +44,20 @@ type Model struct {
 	// Linear computes every linear layer of the decoder; see LinearFn.
 	// Defaults to DefaultLinear.
 	Linear LinearFn
+	// Attention selects how attention is computed (see AttentionKernel);
+	// the zero value is AttentionFused.
+	Attention AttentionKernel
+	// GradientCheckpointing makes every decoder layer a checkpoint: its
+	// activations are not kept for the backward pass but recomputed from
+	// the layer's input, trading about a third more compute for activation
+	// memory that no longer grows with depth (HF's gradient_checkpointing).
+	// Gradients are unchanged.
+	GradientCheckpointing bool
+
+	// forceFusedRoute sends every full-attention layer through the fused
+	// route whatever the backend (tests check its semantics on the CPU,
+	// where attention.Core computes the decomposed equivalent).
+	forceFusedRoute bool
 }
 
 // Inputs of one forward pass. Every field but IDs is optional.
@@ -61,6 +75,11 @@ type Inputs struct {
 	// (1, 1, 1, 2, 2, 0, …): a query then sees only keys of its own
 	// segment, so packed examples cannot attend to each other.
 	Mask *Node
+	// RightPadded declares that Mask is 1 on each row's real tokens followed
+	// by 0s (no packed segments, no left padding), which lets full-attention
+	// layers use the fused kernels with the rows' lengths (see
+	// AttentionKernel). False is always correct.
+	RightPadded bool
 	// LogitsAt [B] (integer), if set, restricts the LM head to one index per
 	// row: Output.Logits is then [B, V] (used by generation, which only needs
 	// the last token's distribution).
@@ -119,11 +138,20 @@ func (m *Model) Forward(scope *model.Scope, in Inputs) *Output {
 	kvs := make(map[int]keyValues, cfg.NumHiddenLayers) // K/V of owner layers
 
 	out := &Output{}
+	remat := m.GradientCheckpointing && f.cache == nil
 	for l := range cfg.NumHiddenLayers {
 		if in.Hidden {
 			out.Hidden = append(out.Hidden, streamsToHF(streams))
 		}
+		if remat {
+			// The layer's input is kept; everything the layer computes from it
+			// is recomputed when the backward pass needs it.
+			streams = streams.Checkpoint()
+		}
 		streams = f.decoderLayer(l, streams, f.selectLayer(pli, l), masks, ropes, kvs)
+	}
+	if remat {
+		streams = streams.StopCheckpoint()
 	}
 	if in.Hidden {
 		out.Hidden = append(out.Hidden, streamsToHF(streams))
@@ -147,6 +175,7 @@ type forward struct {
 	seq   int
 	mask  *Node    // Inputs.Mask (nil: no padding)
 	cache *kvCache // nil without a KV cache
+	in    Inputs
 }
 
 func (m *Model) newForward(scope *model.Scope, in Inputs) *forward {
@@ -165,7 +194,7 @@ func (m *Model) newForward(scope *model.Scope, in Inputs) *forward {
 	if in.LogitsAt != nil && (in.LogitsAt.Rank() != 1 || in.LogitsAt.Shape().Dimensions[0] != b) {
 		panic(fmt.Sprintf("gemma3n: Inputs.LogitsAt must be [%d], got %v", b, in.LogitsAt.Shape()))
 	}
-	return &forward{m: m, scope: scope, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache}
+	return &forward{m: m, scope: scope, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache, in: in}
 }
 
 func shapeOf(n *Node) any {

@@ -28,12 +28,19 @@ const goBackendName = "Go Backend"
 // product computes fn(a, b) — a matrix product — in float32 when a or b is
 // bfloat16 and the backend is the pure-Go one, and returns the result in
 // the dtype fn would have produced.
+//
+// The float32 copies are not kept for the backward pass: the product is a
+// checkpointed block (Node.Checkpoint on its bfloat16 inputs, StopCheckpoint
+// on its output), so a gradient that needs a copy converts again. Otherwise
+// every float32 weight copy of a training step would live from the forward
+// to the backward pass, twice the bfloat16 weights on top of them.
 func product(a, b *Node, fn func(a, b *Node) *Node) *Node {
 	if a.DType() != dtypes.BFloat16 && b.DType() != dtypes.BFloat16 || !f32Products(a.Graph()) {
 		return fn(a, b)
 	}
-	out := fn(ConvertDType(a, dtypes.Float32), ConvertDType(b, dtypes.Float32))
-	return ConvertDType(out, dtypes.BFloat16)
+	a32 := ConvertDType(a.Checkpoint(), dtypes.Float32)
+	b32 := ConvertDType(b.Checkpoint(), dtypes.Float32)
+	return ConvertDType(fn(a32, b32), dtypes.BFloat16).StopCheckpoint()
 }
 
 // einsum is Einsum through product.

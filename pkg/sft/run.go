@@ -149,6 +149,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sft: model: %w", err)
 	}
+	ConfigureModel(lm.model, cfg)
 
 	res := &Result{Config: cfg, Model: lm.model, Tokenizer: lm.tok}
 	trainSrc, evalSets, err := prepareData(&opts, cfg, lm, convs, &res.Data)
@@ -185,7 +186,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 			opts.OnStep(m)
 		}
 	}
-	trainer, err := train.New(b, lm.model.Store, train.CausalLM(logitsFn(lm.model)), trainSrc, tcfg)
+	trainer, err := train.New(b, lm.model.Store, train.CausalLM(logitsFn(lm.model, cfg.Training.Packing)), trainSrc, tcfg)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
@@ -270,10 +271,23 @@ func logDataSummary(logger *slog.Logger, sum *DataSummary) {
 // logitsFn is the causal LM the trainer optimizes: the model (with its
 // adapter installed as its linear function) on right-padded batches, whose
 // mask keeps packed examples apart.
-func logitsFn(m *gemma3n.Model) train.LogitsFn {
+// logitsFn is the model as pkg/train calls it. Without packing every row of
+// an LMSource batch is one example followed by padding, which lets the
+// full-attention layers use fused kernels (gemma3n.Inputs.RightPadded).
+func logitsFn(m *gemma3n.Model, packed bool) train.LogitsFn {
 	return func(scope *model.Scope, ids, mask *Node) *Node {
-		return m.Logits(scope, ids, nil, mask)
+		return m.Forward(scope, gemma3n.Inputs{IDs: ids, Mask: mask, RightPadded: !packed}).Logits
 	}
+}
+
+// ConfigureModel applies the configuration's model options to m: the
+// attention kernel, the sliding window override and gradient checkpointing.
+func ConfigureModel(m *gemma3n.Model, cfg *config.All) {
+	m.Attention = gemma3n.AttentionKernel(cfg.Model.Attention.Implementation)
+	if w := cfg.Model.Attention.SlidingWindow; w > 0 {
+		m.Config.SlidingWindow = w
+	}
+	m.GradientCheckpointing = cfg.Training.GradientCheckpointing
 }
 
 // newSources batches the training examples (shuffled every epoch, grouped

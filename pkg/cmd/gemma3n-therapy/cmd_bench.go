@@ -15,6 +15,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/bench"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
 
 func init() {
@@ -27,7 +28,7 @@ func init() {
 
 const (
 	sizeUsage          = "[--preset e2b|tiny] [--layers N --hidden D --intermediate F --heads H --kv-heads K --head-dim d --vocab V ...]"
-	benchTrainUsage    = sizeUsage + " [--batch 2] [--seq 2048] [--steps 10] [--warmup 2] [--dtype bfloat16|float32] [--lora-r 64 --lora-alpha 128] [--backend B] [--json]"
+	benchTrainUsage    = sizeUsage + " [--batch 2] [--seq 2048] [--steps 10] [--warmup 2] [--dtype bfloat16|float32] [--lora-r 64 --lora-alpha 128] [--attention fused|eager] [--gradient-checkpointing] [--backend B] [--json]"
 	benchGenerateUsage = sizeUsage + " [--prompt-len 256] [--new-tokens 64] [--runs 1] [--dtype bfloat16|float32] [--backend B] [--json]"
 	benchParityUsage   = "[--fixture DIR] [--compare-simplego=true] [--backend B] [--json]"
 	benchMatMulUsage   = "[--m 1024 --k 1024 --n 1024] [--dtype bfloat16|float32] [--runs 5] [--backend B] [--json]"
@@ -158,14 +159,20 @@ func runBenchTrain(ctx *runContext, args []string) error {
 	targets := fs.String("lora-targets", strings.Join(def.LoRA.Targets, ","), "comma-separated LoRA target modules")
 	lr := fs.Float64("lr", def.LearningRate, "AdamW learning rate")
 	seed := fs.Uint64("seed", def.Seed, "seed of the weights, adapters and data")
+	attn := fs.String("attention", string(gemma3n.AttentionFused), "attention kernel: fused (where it applies: flash attention on xla:cuda) or eager")
+	remat := fs.Bool("gradient-checkpointing", false, "recompute every decoder layer in the backward pass (less memory)")
 	common := commonFlags(fs)
 	if err := parseBench(fs, "train", args); err != nil {
 		return err
+	}
+	if *attn != string(gemma3n.AttentionFused) && *attn != string(gemma3n.AttentionEager) {
+		return fmt.Errorf("bench train: --attention %q: want fused or eager", *attn)
 	}
 	opts := def
 	opts.Size, opts.Batch, opts.Seq, opts.Steps, opts.Warmup = *size, *batch, *seq, *steps, *warmup
 	opts.LoRA = bench.LoRAOptions{R: *loraR, Alpha: *loraAlpha, Targets: splitList(*targets)}
 	opts.LearningRate, opts.Seed = *lr, *seed
+	opts.Attention, opts.GradientCheckpointing = gemma3n.AttentionKernel(*attn), *remat
 	var err error
 	if opts.DType, err = bench.ParseDType(*dtype); err != nil {
 		return err
