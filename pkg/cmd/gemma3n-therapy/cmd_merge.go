@@ -9,6 +9,7 @@ import (
 	"os/signal"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/curriculum"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 )
 
 func init() {
@@ -23,7 +24,7 @@ func runMerge(ctx *runContext, args []string) error {
 			"model directory: the base checkpoint's tensor names, prefix, dtype and sharding, config.json,\n"+
 			"generation_config.json, tokenizer files, and merge_info.json. DIR must not exist or be empty.\n"+
 			"The last line of stdout is DIR.")
-	var o curriculum.MergeOptions
+	var o export.MergeOptions
 	fs.StringVar(&o.Model, "model", "", "base model: the preset tiny, a checkpoint directory or a Hugging Face repo id (required)")
 	fs.StringVar(&o.Adapter, "adapter", "", "PEFT adapter directory (adapter_config.json + adapter_model.safetensors) (required)")
 	fs.StringVar(&o.Out, "out", "", "output model directory (required)")
@@ -47,7 +48,7 @@ func runMerge(ctx *runContext, args []string) error {
 	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, nil))
 	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := curriculum.Merge(runCtx, o)
+	res, err := export.Merge(runCtx, o)
 	if err != nil {
 		return err
 	}

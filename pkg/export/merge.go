@@ -1,4 +1,4 @@
-package curriculum
+package export
 
 import (
 	"bytes"
@@ -125,14 +125,14 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	if err := checkEmptyOrAbsent(opts.Out); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	base, err := resolveModel(ctx, opts.Model, opts.Hub)
+	base, err := ResolveBase(ctx, opts.Model, opts.Hub)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	res := &MergeResult{Dir: opts.Out, BaseModel: opts.Model, Adapter: absPath(opts.Adapter)}
-	if !base.preset {
-		res.BaseDir = absPath(base.path)
-		if same, _ := sameDir(base.path, opts.Out); same {
+	if !base.Preset {
+		res.BaseDir = absPath(base.Path)
+		if same, _ := sameDir(base.Path, opts.Out); same {
 			return nil, fmt.Errorf("merge: the output directory %s is the base model's", opts.Out)
 		}
 	}
@@ -140,7 +140,7 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	var ckpt *safetensors.Checkpoint
 	var layout lora.Layout
 	loadType := dtypes.Float32
-	if base.preset {
+	if base.Preset {
 		switch opts.DType {
 		case "", config.DTypeFloat32:
 		case config.DTypeBFloat16:
@@ -149,11 +149,11 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 			return nil, fmt.Errorf("merge: dtype %q: want float32 or bfloat16", opts.DType)
 		}
 	} else {
-		if ckpt, err = safetensors.OpenCheckpoint(base.path); err != nil {
+		if ckpt, err = safetensors.OpenCheckpoint(base.Path); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 		defer ckpt.Close()
-		if layout, err = lora.LayoutOf(base.path); err != nil {
+		if layout, err = lora.LayoutOf(base.Path); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 		if loadType, err = checkpointFloatType(ckpt, layout); err != nil {
@@ -161,8 +161,8 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 		}
 	}
 	res.Layout = layout.String()
-	log.Info("merge: loading the base model", "model", base.path, "dtype", loadType)
-	model, err := gemma3n.Open(base.path, loadType)
+	log.Info("merge: loading the base model", "model", base.Path, "dtype", loadType)
+	model, err := gemma3n.Open(base.Path, loadType)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
@@ -174,7 +174,7 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	res.DType = strings.ToLower(loadType.String())
 
 	err = replaceDirNew(opts.Out, func(tmp string) error {
-		if base.preset {
+		if base.Preset {
 			if err := writePresetModel(adapter, tmp, res); err != nil {
 				return err
 			}
@@ -193,7 +193,7 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 		res.Seconds = time.Since(start).Seconds()
 		res.Files = append(res.Files, MergeInfoFileName)
 		slices.Sort(res.Files)
-		return writeJSON(filepath.Join(tmp, MergeInfoFileName), res)
+		return atomicfile.WriteJSON(filepath.Join(tmp, MergeInfoFileName), res)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
@@ -202,16 +202,21 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	return res, nil
 }
 
-// modelRef is a resolved base model.
-type modelRef struct {
-	path   string // a preset name or a model directory
-	preset bool
-	config *gemma3n.Config
+// VerifyMessage is the client turn of the chat prompt on which Verify
+// compares logits.
+const VerifyMessage = "I know I should cut down on drinking, but it's the only thing that helps me relax after work."
+
+// Base is a resolved model argument: a preset or a local checkpoint
+// directory, with its configuration.
+type Base struct {
+	Path   string // a preset name or a model directory
+	Preset bool
+	Config *gemma3n.Config
 }
 
-// gemmaPreset reports whether name is a built-in configuration and not a
+// IsPreset reports whether name is a built-in configuration and not a
 // path that exists (gemma3n.Open's rule).
-func gemmaPreset(name string) bool {
+func IsPreset(name string) bool {
 	if !gemma3n.IsPreset(name) {
 		return false
 	}
@@ -219,16 +224,16 @@ func gemmaPreset(name string) bool {
 	return err != nil
 }
 
-// resolveModel turns a model argument into a preset or a local directory
+// ResolveBase turns a model argument into a preset or a local directory
 // (downloading a Hugging Face repo id through package hub) and reads its
 // configuration.
-func resolveModel(ctx stdcontext.Context, name string, hubOpts hub.Options) (*modelRef, error) {
-	if gemmaPreset(name) {
+func ResolveBase(ctx stdcontext.Context, name string, hubOpts hub.Options) (*Base, error) {
+	if IsPreset(name) {
 		cfg, err := gemma3n.Preset(name)
 		if err != nil {
 			return nil, err
 		}
-		return &modelRef{path: name, preset: true, config: cfg}, nil
+		return &Base{Path: name, Preset: true, Config: cfg}, nil
 	}
 	dir, err := hub.Resolve(ctx, name, hubOpts)
 	if err != nil {
@@ -238,17 +243,17 @@ func resolveModel(ctx stdcontext.Context, name string, hubOpts hub.Options) (*mo
 	if err != nil {
 		return nil, err
 	}
-	return &modelRef{path: dir, config: cfg}, nil
+	return &Base{Path: dir, Config: cfg}, nil
 }
 
-// modelTokenizer returns the tokenizer the stages use with a model
+// Tokenizer returns the tokenizer the stages use with the model
 // (tokenizer.ForModel).
-func modelTokenizer(m *modelRef) (*tokenizer.Tokenizer, error) {
-	dir := m.path
-	if m.preset {
+func (m *Base) Tokenizer() (*tokenizer.Tokenizer, error) {
+	dir := m.Path
+	if m.Preset {
 		dir = ""
 	}
-	return tokenizer.ForModel(dir, m.config.VocabSize)
+	return tokenizer.ForModel(dir, m.Config.VocabSize)
 }
 
 func hasTokenizer(dir string) bool {
@@ -347,25 +352,25 @@ func writePresetModel(a *lora.Adapter, dir string, res *MergeResult) error {
 // writeSideFiles copies the base directory's configuration, generation and
 // tokenizer files, and writes what a preset (or a base without a
 // tokenizer) lacks.
-func writeSideFiles(base *modelRef, dir string, res *MergeResult, log *slog.Logger) error {
-	if !base.preset {
+func writeSideFiles(base *Base, dir string, res *MergeResult, log *slog.Logger) error {
+	if !base.Preset {
 		for _, name := range sideFiles {
-			src := filepath.Join(base.path, name)
+			src := filepath.Join(base.Path, name)
 			if info, err := os.Stat(src); err != nil || !info.Mode().IsRegular() {
 				continue
 			}
-			if err := copyFile(src, filepath.Join(dir, name)); err != nil {
+			if err := atomicfile.CopyFile(src, filepath.Join(dir, name)); err != nil {
 				return err
 			}
 		}
-		if hasTokenizer(base.path) {
-			res.Tokenizer = "copied from " + base.path
+		if hasTokenizer(base.Path) {
+			res.Tokenizer = "copied from " + base.Path
 			return nil
 		}
-	} else if err := writeGenerationConfig(base.config, dir); err != nil {
+	} else if err := writeGenerationConfig(base.Config, dir); err != nil {
 		return err
 	}
-	from, err := writeEmbeddedTokenizer(dir, base.config.VocabSize)
+	from, err := writeEmbeddedTokenizer(dir, base.Config.VocabSize)
 	if err != nil {
 		log.Warn("merge: no tokenizer files written", "reason", err)
 		res.Tokenizer = "none: " + err.Error()
@@ -383,7 +388,7 @@ func writeGenerationConfig(cfg *gemma3n.Config, dir string) error {
 		"eos_token_id": cfg.EOSTokenIDs,
 		"pad_token_id": cfg.PadTokenID,
 	}
-	return writeJSON(filepath.Join(dir, gemma3n.GenerationConfigFileName), gen)
+	return atomicfile.WriteJSON(filepath.Join(dir, gemma3n.GenerationConfigFileName), gen)
 }
 
 // writeEmbeddedTokenizer writes the embedded tokenizer for a vocabulary
@@ -450,7 +455,7 @@ func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b backends.Ba
 	if err != nil {
 		return fmt.Errorf("verify: reloading the merged model: %w", err)
 	}
-	ids := verifyIDs(dir, reloaded.Config.VocabSize)
+	ids := VerifyIDs(dir, reloaded.Config.VocabSize)
 	want, _, err := a.Model().Score(b, [][]int32{ids})
 	if err != nil {
 		return fmt.Errorf("verify: the adapter's model: %w", err)
@@ -471,12 +476,12 @@ func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b backends.Ba
 	return nil
 }
 
-// verifyIDs are the ids of a short chat prompt through the written
+// VerifyIDs are the ids of a short chat prompt through the written
 // tokenizer (at most 32), or fixed ids spread over the vocabulary when the
 // directory has no tokenizer.
-func verifyIDs(dir string, vocab int) []int32 {
+func VerifyIDs(dir string, vocab int) []int32 {
 	if tok, err := tokenizer.Load(dir); err == nil {
-		msgs := []data.Message{{Role: data.RoleUser, Content: SampleClientMessage}}
+		msgs := []data.Message{{Role: data.RoleUser, Content: VerifyMessage}}
 		if ex, err := chat.Tokenize(tok, msgs, true); err == nil && !slices.ContainsFunc(ex.IDs, func(id int32) bool { return int(id) >= vocab || id < 0 }) {
 			return ex.IDs[:min(len(ex.IDs), 32)]
 		}
@@ -518,7 +523,7 @@ func replaceDirNew(dst string, fill func(tmp string) error) error {
 	if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return replaceDir(dst, fill)
+	return atomicfile.ReplaceDir(dst, fill)
 }
 
 // sameDir reports whether two paths name the same existing directory.
