@@ -30,6 +30,11 @@ type Entry struct {
 	// Lazy, when set instead of Data, produces the data at write time, so
 	// that writing a large model holds one converted tensor at a time.
 	Lazy func() ([]byte, error)
+	// Stream, when set instead of Data and Lazy, writes the data to w at
+	// write time in pieces of its choosing (e.g. Checkpoint.CopyTo), so
+	// that even one tensor need not be held in memory whole. It must write
+	// exactly the size the dtype and shape imply.
+	Stream func(w io.Writer) error
 }
 
 // LazyEntryFromTensor is EntryFromTensor deferred to write time: the tensor
@@ -137,10 +142,16 @@ func checkEntries(entries []Entry) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("safetensors: tensor %q: %v", e.Name, err)
 		}
-		if e.Lazy != nil && e.Data != nil {
-			return 0, fmt.Errorf("safetensors: tensor %q has both Data and Lazy", e.Name)
+		sources := 0
+		for _, set := range []bool{e.Data != nil, e.Lazy != nil, e.Stream != nil} {
+			if set {
+				sources++
+			}
 		}
-		if e.Lazy == nil && int64(len(e.Data)) != want {
+		if sources > 1 {
+			return 0, fmt.Errorf("safetensors: tensor %q has more than one of Data, Lazy and Stream", e.Name)
+		}
+		if e.Lazy == nil && e.Stream == nil && int64(len(e.Data)) != want {
 			return 0, fmt.Errorf("safetensors: tensor %q: %s%v needs %d bytes, data has %d", e.Name, e.DType, e.Shape, want, len(e.Data))
 		}
 		total += want
@@ -255,6 +266,17 @@ func Write(path string, entries []Entry, metadata map[string]string) error {
 
 // writeData writes an entry's data, producing it first if it is lazy.
 func writeData(w io.Writer, e Entry) error {
+	if e.Stream != nil {
+		want, _ := e.numBytes()
+		cw := &countingWriter{w: w}
+		if err := e.Stream(cw); err != nil {
+			return fmt.Errorf("tensor %q: %w", e.Name, err)
+		}
+		if cw.n != want {
+			return fmt.Errorf("tensor %q: %s%v needs %d bytes, Stream wrote %d", e.Name, e.DType, e.Shape, want, cw.n)
+		}
+		return nil
+	}
 	data := e.Data
 	if e.Lazy != nil {
 		var err error
@@ -360,4 +382,16 @@ func removeStale(dir string, keep map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
