@@ -94,3 +94,37 @@ func TestReadRangeAndStream(t *testing.T) {
 		t.Error("Data and Stream together were accepted")
 	}
 }
+
+func TestWriteShards(t *testing.T) {
+	dir := t.TempDir()
+	shards := []Shard{
+		{Name: "b-1.safetensors", Entries: []Entry{{Name: "x", DType: F32, Shape: []int{2}, Data: f32Bytes(1, 2)}}, Metadata: map[string]string{"format": "pt", "k": "v"}},
+		{Name: "a-2.safetensors", Entries: []Entry{{Name: "y", DType: F32, Shape: []int{1}, Data: f32Bytes(3)}, {Name: "z", DType: BF16, Shape: []int{1}, Data: bf16Bytes(4)}}},
+	}
+	if err := WriteShards(dir, shards, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	for name, shard := range map[string]string{"x": "b-1.safetensors", "y": "a-2.safetensors", "z": "a-2.safetensors"} {
+		if f, ok := ck.FileOf(name); !ok || filepath.Base(f.Path()) != shard {
+			t.Errorf("%s is not in %s", name, shard)
+		}
+	}
+	if f, _ := ck.FileOf("x"); f.Metadata()["k"] != "v" {
+		t.Errorf("shard metadata %v", f.Metadata())
+	}
+	for _, bad := range [][]Shard{
+		{{Name: "../x.safetensors"}},
+		{{Name: "model.safetensors"}},
+		{{Name: "a.safetensors"}, {Name: "a.safetensors"}},
+		{{Name: "a.safetensors", Entries: shards[0].Entries}, {Name: "b.safetensors", Entries: shards[0].Entries}},
+	} {
+		if err := WriteShards(t.TempDir(), bad, nil); err == nil {
+			t.Errorf("%v was accepted", bad)
+		}
+	}
+}
