@@ -1,8 +1,6 @@
 package export
 
 import (
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -66,14 +64,6 @@ func readTensors(t testing.TB, path string) map[string]rawTensor {
 type rawTensor struct {
 	info safetensors.TensorInfo
 	data []byte
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }
 
 func deref(p *float64) float64 {

@@ -1,9 +1,9 @@
 package export
 
 import (
-	"bytes"
-	"compress/gzip"
 	stdcontext "context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +44,12 @@ var sideFiles = []string{
 	"preprocessor_config.json", "processor_config.json", "NOTICE", "LICENSE",
 }
 
+// Architectures written into config.json.
+const (
+	ArchMultimodal = "Gemma3nForConditionalGeneration"
+	ArchText       = "Gemma3nForCausalLM"
+)
+
 // MergeOptions describe a merge (see Merge). Model, Adapter and Out are required.
 type MergeOptions struct {
 	// Model is the base model: a preset ("tiny"), a checkpoint directory
@@ -56,10 +62,16 @@ type MergeOptions struct {
 	// DType of a preset's weights ("float32", the default, or "bfloat16").
 	// A checkpoint keeps the dtype of each of its tensors.
 	DType string
+	// TextOnly writes the text decoder alone in the layout of
+	// transformers' Gemma3nForCausalLM ("model." names, no vision or audio
+	// tower, no K/V weights on the KV-shared layers), even from the
+	// official multimodal checkpoint, whose layout is kept otherwise.
+	TextOnly bool
 	// Verify reloads the written model with gemma3n.Load and checks that
 	// its logits on a short chat prompt match those of the base model with
 	// the adapter (within 1e-3 in float32, 0.5 in bfloat16, where the
-	// merged weights are rounded to 8 mantissa bits).
+	// merged weights are rounded to 8 mantissa bits). It loads the model
+	// twice: it needs memory for the full text model.
 	Verify bool
 	// Backend runs the verification (default: backend.New("")).
 	Backend backends.Backend
@@ -76,8 +88,10 @@ type MergeResult struct {
 	// BaseDir is the checkpoint directory of the base ("" for a preset).
 	BaseDir string `json:"base_dir,omitempty"`
 	Adapter string `json:"adapter"`
-	// Layout is the tensor naming of the checkpoint (see lora.Layout).
+	// Layout is the tensor naming of the written checkpoint (see lora.Layout).
 	Layout string `json:"layout"`
+	// Architecture is config.json's: ArchMultimodal or ArchText.
+	Architecture string `json:"architecture,omitempty"`
 	// DType is the dtype of the merged weights.
 	DType string `json:"dtype"`
 	// Tensors counts the tensors written, MergedTensors those that hold
@@ -86,8 +100,12 @@ type MergeResult struct {
 	MergedTensors int      `json:"merged_tensors"`
 	Files         []string `json:"files"`
 	Shards        int      `json:"shards"`
+	// Bytes is the size of the written weights.
+	Bytes int64 `json:"bytes,omitempty"`
 	// Tokenizer tells where the tokenizer files came from.
 	Tokenizer string `json:"tokenizer"`
+	// Warnings are what the adapter reader skipped.
+	Warnings []string `json:"warnings,omitempty"`
 	// MaxLogitDiff is the largest |Δ| between the logits of the reloaded
 	// merged model and of the base with the adapter (Verify only).
 	MaxLogitDiff *float64 `json:"max_logit_diff,omitempty"`
@@ -98,21 +116,28 @@ type MergeResult struct {
 // Merge writes the base model with the adapter merged into its weights
 // (W + s·B·A, PEFT's merge_and_unload) as a Hugging Face model directory:
 //
-//   - from a checkpoint directory: every tensor of the base checkpoint
-//     under its own name, prefix and dtype (vision and audio towers of a
-//     multimodal checkpoint included), the adapted ones replaced by their
-//     merged values, sharded like the base (shards no larger than the
-//     base's largest) or as one model.safetensors when the base is one
-//     file; config.json, generation_config.json, tokenizer and processor
-//     files copied from the base;
+//   - from the official multimodal checkpoint (Gemma3nForConditionalGeneration,
+//     "model.language_model." names): the same layout, which Ollama's and
+//     llama.cpp's converters and vLLM expect — the base's config.json, every
+//     tensor under its own name and dtype (the vision and audio towers and the
+//     K/V weights of the KV-shared layers byte for byte), the adapted
+//     projections merged, in the same shard files with the same index;
+//   - from a text-only checkpoint ("model." names), or with TextOnly: the
+//     text decoder in Gemma3nForCausalLM's layout (the text tensors of the
+//     base, renamed, without the unused K/V of KV-shared layers when they
+//     come from the multimodal layout), one model.safetensors or shards no
+//     larger than the base's largest;
 //   - from a preset: the model as gemma3n.Model.Save writes it (one
 //     model.safetensors, "model." prefix), a generation_config.json with
-//     its bos, eos and pad ids, and the embedded tokenizer the project
-//     pairs with the preset's vocabulary.
+//     its bos, eos and pad ids.
 //
-// A base directory without tokenizer files gets the embedded one too.
-// merge_info.json records the result. The directory is written under a
-// temporary name and renamed to Out at the end.
+// A checkpoint is merged tensor by tensor, streaming the others from the
+// base file to the new one: memory stays far below the model's size.
+// generation_config.json and the tokenizer and processor files are copied
+// from the base; a base without tokenizer files gets the embedded tokenizer
+// of its vocabulary size, written from the binary. merge_info.json records
+// the result. The directory is written under a temporary name and renamed
+// to Out at the end.
 func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	start := time.Now()
 	if opts.Model == "" || opts.Adapter == "" || opts.Out == "" {
@@ -137,55 +162,59 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 		}
 	}
 
-	var ckpt *safetensors.Checkpoint
-	var layout lora.Layout
-	loadType := dtypes.Float32
+	var write func(tmp string) error
+	var verifyDType dtypes.DType
 	if base.Preset {
+		verifyDType = dtypes.Float32
 		switch opts.DType {
 		case "", config.DTypeFloat32:
 		case config.DTypeBFloat16:
-			loadType = dtypes.BFloat16
+			verifyDType = dtypes.BFloat16
 		default:
 			return nil, fmt.Errorf("merge: dtype %q: want float32 or bfloat16", opts.DType)
 		}
+		model, err := gemma3n.Open(base.Path, verifyDType)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		adapter, err := lora.Load(model, opts.Adapter)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		res.Warnings = adapter.Warnings()
+		res.MergedTensors = len(adapter.Modules())
+		res.DType = strings.ToLower(verifyDType.String())
+		res.Layout, res.Architecture = lora.LayoutCausalLM.String(), ArchText
+		write = func(tmp string) error { return writePresetModel(adapter, tmp, res) }
 	} else {
-		if ckpt, err = safetensors.OpenCheckpoint(base.Path); err != nil {
+		m, err := openCheckpointMerge(base, opts.Adapter, opts.TextOnly)
+		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
-		defer ckpt.Close()
-		if layout, err = lora.LayoutOf(base.Path); err != nil {
-			return nil, fmt.Errorf("merge: %w", err)
+		defer m.close()
+		res.Warnings = m.updates.Warnings
+		res.MergedTensors = len(m.updates.Updates)
+		res.DType, verifyDType = m.dtype()
+		res.Layout, res.Architecture = m.outLayout().String(), ArchMultimodal
+		if !m.official {
+			res.Architecture = ArchText
 		}
-		if loadType, err = checkpointFloatType(ckpt, layout); err != nil {
-			return nil, fmt.Errorf("merge: %w", err)
-		}
+		write = func(tmp string) error { return m.write(tmp, res, log) }
 	}
-	res.Layout = layout.String()
-	log.Info("merge: loading the base model", "model", base.Path, "dtype", loadType)
-	model, err := gemma3n.Open(base.Path, loadType)
-	if err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
+	for _, w := range res.Warnings {
+		log.Warn("merge: " + w)
 	}
-	adapter, err := lora.Load(model, opts.Adapter)
-	if err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
-	}
-	res.MergedTensors = len(adapter.Modules())
-	res.DType = strings.ToLower(loadType.String())
 
 	err = replaceDirNew(opts.Out, func(tmp string) error {
-		if base.Preset {
-			if err := writePresetModel(adapter, tmp, res); err != nil {
-				return err
-			}
-		} else if err := writeMergedCheckpoint(adapter, ckpt, layout, tmp, res); err != nil {
+		if err := write(tmp); err != nil {
 			return err
 		}
 		if err := writeSideFiles(base, tmp, res, log); err != nil {
 			return err
 		}
 		if opts.Verify {
-			if err := verifyMerged(adapter, tmp, loadType, opts.Backend, res); err != nil {
+			log.Info("merge: verifying the merged model's logits", "dtype", verifyDType)
+			if err := verifyMerged(base, opts.Adapter, tmp, verifyDType, opts.Backend, res); err != nil {
 				return err
 			}
 		}
@@ -198,142 +227,246 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	log.Info("merge: wrote the merged model", "dir", opts.Out, "tensors", res.Tensors, "merged", res.MergedTensors, "shards", res.Shards)
+	log.Info("merge: wrote the merged model", "dir", opts.Out, "tensors", res.Tensors, "merged", res.MergedTensors,
+		"shards", res.Shards, "layout", res.Architecture, "seconds", fmt.Sprintf("%.1f", res.Seconds))
 	return res, nil
 }
 
-// VerifyMessage is the client turn of the chat prompt on which Verify
-// compares logits.
-const VerifyMessage = "I know I should cut down on drinking, but it's the only thing that helps me relax after work."
-
-// Base is a resolved model argument: a preset or a local checkpoint
-// directory, with its configuration.
-type Base struct {
-	Path   string // a preset name or a model directory
-	Preset bool
-	Config *gemma3n.Config
+// checkpointMerge merges an adapter into a checkpoint directory tensor by
+// tensor.
+type checkpointMerge struct {
+	base     *Base
+	ckpt     *safetensors.Checkpoint
+	layout   lora.Layout // the base's
+	official bool        // writing the multimodal layout
+	updates  *lora.Updates
+	byName   map[string]*lora.Update // base tensor name → its update
 }
 
-// IsPreset reports whether name is a built-in configuration and not a
-// path that exists (gemma3n.Open's rule).
-func IsPreset(name string) bool {
-	if !gemma3n.IsPreset(name) {
+func openCheckpointMerge(base *Base, adapter string, textOnly bool) (_ *checkpointMerge, err error) {
+	ckpt, err := safetensors.OpenCheckpoint(base.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ckpt.Close()
+		}
+	}()
+	layout, err := lora.LayoutOf(base.Path)
+	if err != nil {
+		return nil, err
+	}
+	updates, err := lora.ReadUpdates(base.Config, adapter)
+	if err != nil {
+		return nil, err
+	}
+	m := &checkpointMerge{base: base, ckpt: ckpt, layout: layout, updates: updates, byName: map[string]*lora.Update{},
+		official: layout == lora.LayoutMultimodal && !textOnly}
+	for i := range updates.Updates {
+		u := &updates.Updates[i]
+		name := layout.ModelPrefix() + u.Name + ".weight"
+		info, ok := ckpt.Info(name)
+		if !ok {
+			return nil, fmt.Errorf("the adapter's module %s has no weight %s in the base checkpoint %s", u.Name, name, base.Path)
+		}
+		if !slices.Equal(info.Shape, []int{u.Out, u.In}) {
+			return nil, fmt.Errorf("%s: tensor %s has shape %v, the adapter's module %s is [%d %d]", base.Path, name, info.Shape, u.Name, u.Out, u.In)
+		}
+		switch info.DType {
+		case safetensors.F32, safetensors.BF16, safetensors.F16:
+		default:
+			return nil, fmt.Errorf("%s: tensor %s has dtype %s: only F32, BF16 and F16 weights can be merged", base.Path, name, info.DType)
+		}
+		m.byName[name] = u
+	}
+	return m, nil
+}
+
+func (m *checkpointMerge) close() { m.ckpt.Close() }
+
+// outLayout is the tensor naming of the written checkpoint.
+func (m *checkpointMerge) outLayout() lora.Layout {
+	if m.official {
+		return lora.LayoutMultimodal
+	}
+	return lora.LayoutCausalLM
+}
+
+// dtype names the merged weights' dtype and the one to verify in.
+func (m *checkpointMerge) dtype() (string, dtypes.DType) {
+	for name := range m.byName {
+		info, _ := m.ckpt.Info(name)
+		switch info.DType {
+		case safetensors.BF16:
+			return "bfloat16", dtypes.BFloat16
+		case safetensors.F16:
+			return "float16", dtypes.Float32
+		}
+		break
+	}
+	return "float32", dtypes.Float32
+}
+
+// plannedTensor is one tensor of the written checkpoint.
+type plannedTensor struct {
+	entry safetensors.Entry
+	shard string // base shard file name
+}
+
+// plan lists the tensors to write, in the base's name order.
+func (m *checkpointMerge) plan() []plannedTensor {
+	var out []plannedTensor
+	firstShared := m.base.Config.FirstKVSharedLayer()
+	for _, name := range m.ckpt.Names() {
+		info, _ := m.ckpt.Info(name)
+		outName := name
+		if m.layout == lora.LayoutMultimodal && !m.official {
+			text, ok := gemma3n.TextTensorName(name)
+			if !ok || text == "lm_head.weight" || isUnusedKV(text, firstShared) {
+				continue // towers, the tied head, K/V nobody reads
+			}
+			outName = "model." + text
+		}
+		e := safetensors.Entry{Name: outName, DType: info.DType, Shape: info.Shape}
+		if u := m.byName[name]; u != nil {
+			e.Lazy = func() ([]byte, error) { return m.merged(name, info, u) }
+		} else {
+			e.Stream = func(w io.Writer) error { return m.ckpt.CopyTo(name, w) }
+		}
+		f, _ := m.ckpt.FileOf(name)
+		out = append(out, plannedTensor{entry: e, shard: filepath.Base(f.Path())})
+	}
+	return out
+}
+
+// isUnusedKV reports whether a text tensor name (no prefix) is the k_proj,
+// v_proj or k_norm of a KV-shared layer.
+func isUnusedKV(name string, firstShared int) bool {
+	var layer int
+	var rest string
+	if _, err := fmt.Sscanf(name, "layers.%d.%s", &layer, &rest); err != nil || layer < firstShared {
 		return false
 	}
-	_, err := os.Stat(name)
-	return err != nil
-}
-
-// ResolveBase turns a model argument into a preset or a local directory
-// (downloading a Hugging Face repo id through package hub) and reads its
-// configuration.
-func ResolveBase(ctx stdcontext.Context, name string, hubOpts hub.Options) (*Base, error) {
-	if IsPreset(name) {
-		cfg, err := gemma3n.Preset(name)
-		if err != nil {
-			return nil, err
-		}
-		return &Base{Path: name, Preset: true, Config: cfg}, nil
-	}
-	dir, err := hub.Resolve(ctx, name, hubOpts)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := gemma3n.LoadConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Base{Path: dir, Config: cfg}, nil
-}
-
-// Tokenizer returns the tokenizer the stages use with the model
-// (tokenizer.ForModel).
-func (m *Base) Tokenizer() (*tokenizer.Tokenizer, error) {
-	dir := m.Path
-	if m.Preset {
-		dir = ""
-	}
-	return tokenizer.ForModel(dir, m.Config.VocabSize)
-}
-
-func hasTokenizer(dir string) bool {
-	for _, name := range []string{tokenizer.TokenizerFile, tokenizer.TokenizerFile + ".gz"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return true
-		}
+	switch rest {
+	case "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.k_norm.weight":
+		return true
 	}
 	return false
 }
 
-// checkpointFloatType is the dtype to load a checkpoint in for merging:
-// that of its first adapted projection, bfloat16 kept as it is, everything
-// else through float32.
-func checkpointFloatType(ckpt *safetensors.Checkpoint, layout lora.Layout) (dtypes.DType, error) {
-	name := layout.ModelPrefix() + "layers.0.self_attn.q_proj.weight"
-	info, ok := ckpt.Info(name)
-	if !ok {
-		return dtypes.InvalidDType, fmt.Errorf("%s has no tensor %s", ckpt.Path(), name)
-	}
+// merged reads the base weight, adds the adapter's update and returns it
+// in the weight's dtype.
+func (m *checkpointMerge) merged(name string, info safetensors.TensorInfo, u *lora.Update) ([]byte, error) {
+	n := info.NumElements()
 	if info.DType == safetensors.BF16 {
-		return dtypes.BFloat16, nil
+		raw := make([]byte, 2*n)
+		if err := m.ckpt.ReadRangeInto(name, 0, raw, safetensors.BF16); err != nil {
+			return nil, err
+		}
+		bits := make([]uint16, n)
+		for i := range bits {
+			bits[i] = binary.LittleEndian.Uint16(raw[2*i:])
+		}
+		if err := u.MergeBFloat16(bits); err != nil {
+			return nil, err
+		}
+		for i, b := range bits {
+			binary.LittleEndian.PutUint16(raw[2*i:], b)
+		}
+		return raw, nil
 	}
-	return dtypes.Float32, nil
+	raw := make([]byte, 4*n)
+	if err := m.ckpt.ReadRangeInto(name, 0, raw, safetensors.F32); err != nil {
+		return nil, err
+	}
+	vals := make([]float32, n)
+	decodeFloat32s(vals, raw)
+	if err := u.MergeFloat32(vals); err != nil {
+		return nil, err
+	}
+	if info.DType == safetensors.F16 {
+		out := make([]byte, 2*n)
+		for i, v := range vals {
+			binary.LittleEndian.PutUint16(out[2*i:], float16Bits(v))
+		}
+		return out, nil
+	}
+	encodeFloat32s(raw, vals)
+	return raw, nil
 }
 
-// writeMergedCheckpoint writes every tensor of the base checkpoint into
-// dir, the adapted ones merged, sharded like the base.
-func writeMergedCheckpoint(a *lora.Adapter, ckpt *safetensors.Checkpoint, layout lora.Layout, dir string, res *MergeResult) error {
-	merged, err := a.MergedWeights(layout)
-	if err != nil {
-		return err
+// write writes the merged checkpoint into dir: the base's shard files and
+// index when it keeps the base's layout, else one file or shards no larger
+// than the base's largest.
+func (m *checkpointMerge) write(dir string, res *MergeResult, log *slog.Logger) error {
+	planned := m.plan()
+	prog := newProgress(log, "merge", 0)
+	var entries []safetensors.Entry
+	for _, p := range planned {
+		n, _ := entryBytes(p.entry)
+		prog.total += n
 	}
-	byName := make(map[string]*tensors.Tensor, len(merged))
-	for _, m := range merged {
-		if _, ok := ckpt.Info(m.Name); !ok {
-			return fmt.Errorf("the adapter's module %s has no weight %s in the base checkpoint %s", strings.TrimSuffix(strings.TrimPrefix(m.Name, layout.ModelPrefix()), ".weight"), m.Name, ckpt.Path())
-		}
-		byName[m.Name] = m.Tensor
+	for _, p := range planned {
+		entries = append(entries, prog.wrap(p.entry))
 	}
-	names := ckpt.Names()
-	entries := make([]safetensors.Entry, 0, len(names))
-	shardBytes := map[string]int64{}
-	for _, name := range names {
-		info, _ := ckpt.Info(name)
-		if f, ok := ckpt.FileOf(name); ok {
-			shardBytes[f.Path()] += info.NumBytes()
-		}
-		if t := byName[name]; t != nil {
-			e, err := safetensors.LazyEntryFromTensor(name, t, info.DType)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, e)
-			continue
-		}
-		entries = append(entries, safetensors.Entry{
-			Name: name, DType: info.DType, Shape: info.Shape,
-			Lazy: func() ([]byte, error) { return ckpt.Bytes(name) },
-		})
-	}
-	var maxShard int64 // 0: one file, as the base
-	if len(ckpt.Files()) > 1 {
-		for _, n := range shardBytes {
-			maxShard = max(maxShard, n)
-		}
-	}
-	metadata := ckpt.Metadata()
+	log.Info("merge: writing", "tensors", len(entries), "merged", len(m.byName), "bytes", humanBytes(prog.total), "layout", m.outLayout().String())
+	metadata := m.ckpt.Metadata()
 	if metadata == nil {
 		metadata = map[string]string{}
 	}
 	if _, ok := metadata["format"]; !ok {
 		metadata["format"] = "pt"
 	}
-	if err := safetensors.WriteSharded(dir, entries, metadata, maxShard); err != nil {
+	files := m.ckpt.Files()
+	var err error
+	switch {
+	case len(files) == 1:
+		err = safetensors.Write(filepath.Join(dir, safetensors.SingleFileName), entries, metadata)
+	case m.official || m.layout == lora.LayoutCausalLM:
+		var shards []safetensors.Shard
+		byShard := map[string]int{}
+		for _, f := range files {
+			byShard[filepath.Base(f)] = len(shards)
+			shards = append(shards, safetensors.Shard{Name: filepath.Base(f)})
+		}
+		for i, p := range planned {
+			sh := &shards[byShard[p.shard]]
+			sh.Entries = append(sh.Entries, entries[i])
+		}
+		for i := range shards {
+			if len(shards[i].Entries) > 0 {
+				f, _ := m.ckpt.FileOf(shards[i].Entries[0].Name)
+				if md := f.Metadata(); md != nil {
+					shards[i].Metadata = md
+				}
+			}
+		}
+		err = safetensors.WriteShards(dir, shards, metadata)
+	default:
+		var maxShard int64
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil {
+				maxShard = max(maxShard, st.Size())
+			}
+		}
+		err = safetensors.WriteSharded(dir, entries, metadata, maxShard)
+	}
+	if err != nil {
 		return err
 	}
-	res.Tensors = len(entries)
-	res.Shards = countShards(dir)
+	prog.done()
+	res.Tensors, res.Shards, res.Bytes = len(entries), countShards(dir), prog.total
 	return nil
+}
+
+// entryBytes is the size of an entry's data.
+func entryBytes(e safetensors.Entry) (int64, error) {
+	n := int64(e.DType.Size())
+	for _, d := range e.Shape {
+		n *= int64(d)
+	}
+	return n, nil
 }
 
 // writePresetModel saves the merged preset model into dir.
@@ -346,20 +479,33 @@ func writePresetModel(a *lora.Adapter, dir string, res *MergeResult) error {
 		return err
 	}
 	res.Tensors, res.Shards = len(merged.Config.Weights()), 1
+	if st, err := os.Stat(filepath.Join(dir, safetensors.SingleFileName)); err == nil {
+		res.Bytes = st.Size()
+	}
 	return nil
 }
 
 // writeSideFiles copies the base directory's configuration, generation and
 // tokenizer files, and writes what a preset (or a base without a
-// tokenizer) lacks.
+// tokenizer) lacks. A text-only model made from the multimodal checkpoint
+// gets the text configuration as Gemma3nForCausalLM's config.json.
 func writeSideFiles(base *Base, dir string, res *MergeResult, log *slog.Logger) error {
 	if !base.Preset {
+		writeTextConfig := res.Architecture == ArchText && strings.HasPrefix(res.Layout, lora.LayoutCausalLM.String()) && isMultimodalConfig(base.Path)
 		for _, name := range sideFiles {
+			if name == gemma3n.ConfigFileName && writeTextConfig {
+				continue
+			}
 			src := filepath.Join(base.Path, name)
 			if info, err := os.Stat(src); err != nil || !info.Mode().IsRegular() {
 				continue
 			}
 			if err := atomicfile.CopyFile(src, filepath.Join(dir, name)); err != nil {
+				return err
+			}
+		}
+		if writeTextConfig {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, gemma3n.ConfigFileName), base.Config); err != nil {
 				return err
 			}
 		}
@@ -380,6 +526,24 @@ func writeSideFiles(base *Base, dir string, res *MergeResult, log *slog.Logger) 
 	return nil
 }
 
+// isMultimodalConfig reports whether dir's config.json is a multimodal
+// Gemma3nConfig (with a text_config).
+func isMultimodalConfig(dir string) bool {
+	var top struct {
+		TextConfig map[string]any `json:"text_config"`
+	}
+	return readJSON(filepath.Join(dir, gemma3n.ConfigFileName), &top) == nil && top.TextConfig != nil
+}
+
+func hasTokenizer(dir string) bool {
+	for _, name := range []string{tokenizer.TokenizerFile, tokenizer.TokenizerFile + ".gz"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // writeGenerationConfig writes the generation defaults of a model without a
 // checkpoint: its bos, eos (every stop id) and pad ids.
 func writeGenerationConfig(cfg *gemma3n.Config, dir string) error {
@@ -392,48 +556,20 @@ func writeGenerationConfig(cfg *gemma3n.Config, dir string) error {
 }
 
 // writeEmbeddedTokenizer writes the embedded tokenizer for a vocabulary
-// size into dir and says which it was. Package tokenizer writes its tiny
-// tokenizer itself; the full Gemma 3 tokenizer's files are read from the
-// repository's pkg/tokenizer/assets, since that package keeps them private.
+// size (the tiny one for the tiny presets, Gemma's otherwise) into dir from
+// the binary and says which it was.
 func writeEmbeddedTokenizer(dir string, vocabSize int) (string, error) {
 	if vocabSize == tokenizer.TinyVocabSize {
 		return tokenizer.TinyName, tokenizer.WriteTiny(dir)
 	}
-	dataDir, err := data.FindDataDir("")
+	def, err := tokenizer.Default()
 	if err != nil {
-		return "", fmt.Errorf("the %s's files are found through the repository: %w", tokenizer.DefaultName, err)
-	}
-	assets := filepath.Join(filepath.Dir(dataDir), "pkg", "tokenizer", "assets")
-	for _, name := range []string{tokenizer.TokenizerFile, tokenizer.TokenizerConfigFile} {
-		if err := gunzipFile(filepath.Join(assets, name+".gz"), filepath.Join(dir, name)); err != nil {
-			return "", err
-		}
-	}
-	if err := atomicfile.Write(filepath.Join(dir, "NOTICE"), func(w io.Writer) error {
-		_, err := io.WriteString(w, tokenizer.DefaultNotice())
-		return err
-	}); err != nil {
 		return "", err
 	}
-	return tokenizer.DefaultName, nil
-}
-
-// gunzipFile decompresses src into dst.
-func gunzipFile(src, dst string) error {
-	raw, err := os.ReadFile(src)
-	if err != nil {
-		return err
+	if vocabSize < def.VocabSize() {
+		return "", fmt.Errorf("no embedded tokenizer fits a vocabulary of %d ids (the %s has %d)", vocabSize, tokenizer.DefaultName, def.VocabSize())
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-	return atomicfile.Write(dst, func(w io.Writer) error {
-		if _, err := io.Copy(w, zr); err != nil {
-			return fmt.Errorf("%s: %w", src, err)
-		}
-		return zr.Close()
-	})
+	return tokenizer.DefaultName, tokenizer.WriteDefault(dir)
 }
 
 // Tolerances of Verify on the logits (the final soft-capping bounds them by 30).
@@ -442,9 +578,13 @@ const (
 	verifyTolBFloat16 = 0.5
 )
 
+// VerifyMessage is the client turn of the chat prompt on which Verify
+// compares logits.
+const VerifyMessage = "I know I should cut down on drinking, but it's the only thing that helps me relax after work."
+
 // verifyMerged reloads the merged model from dir and compares its logits on
-// a short chat prompt with those of the adapter's model.
-func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b backends.Backend, res *MergeResult) error {
+// a short chat prompt with those of the base model with the adapter.
+func verifyMerged(base *Base, adapterDir, dir string, dtype dtypes.DType, b backends.Backend, res *MergeResult) error {
 	if b == nil {
 		var err error
 		if b, err = backend.New(""); err != nil {
@@ -456,13 +596,22 @@ func verifyMerged(a *lora.Adapter, dir string, dtype dtypes.DType, b backends.Ba
 		return fmt.Errorf("verify: reloading the merged model: %w", err)
 	}
 	ids := VerifyIDs(dir, reloaded.Config.VocabSize)
-	want, _, err := a.Model().Score(b, [][]int32{ids})
-	if err != nil {
-		return fmt.Errorf("verify: the adapter's model: %w", err)
-	}
 	got, _, err := reloaded.Score(b, [][]int32{ids})
 	if err != nil {
 		return fmt.Errorf("verify: the merged model: %w", err)
+	}
+	reloaded = nil
+	model, err := gemma3n.Open(base.Path, dtype)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	a, err := lora.Load(model, adapterDir)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	want, _, err := a.Model().Score(b, [][]int32{ids})
+	if err != nil {
+		return fmt.Errorf("verify: the adapter's model: %w", err)
 	}
 	d := floats.MaxAbsDiff(tensors.MustCopyFlatData[float32](want), tensors.MustCopyFlatData[float32](got))
 	res.MaxLogitDiff = &d
@@ -493,6 +642,18 @@ func VerifyIDs(dir string, vocab int) []int32 {
 	return ids
 }
 
+// readJSON decodes the JSON file at path into v.
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
 // absPath is path made absolute, or path when that fails.
 func absPath(path string) string {
 	if abs, err := filepath.Abs(path); err == nil {
@@ -515,7 +676,7 @@ func checkEmptyOrAbsent(dir string) error {
 	return nil
 }
 
-// replaceDirNew is replaceDir for a directory that is absent or empty.
+// replaceDirNew is atomicfile.ReplaceDir for a directory that is absent or empty.
 func replaceDirNew(dst string, fill func(tmp string) error) error {
 	if err := checkEmptyOrAbsent(dst); err != nil {
 		return err
