@@ -358,10 +358,16 @@ func isUnusedKV(name string, firstShared int) bool {
 // merged reads the base weight, adds the adapter's update and returns it
 // in the weight's dtype.
 func (m *checkpointMerge) merged(name string, info safetensors.TensorInfo, u *lora.Update) ([]byte, error) {
+	return mergedBytes(m.ckpt, name, info, u)
+}
+
+// mergedBytes reads a checkpoint weight, adds an update (in bfloat16 for a
+// bfloat16 weight, else in float32) and returns it in the weight's dtype.
+func mergedBytes(ckpt *safetensors.Checkpoint, name string, info safetensors.TensorInfo, u *lora.Update) ([]byte, error) {
 	n := info.NumElements()
 	if info.DType == safetensors.BF16 {
 		raw := make([]byte, 2*n)
-		if err := m.ckpt.ReadRangeInto(name, 0, raw, safetensors.BF16); err != nil {
+		if err := ckpt.ReadRangeInto(name, 0, raw, safetensors.BF16); err != nil {
 			return nil, err
 		}
 		bits := make([]uint16, n)
@@ -377,7 +383,7 @@ func (m *checkpointMerge) merged(name string, info safetensors.TensorInfo, u *lo
 		return raw, nil
 	}
 	raw := make([]byte, 4*n)
-	if err := m.ckpt.ReadRangeInto(name, 0, raw, safetensors.F32); err != nil {
+	if err := ckpt.ReadRangeInto(name, 0, raw, safetensors.F32); err != nil {
 		return nil, err
 	}
 	vals := make([]float32, n)
@@ -394,6 +400,24 @@ func (m *checkpointMerge) merged(name string, info safetensors.TensorInfo, u *lo
 	}
 	encodeFloat32s(raw, vals)
 	return raw, nil
+}
+
+// mergedFloat32 is mergedBytes widened to float32.
+func mergedFloat32(ckpt *safetensors.Checkpoint, name string, info safetensors.TensorInfo, u *lora.Update) ([]float32, error) {
+	raw, err := mergedBytes(ckpt, name, info, u)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, info.NumElements())
+	switch info.DType {
+	case safetensors.BF16:
+		dequantize(GGMLBF16, raw, out)
+	case safetensors.F16:
+		dequantize(GGMLF16, raw, out)
+	default:
+		decodeFloat32s(out, raw)
+	}
+	return out, nil
 }
 
 // write writes the merged checkpoint into dir: the base's shard files and

@@ -151,10 +151,11 @@ func E2BConfig() *Config {
 // LAuReL rank 64, per-layer inputs of width 256, final soft cap 30), so a
 // model it can load needs all of those: 30 layers like E2B, of which the
 // last 10 share K/V, every fifth a full-attention layer. The width is
-// tiny: hidden size 64, 4 query heads and 2 KV heads of 16, MLP width
-// 2,048 (wide enough that llama.cpp's unbiased standard deviation in the
-// Gaussian top-k stays close to HF's population one), a sliding window of
-// 16 tokens. As in E2B, the last 256 ids have no row of their own in the
+// tiny: hidden size 256 (llama.cpp 's CPU backend computes garbage or
+// crashes on float16 and q8_0 AltUp unembedding projections of width 64
+// or 128), 4 query heads and 2 KV heads of 16, MLP width 1,024 (wide enough
+// that llama.cpp's unbiased standard deviation in the Gaussian top-k stays
+// close to HF's population one), a sliding window of 16 tokens. As in E2B, the last 256 ids have no row of their own in the
 // per-layer embedding (they use row 0). Weights are random: it is a
 // verification model, not a counsellor.
 func tinyE2BConfig() *Config {
@@ -162,8 +163,8 @@ func tinyE2BConfig() *Config {
 	const layers = 30
 	c.VocabSize = TinyVocabSize
 	c.VocabSizePerLayerInput = TinyVocabSize - 256
-	c.HiddenSize = 64
-	c.IntermediateSize = repeat(2048, layers)
+	c.HiddenSize = 256
+	c.IntermediateSize = repeat(1024, layers)
 	c.NumAttentionHeads = 4
 	c.NumKeyValueHeads = 2
 	c.HeadDim = 16
