@@ -269,7 +269,7 @@ func TestGGUFLayout(t *testing.T) {
 		"gemma3n.embedding_length_per_layer_input": uint32(16), "gemma3n.altup.num_inputs": uint32(4),
 		"gemma3n.attention.sliding_window": uint32(8), "gemma3n.feed_forward_length": []int32{128, 128, 128, 128, 128, 128},
 		"gemma3n.attention.sliding_window_pattern": []bool{true, true, false, true, true, false},
-		"tokenizer.ggml.model": "llama", "tokenizer.ggml.bos_token_id": uint32(2), "tokenizer.ggml.add_bos_token": true,
+		"tokenizer.ggml.model":                     "llama", "tokenizer.ggml.bos_token_id": uint32(2), "tokenizer.ggml.add_bos_token": true,
 		"gemma3n.rope.freq_base": float32(1e6), "gemma3n.rope.freq_base_swa": float32(1e4), "gemma3n.final_logit_softcapping": float32(30),
 	} {
 		if got, ok := g.Get(key); !ok || !reflect.DeepEqual(got, want) {
