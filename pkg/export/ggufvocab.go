@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
@@ -32,12 +33,11 @@ type ggufVocab struct {
 //     token, highest first, leftmost on ties; Hugging Face's BPE applies
 //     the merge of lowest rank. A token's score is minus the rank of the
 //     first merge that produces it, so both choose the same merge.
-//   - Special added tokens are CONTROL (matched only when parsing
-//     specials), the other added tokens USER_DEFINED (always matched first,
-//     like Hugging Face's added tokens), spelled exactly as in
-//     tokenizer.json: llama.cpp's converter turns "▁" into a space in
-//     user-defined tokens, which would make it cut runs of spaces that
-//     Hugging Face's BPE merges differently.
+//   - Added tokens score -1000, as the converter gives them; special ones
+//     are CONTROL (matched only when parsing specials), the others
+//     USER_DEFINED (always matched first, like Hugging Face's added tokens),
+//     with "▁" written as a space as the converter does, since llama.cpp
+//     matches them in the raw text (Gemma's runs of spaces).
 //   - <0xNN> tokens are BYTE, <unk> UNKNOWN; ids past the tokenizer's
 //     (E2B's multimodal slots) are "[PADn]" of type UNUSED, as the
 //     converter pads them.
@@ -55,10 +55,10 @@ func buildVocab(tok *tokenizer.Tokenizer, vocabSize int) (*ggufVocab, error) {
 		e := entries[id]
 		v.tokens[id] = e.Text
 		switch {
-		case e.MergeRank >= 0:
-			v.scores[id] = -float32(e.MergeRank)
 		case e.Added:
 			v.scores[id] = -1000
+		case e.MergeRank >= 0:
+			v.scores[id] = -float32(e.MergeRank)
 		}
 		switch {
 		case e.Unknown:
@@ -69,6 +69,7 @@ func buildVocab(tok *tokenizer.Tokenizer, vocabSize int) (*ggufVocab, error) {
 			v.types[id] = tokControl
 		case e.Added:
 			v.types[id] = tokUserDefined
+			v.tokens[id] = strings.ReplaceAll(e.Text, "▁", " ")
 		default:
 			v.types[id] = tokNormal
 		}
