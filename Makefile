@@ -16,7 +16,7 @@ export GOEXPERIMENT := simd
 # notebooks get it from here.
 export GODEBUG := asyncpreemptoff=1
 
-.PHONY: all build train test test-short lint fuzz clean
+.PHONY: all build train test test-short lint fuzz clean llamacpp-deps
 
 all: build
 
@@ -40,11 +40,24 @@ train: build
 
 # The test command of the README; .ci/run calls exactly this.
 # It also executes every notebook headless (notebooks-check, notebooks/notebooks.mk), which
-# installs Jupyter's nbconvert from Debian packages on first use.
-test:
+# installs Jupyter's nbconvert from Debian packages on first use, and installs the CPU build of
+# llama.cpp (npm package node-llama-cpp, llamacpp-deps) that the GGUF export tests run; under
+# make test those tests fail rather than skip when it is missing (GGUF_REQUIRE_LLAMA=1).
+test: llamacpp-deps
 	$(GO) vet $(PKG)
-	$(GO) test -timeout 30m -count=1 $(PKG)
+	GGUF_REQUIRE_LLAMA=1 $(GO) test -timeout 30m -count=1 $(PKG)
 	$(MAKE) notebooks-check
+
+# llama.cpp for the GGUF export tests: node-llama-cpp 3.21.1 and its prebuilt Linux x64 CPU
+# binaries (about 80 MB), pinned by pkg/export/testdata/llamacpp/package-lock.json, installed
+# into that folder's node_modules (ignored by git) on first use. Needs Node.js 18+ and npm.
+LLAMACPP_DIR := pkg/export/testdata/llamacpp
+llamacpp-deps:
+	@test -f $(LLAMACPP_DIR)/node_modules/node-llama-cpp/package.json || { \
+	  command -v npm >/dev/null || { echo "llamacpp-deps: npm is missing (apt-get install -y nodejs npm)" >&2; exit 1; }; \
+	  echo "llamacpp-deps: installing node-llama-cpp into $(LLAMACPP_DIR)"; \
+	  cd $(LLAMACPP_DIR) && npm ci --omit=optional --ignore-scripts --no-audit --no-fund; \
+	}
 
 # A quicker loop for development: skips the slow cases.
 test-short:
@@ -64,6 +77,6 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin runs reports notebooks/.executed
+	rm -rf bin runs reports notebooks/.executed $(LLAMACPP_DIR)/node_modules
 
 include notebooks/notebooks.mk

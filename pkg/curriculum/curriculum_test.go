@@ -15,6 +15,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
@@ -94,7 +95,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		filepath.Join(AdapterDirName, lora.WeightsFileName), filepath.Join(DPODirName, dpo.SummaryFileName),
 		filepath.Join(MergedDirName, "model.safetensors"), filepath.Join(MergedDirName, "config.json"),
 		filepath.Join(MergedDirName, "generation_config.json"), filepath.Join(MergedDirName, "tokenizer.json"),
-		filepath.Join(MergedDirName, MergeInfoFileName)} {
+		filepath.Join(MergedDirName, export.MergeInfoFileName)} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("run directory: %v", err)
 		}
@@ -142,7 +143,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := verifyIDs(filepath.Join(out, MergedDirName), merged.Config.VocabSize)
+	ids := export.VerifyIDs(filepath.Join(out, MergedDirName), merged.Config.VocabSize)
 	if d := testutil.MaxAbsDiff(scoreWithAdapter(t, "tiny", filepath.Join(out, AdapterDirName), dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged model: max |Δlogit| %g", d)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
 
@@ -41,7 +42,7 @@ func SampleReply(dir, message string, maxNewTokens int, b compute.Backend) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	tok, err := modelTokenizer(&modelRef{path: dir, config: cfg})
+	tok, err := (&export.Base{Path: dir, Config: cfg}).Tokenizer()
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
 // Paths of the shipped configuration and the fixtures, relative to this package.
@@ -64,29 +63,4 @@ func score(t testing.TB, m *gemma3n.Model, ids []int32) []float32 {
 		t.Fatal(err)
 	}
 	return tensors.MustCopyFlatData[float32](logits)
-}
-
-// readTensors reads every tensor of a checkpoint (file or directory) as raw bytes with its info.
-func readTensors(t testing.TB, path string) map[string]rawTensor {
-	t.Helper()
-	ck, err := safetensors.OpenCheckpoint(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
-	out := map[string]rawTensor{}
-	for _, name := range ck.Names() {
-		info, _ := ck.Info(name)
-		b, err := ck.Bytes(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = rawTensor{info: info, data: append([]byte(nil), b...)}
-	}
-	return out
-}
-
-type rawTensor struct {
-	info safetensors.TensorInfo
-	data []byte
 }

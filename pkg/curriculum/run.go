@@ -18,6 +18,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -354,11 +355,11 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 		}
 		return ds, err
 	}
-	model, err := resolveModel(runCtx, r.cfg.Model.NameOrPath, r.opts.Hub)
+	model, err := export.ResolveBase(runCtx, r.cfg.Model.NameOrPath, r.opts.Hub)
 	if err != nil {
 		return nil, fmt.Errorf("DPO: %w", err)
 	}
-	tok, err := modelTokenizer(model)
+	tok, err := model.Tokenizer()
 	if err != nil {
 		return nil, fmt.Errorf("DPO: %w", err)
 	}
@@ -371,7 +372,7 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 		dtype = dtypes.BFloat16
 	}
 	o := dpo.Options{
-		Config: r.cfg, Model: model.path, Adapter: filepath.Join(r.opts.Out, sftAdapter), RunDir: dir,
+		Config: r.cfg, Model: model.Path, Adapter: filepath.Join(r.opts.Out, sftAdapter), RunDir: dir,
 		Resume: true, SaveOnCancel: true, MaxSteps: r.settings.DPOMaxSteps, DType: dtype, Backend: r.backend,
 		Tokenizer: tok, TrainPairs: trainPairs, EvalPairs: evalPairs,
 		Progress: r.opts.Progress, NoProgress: r.opts.NoProgress, Logger: r.log, OnStep: r.opts.OnStep, OnEval: r.opts.OnEval,
@@ -388,19 +389,19 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 
 // merge merges the final adapter into the base model as merged/, or reads
 // back the result of an earlier invocation.
-func (r *runner) merge(runCtx stdcontext.Context, adapter string) (*MergeResult, error) {
+func (r *runner) merge(runCtx stdcontext.Context, adapter string) (*export.MergeResult, error) {
 	dir := filepath.Join(r.opts.Out, MergedDirName)
-	var mr MergeResult
-	if err := readJSON(filepath.Join(dir, MergeInfoFileName), &mr); err == nil {
+	var mr export.MergeResult
+	if err := readJSON(filepath.Join(dir, export.MergeInfoFileName), &mr); err == nil {
 		r.log.Info("merged model already written", "dir", dir)
 		mr.Reused = true
 		return &mr, nil
 	}
 	dtype := ""
-	if gemmaPreset(r.cfg.Model.NameOrPath) {
+	if export.IsPreset(r.cfg.Model.NameOrPath) {
 		dtype = sft.ModelDType(r.cfg)
 	}
-	res, err := Merge(runCtx, MergeOptions{
+	res, err := export.Merge(runCtx, export.MergeOptions{
 		Model: r.cfg.Model.NameOrPath, Adapter: adapter, Out: dir, DType: dtype,
 		Verify: r.settings.VerifyMerge, Backend: r.backend, Hub: r.opts.Hub, Logger: r.log,
 	})

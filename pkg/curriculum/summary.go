@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -28,8 +29,8 @@ type Summary struct {
 	Phases         []PhaseSummary `json:"phases"`
 	DPO            *DPOSummary    `json:"dpo,omitempty"`
 	// Adapter is the final adapter (DPO's, else the last phase's).
-	Adapter string       `json:"adapter,omitempty"`
-	Merge   *MergeResult `json:"merge,omitempty"`
+	Adapter string              `json:"adapter,omitempty"`
+	Merge   *export.MergeResult `json:"merge,omitempty"`
 	// Complete is set once every stage is done.
 	Complete bool `json:"complete"`
 	// Invocations counts the calls that worked on the run (1 + resumes).

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 )
 
 func TestLossTrend(t *testing.T) {
@@ -88,7 +90,7 @@ func TestSummaryTable(t *testing.T) {
 				EvalLoss: map[string]float64{"counselchat": 8.8, "annomi": 8.4}},
 		},
 		DPO:   &DPOSummary{Steps: 2, TrainLossStart: f(0.69), TrainLossEnd: f(0.5), LossFell: true},
-		Merge: &MergeResult{Dir: MergedDirName, Tensors: 10, MergedTensors: 4, DType: "float32", MaxLogitDiff: f(1e-6)},
+		Merge: &export.MergeResult{Dir: MergedDirName, Tensors: 10, MergedTensors: 4, DType: "float32", MaxLogitDiff: f(1e-6)},
 	}
 	var b bytes.Buffer
 	s.Table(&b)

@@ -9,8 +9,9 @@ import (
 // presets are built-in configurations, selected by name wherever a model
 // directory is expected (e.g. --model tiny).
 var presets = map[string]func() *Config{
-	"tiny": tinyConfig,
-	"e2b":  E2BConfig,
+	"tiny":     tinyConfig,
+	"tiny-e2b": tinyE2BConfig,
+	"e2b":      E2BConfig,
 }
 
 // PresetNames lists the built-in configurations.
@@ -27,6 +28,9 @@ func PresetNames() []string {
 //
 //   - "tiny": the project's embedded default model, a small random-init
 //     Gemma 3n that exercises every component (see tinyConfig).
+//   - "tiny-e2b": E2B's depth and layout at a tiny width (see
+//     tinyE2BConfig), for checking exports against runtimes that hard-code
+//     parts of E2B's layout (llama.cpp).
 //   - "e2b": the text configuration of google/gemma-3n-E2B-it (spec §1).
 func Preset(name string) (*Config, error) {
 	mk, ok := presets[strings.ToLower(name)]
@@ -137,5 +141,35 @@ func E2BConfig() *Config {
 	for i := range defaultSparseLayers {
 		c.ActivationSparsity[i] = defaultSparsity
 	}
+	return c
+}
+
+// tinyE2BConfig is E2B's depth and layout at a tiny width, over the tiny
+// preset's 8,192-id vocabulary. llama.cpp hard-codes parts of Gemma 3n
+// (KV sharing from layer 20 on, sliding layers in a period of 5,
+// activation sparsity 0.95 on the first 10 layers, 4 AltUp streams,
+// LAuReL rank 64, per-layer inputs of width 256, final soft cap 30), so a
+// model it can load needs all of those: 30 layers like E2B, of which the
+// last 10 share K/V, every fifth a full-attention layer. The width is
+// tiny: hidden size 256 (llama.cpp 's CPU backend computes garbage or
+// crashes on float16 and q8_0 AltUp unembedding projections of width 64
+// or 128), 4 query heads and 2 KV heads of 16, MLP width 1,024 (wide enough
+// that llama.cpp's unbiased standard deviation in the Gaussian top-k stays
+// close to HF's population one), a sliding window of 16 tokens. As in E2B, the last 256 ids have no row of their own in the
+// per-layer embedding (they use row 0). Weights are random: it is a
+// verification model, not a counsellor.
+func tinyE2BConfig() *Config {
+	c := E2BConfig()
+	const layers = 30
+	c.VocabSize = TinyVocabSize
+	c.VocabSizePerLayerInput = TinyVocabSize - 256
+	c.HiddenSize = 256
+	c.IntermediateSize = repeat(1024, layers)
+	c.NumAttentionHeads = 4
+	c.NumKeyValueHeads = 2
+	c.HeadDim = 16
+	c.SlidingWindow = 16
+	c.MaxPositionEmbeddings = 4096
+	c.TorchDType = "float32"
 	return c
 }

@@ -80,38 +80,47 @@ type tensorSource interface {
 	Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error)
 }
 
-// loadTensors checks the adapter tensors of src (read from file) against
-// the model and installs them.
-func loadTensors(model *gemma3n.Model, p *peftFile, file string, src tensorSource) (*Adapter, error) {
-	a := newAdapter(model, p.cfg)
-	a.peft = p.raw
+// adapterPair is one module's A and B tensors in an adapter file, checked
+// against the model.
+type adapterPair struct {
+	module       linearModule
+	rank         int
+	alpha        float64
+	nameA, nameB string
+}
+
+// pairTensors checks the adapter tensors of src (read from file) against a
+// model of config cfg: every tensor belongs to a linear layer, comes in an
+// A/B pair with shapes [r, in] and [out, r] and the rank of the adapter's
+// config. It returns the pairs in the model's module order, the layout the
+// names use and warnings about skipped tensors.
+func pairTensors(cfg *gemma3n.Config, p *peftFile, file string, src tensorSource) (pairs []adapterPair, layout Layout, warnings []string, err error) {
 	errorf := func(format string, args ...any) error {
 		return fmt.Errorf("lora: %s: %s", file, fmt.Sprintf(format, args...))
 	}
-
 	type pair struct{ a, b string } // tensor names
-	pairs := map[string]*pair{}
+	byModule := map[string]*pair{}
 	var nonText, dead []string
 	layoutSet := false
-	known := moduleIndex(model.Config)
+	known := moduleIndex(cfg)
 	for _, name := range src.Names() {
-		module, isB, layout, err := parseTensorName(name)
+		module, isB, l, err := parseTensorName(name)
 		if errors.Is(err, errNonText) {
 			nonText = append(nonText, name)
 			continue
 		}
 		if err != nil {
-			return nil, errorf("%v", err)
+			return nil, 0, nil, errorf("%v", err)
 		}
 		if !layoutSet {
-			a.Layout, layoutSet = layout, true
-		} else if layout != a.Layout {
-			return nil, errorf("tensor %q uses the %s layout, earlier tensors the %s layout", name, layout, a.Layout)
+			layout, layoutSet = l, true
+		} else if l != layout {
+			return nil, 0, nil, errorf("tensor %q uses the %s layout, earlier tensors the %s layout", name, l, layout)
 		}
 		m, ok := known[module]
 		if !ok {
-			return nil, errorf("tensor %q: %q is not a linear layer of this model (%d layers; wrong base model?)",
-				name, module, model.Config.NumHiddenLayers)
+			return nil, 0, nil, errorf("tensor %q: %q is not a linear layer of this model (%d layers; wrong base model?)",
+				name, module, cfg.NumHiddenLayers)
 		}
 		if m.dead {
 			if !isB {
@@ -119,10 +128,10 @@ func loadTensors(model *gemma3n.Model, p *peftFile, file string, src tensorSourc
 			}
 			continue
 		}
-		pr := pairs[module]
+		pr := byModule[module]
 		if pr == nil {
 			pr = &pair{}
-			pairs[module] = pr
+			byModule[module] = pr
 		}
 		if isB {
 			pr.b = name
@@ -131,48 +140,64 @@ func loadTensors(model *gemma3n.Model, p *peftFile, file string, src tensorSourc
 		}
 	}
 	if len(nonText) > 0 {
-		a.warnf("skipped %d adapter tensor(s) of the vision/audio towers (the text decoder has no such modules): %s",
-			len(nonText), summarizeNames(nonText))
+		warnings = append(warnings, fmt.Sprintf("skipped %d adapter tensor(s) of the vision/audio towers (the text decoder has no such modules): %s",
+			len(nonText), summarizeNames(nonText)))
 	}
 	if len(dead) > 0 {
-		a.warnf("skipped the adapters of %d K/V projection(s) of KV-shared layers (the forward pass never uses them): %s",
-			len(dead), summarizeNames(dead))
+		warnings = append(warnings, fmt.Sprintf("skipped the adapters of %d K/V projection(s) of KV-shared layers (the forward pass never uses them): %s",
+			len(dead), summarizeNames(dead)))
 	}
-	if len(pairs) == 0 {
-		return nil, errorf("no LoRA tensors for the text decoder")
+	if len(byModule) == 0 {
+		return nil, 0, nil, errorf("no LoRA tensors for the text decoder")
 	}
-
-	values := map[string][2]*tensors.Tensor{}
-	for _, m := range linearModules(model.Config) {
-		pr := pairs[m.name]
+	for _, m := range linearModules(cfg) {
+		pr := byModule[m.name]
 		if pr == nil {
 			continue
 		}
 		if pr.a == "" || pr.b == "" {
-			have, want := pr.a+pr.b, a.Layout.TensorName(m.name, pr.a != "")
-			return nil, errorf("tensor %q has no partner %q", have, want)
+			have, want := pr.a+pr.b, layout.TensorName(m.name, pr.a != "")
+			return nil, 0, nil, errorf("tensor %q has no partner %q", have, want)
 		}
 		r, alpha := p.cfg.rankAndAlpha(m.name)
 		infoA, _ := src.Info(pr.a)
 		infoB, _ := src.Info(pr.b)
 		if want := []int{r, m.in}; !slices.Equal(infoA.Shape, want) {
-			return nil, errorf("tensor %q has shape %v, want %v ([r, in] with r = %d from %s, in = %d from the base weight)",
+			return nil, 0, nil, errorf("tensor %q has shape %v, want %v ([r, in] with r = %d from %s, in = %d from the base weight)",
 				pr.a, infoA.Shape, want, r, ConfigFileName, m.in)
 		}
 		if want := []int{m.out, r}; !slices.Equal(infoB.Shape, want) {
-			return nil, errorf("tensor %q has shape %v, want %v ([out, r] with out = %d from the base weight, r = %d)",
+			return nil, 0, nil, errorf("tensor %q has shape %v, want %v ([out, r] with out = %d from the base weight, r = %d)",
 				pr.b, infoB.Shape, want, m.out, r)
 		}
-		tA, err := src.Tensor(pr.a, dtypes.Float32)
+		pairs = append(pairs, adapterPair{module: m, rank: r, alpha: alpha, nameA: pr.a, nameB: pr.b})
+	}
+	return pairs, layout, warnings, nil
+}
+
+// loadTensors checks the adapter tensors of src (read from file) against
+// the model and installs them.
+func loadTensors(model *gemma3n.Model, p *peftFile, file string, src tensorSource) (*Adapter, error) {
+	a := newAdapter(model, p.cfg)
+	a.peft = p.raw
+	pairs, layout, warnings, err := pairTensors(model.Config, p, file, src)
+	if err != nil {
+		return nil, err
+	}
+	a.Layout = layout
+	a.warnings = append(a.warnings, warnings...)
+	values := map[string][2]*tensors.Tensor{}
+	for _, pr := range pairs {
+		tA, err := src.Tensor(pr.nameA, dtypes.Float32)
 		if err != nil {
 			return nil, fmt.Errorf("lora: %w", err)
 		}
-		tB, err := src.Tensor(pr.b, dtypes.Float32)
+		tB, err := src.Tensor(pr.nameB, dtypes.Float32)
 		if err != nil {
 			return nil, fmt.Errorf("lora: %w", err)
 		}
-		a.addModule(m, r, alpha)
-		values[m.name] = [2]*tensors.Tensor{tA, tB}
+		a.addModule(pr.module, pr.rank, pr.alpha)
+		values[pr.module.name] = [2]*tensors.Tensor{tA, tB}
 	}
 	if err := a.install(values); err != nil {
 		return nil, err

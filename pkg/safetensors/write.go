@@ -30,6 +30,11 @@ type Entry struct {
 	// Lazy, when set instead of Data, produces the data at write time, so
 	// that writing a large model holds one converted tensor at a time.
 	Lazy func() ([]byte, error)
+	// Stream, when set instead of Data and Lazy, writes the data to w at
+	// write time in pieces of its choosing (e.g. Checkpoint.CopyTo), so
+	// that even one tensor need not be held in memory whole. It must write
+	// exactly the size the dtype and shape imply.
+	Stream func(w io.Writer) error
 }
 
 // LazyEntryFromTensor is EntryFromTensor deferred to write time: the tensor
@@ -137,10 +142,16 @@ func checkEntries(entries []Entry) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("safetensors: tensor %q: %v", e.Name, err)
 		}
-		if e.Lazy != nil && e.Data != nil {
-			return 0, fmt.Errorf("safetensors: tensor %q has both Data and Lazy", e.Name)
+		sources := 0
+		for _, set := range []bool{e.Data != nil, e.Lazy != nil, e.Stream != nil} {
+			if set {
+				sources++
+			}
 		}
-		if e.Lazy == nil && int64(len(e.Data)) != want {
+		if sources > 1 {
+			return 0, fmt.Errorf("safetensors: tensor %q has more than one of Data, Lazy and Stream", e.Name)
+		}
+		if e.Lazy == nil && e.Stream == nil && int64(len(e.Data)) != want {
 			return 0, fmt.Errorf("safetensors: tensor %q: %s%v needs %d bytes, data has %d", e.Name, e.DType, e.Shape, want, len(e.Data))
 		}
 		total += want
@@ -255,6 +266,17 @@ func Write(path string, entries []Entry, metadata map[string]string) error {
 
 // writeData writes an entry's data, producing it first if it is lazy.
 func writeData(w io.Writer, e Entry) error {
+	if e.Stream != nil {
+		want, _ := e.numBytes()
+		cw := &countingWriter{w: w}
+		if err := e.Stream(cw); err != nil {
+			return fmt.Errorf("tensor %q: %w", e.Name, err)
+		}
+		if cw.n != want {
+			return fmt.Errorf("tensor %q: %s%v needs %d bytes, Stream wrote %d", e.Name, e.DType, e.Shape, want, cw.n)
+		}
+		return nil
+	}
 	data := e.Data
 	if e.Lazy != nil {
 		var err error
@@ -281,8 +303,7 @@ var shardNamePattern = regexp.MustCompile(`^model-\d{5}-of-\d{5}\.safetensors$`)
 // shards) are removed afterwards, so that OpenCheckpoint(dir) sees only the
 // new checkpoint.
 func WriteSharded(dir string, entries []Entry, metadata map[string]string, maxShardBytes int64) error {
-	total, err := checkEntries(entries)
-	if err != nil {
+	if _, err := checkEntries(entries); err != nil {
 		return fmt.Errorf("%w (writing %s)", err, dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -297,15 +318,60 @@ func WriteSharded(dir string, entries []Entry, metadata map[string]string, maxSh
 		keep[SingleFileName] = true
 		return removeStale(dir, keep)
 	}
-	idx := indexJSON{Metadata: map[string]any{"total_size": total}, WeightMap: map[string]string{}}
+	named := make([]Shard, len(shards))
 	for i, shard := range shards {
-		name := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
-		if err := Write(filepath.Join(dir, name), shard, metadata); err != nil {
+		named[i] = Shard{Name: fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards)), Entries: shard}
+		keep[named[i].Name] = true
+	}
+	if err := WriteShards(dir, named, metadata); err != nil {
+		return err
+	}
+	keep[IndexFileName] = true
+	return removeStale(dir, keep)
+}
+
+// Shard is one file of a sharded checkpoint: its name inside the
+// checkpoint directory and its tensors.
+type Shard struct {
+	Name    string
+	Entries []Entry
+	// Metadata is the file's "__metadata__"; nil takes WriteShards' argument.
+	Metadata map[string]string
+}
+
+// WriteShards writes a sharded checkpoint with a given assignment of
+// tensors to files (as a copy of another checkpoint keeps its sharding):
+// every shard with Write, then model.safetensors.index.json with the
+// total size and the weight map. Names must be distinct .safetensors file
+// names, and no tensor may appear twice.
+func WriteShards(dir string, shards []Shard, metadata map[string]string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	var all []Entry
+	seen := map[string]bool{}
+	for _, sh := range shards {
+		if filepath.Base(sh.Name) != sh.Name || !strings.HasSuffix(sh.Name, ".safetensors") || sh.Name == SingleFileName || seen[sh.Name] {
+			return fmt.Errorf("safetensors: shard name %q: want a distinct *.safetensors file name", sh.Name)
+		}
+		seen[sh.Name] = true
+		all = append(all, sh.Entries...)
+	}
+	total, err := checkEntries(all)
+	if err != nil {
+		return fmt.Errorf("%w (writing %s)", err, dir)
+	}
+	idx := indexJSON{Metadata: map[string]any{"total_size": total}, WeightMap: map[string]string{}}
+	for _, sh := range shards {
+		md := sh.Metadata
+		if md == nil {
+			md = metadata
+		}
+		if err := Write(filepath.Join(dir, sh.Name), sh.Entries, md); err != nil {
 			return err
 		}
-		keep[name] = true
-		for _, e := range shard {
-			idx.WeightMap[e.Name] = name
+		for _, e := range sh.Entries {
+			idx.WeightMap[e.Name] = sh.Name
 		}
 	}
 	data, err := json.MarshalIndent(idx, "", "  ")
@@ -316,8 +382,7 @@ func WriteSharded(dir string, entries []Entry, metadata map[string]string, maxSh
 	if err := atomicfile.WriteBytes(filepath.Join(dir, IndexFileName), data); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
-	keep[IndexFileName] = true
-	return removeStale(dir, keep)
+	return nil
 }
 
 // splitShards groups name-sorted entries into consecutive shards.
@@ -360,4 +425,16 @@ func removeStale(dir string, keep map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -29,7 +29,7 @@ func TestMergeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, want := range []string{"merged 20 of 149 tensors (float32, causal-lm", "into 1 file(s)", "tokenizer: copied from",
+	for _, want := range []string{"merged 20 of 149 tensors (float32, Gemma3nForCausalLM, causal-lm", "into 1 file(s)", "tokenizer: copied from",
 		"verified: reloaded logits within", "client: I feel stuck.\ncounsellor: "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)

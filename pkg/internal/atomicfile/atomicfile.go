@@ -7,6 +7,7 @@ package atomicfile
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -97,4 +98,67 @@ func SyncDir(dir string) {
 		_ = d.Sync()
 		_ = d.Close()
 	}
+}
+
+// WriteJSON writes v as indented JSON (with a final newline) to path
+// atomically.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", filepath.Base(path), err)
+	}
+	return WriteBytes(path, append(data, '\n'))
+}
+
+// CopyFile copies the regular file src to dst atomically (0644).
+func CopyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return Write(dst, func(w io.Writer) error {
+		if _, err := io.Copy(w, in); err != nil {
+			return fmt.Errorf("copying %s: %w", src, err)
+		}
+		return nil
+	})
+}
+
+// ReplaceDir fills a temporary directory next to dst and then puts it in
+// dst's place (an existing dst is moved aside and removed), so that dst is
+// never seen half written. On an error from fill the temporary directory
+// is removed and dst is left as it was.
+func ReplaceDir(dst string, fill func(tmp string) error) error {
+	parent := filepath.Dir(dst)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(dst)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // a no-op after the rename
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		// rename cannot replace a non-empty directory: move the old one aside.
+		old, err := os.MkdirTemp(parent, ".old-"+filepath.Base(dst)+"-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(old)
+		if err := os.Rename(dst, filepath.Join(old, "dir")); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	SyncDir(parent)
+	return nil
 }

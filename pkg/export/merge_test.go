@@ -1,7 +1,8 @@
-package curriculum
+package export
 
 import (
 	"bytes"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
@@ -20,8 +22,11 @@ import (
 )
 
 // multimodalBase writes the fixture model as the official E2B checkpoint
-// lays a model out: text tensors under "model.language_model.", a vision
-// tensor beside them, bfloat16, in three shards with an index.
+// lays a model out: a Gemma3nForConditionalGeneration config.json with the
+// fixture's as text_config, text tensors under "model.language_model." in
+// bfloat16 with K/V weights on the KV-shared layers too, vision and audio
+// tower tensors beside them (one in float32), in three shards with an
+// index.
 func multimodalBase(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -44,67 +49,128 @@ func multimodalBase(t *testing.T) string {
 		entries = append(entries, e)
 		total += int64(len(e.Data))
 	}
-	vision := make([]byte, 2*3*5)
-	for i := range vision {
-		vision[i] = byte(i * 7)
+	filler := func(name string, dtype safetensors.DType, shape ...int) safetensors.Entry {
+		n := dtype.Size()
+		for _, d := range shape {
+			n *= d
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*7 + len(name))
+		}
+		return safetensors.Entry{Name: name, DType: dtype, Shape: shape, Data: b}
 	}
-	entries = append(entries, safetensors.Entry{Name: "model.vision_tower.timm_model.conv_stem.conv.weight", DType: safetensors.BF16, Shape: []int{3, 5}, Data: vision})
+	for _, l := range []int{4, 5} { // the KV-shared layers: K/V the model never reads
+		p := "model.language_model.layers." + string(rune('0'+l)) + ".self_attn."
+		entries = append(entries, filler(p+"k_proj.weight", safetensors.BF16, 32, 64), filler(p+"v_proj.weight", safetensors.BF16, 32, 64),
+			filler(p+"k_norm.weight", safetensors.BF16, 16))
+	}
+	entries = append(entries,
+		filler("model.vision_tower.timm_model.conv_stem.conv.weight", safetensors.BF16, 3, 5),
+		filler("model.audio_tower.conformer.0.attention.attn.per_dim_scale", safetensors.F32, 8),
+		filler("model.embed_vision.embedding.weight", safetensors.BF16, 4, 64))
 	if err := safetensors.WriteSharded(dir, entries, map[string]string{"format": "pt"}, total/3+1); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"config.json", "generation_config.json", "tokenizer.json"} {
-		if err := copyFile(filepath.Join(fixtureModel, name), filepath.Join(dir, name)); err != nil {
+	var text map[string]any
+	if err := readJSON(filepath.Join(fixtureModel, "config.json"), &text); err != nil {
+		t.Fatal(err)
+	}
+	delete(text, "architectures")
+	top := map[string]any{
+		"architectures": []string{ArchMultimodal}, "model_type": "gemma3n", "text_config": text,
+		"vision_config": map[string]any{"model_type": "gemma3n_vision"}, "audio_config": map[string]any{"model_type": "gemma3n_audio"},
+		"eos_token_id": []int{1, 106},
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), top); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"generation_config.json", "tokenizer.json"} {
+		if err := atomicfile.CopyFile(filepath.Join(fixtureModel, name), filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
 }
 
+// shardOf names the file of each tensor of a checkpoint directory.
+func shardOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ck, err := safetensors.OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	out := map[string]string{}
+	for _, name := range ck.Names() {
+		f, _ := ck.FileOf(name)
+		out[name] = filepath.Base(f.Path())
+	}
+	return out
+}
+
 func TestMergeCheckpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		base     func(t *testing.T) string
+		textOnly bool
 		dtype    dtypes.DType
+		arch     string
 		sharded  bool
 		logitTol float64
 	}{
-		{"single float32 file", func(*testing.T) string { return fixtureModel }, dtypes.Float32, false, 1e-4},
-		{"sharded bfloat16 multimodal", multimodalBase, dtypes.BFloat16, true, verifyTolBFloat16},
+		{"single float32 text file", func(*testing.T) string { return fixtureModel }, false, dtypes.Float32, ArchText, false, 1e-4},
+		{"official multimodal layout", multimodalBase, false, dtypes.BFloat16, ArchMultimodal, true, verifyTolBFloat16},
+		{"text-only from the multimodal layout", multimodalBase, true, dtypes.BFloat16, ArchText, true, verifyTolBFloat16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := tc.base(t)
 			out := filepath.Join(t.TempDir(), "merged")
-			res, err := Merge(t.Context(), MergeOptions{Model: base, Adapter: fixtureAdapter, Out: out, Verify: true, Backend: testutil.Backend(t), Logger: testutil.QuietLogger()})
+			res, err := Merge(t.Context(), MergeOptions{Model: base, Adapter: fixtureAdapter, Out: out, TextOnly: tc.textOnly,
+				Verify: true, Backend: testutil.Backend(t), Logger: testutil.QuietLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.MaxLogitDiff == nil || *res.MaxLogitDiff > tc.logitTol {
-				t.Errorf("verification: max |Δlogit| %v, want ≤ %g", deref(res.MaxLogitDiff), tc.logitTol)
+			if res.MaxLogitDiff == nil || *res.MaxLogitDiff > tc.logitTol || res.Architecture != tc.arch {
+				t.Errorf("verification: max |Δlogit| %v, want ≤ %g; architecture %s", deref(res.MaxLogitDiff), tc.logitTol, res.Architecture)
 			}
 
-			// Every tensor of the base, by name, dtype and shape; only the
-			// adapted projections changed.
+			// Every tensor the layout keeps, by name, dtype and shape; only
+			// the adapted projections changed.
 			before, after := readTensors(t, base), readTensors(t, out)
-			if len(after) != len(before) || res.Tensors != len(before) {
-				t.Fatalf("%d tensors written (result says %d), the base has %d", len(after), res.Tensors, len(before))
-			}
+			kept := 0
 			changed := 0
 			for name, b := range before {
-				a, ok := after[name]
-				if !ok {
-					t.Fatalf("tensor %s of the base is missing", name)
+				outName := name
+				if tc.textOnly {
+					text, ok := gemma3n.TextTensorName(name)
+					if !ok || kvShared(name) {
+						if _, there := after["model."+strings.TrimPrefix(text, "model.")]; ok && there {
+							t.Errorf("%s was written in the text-only layout", name)
+						}
+						continue
+					}
+					outName = "model." + text
 				}
+				a, ok := after[outName]
+				if !ok {
+					t.Fatalf("tensor %s of the base is missing (as %s)", name, outName)
+				}
+				kept++
 				if a.info.DType != b.info.DType || !slices.Equal(a.info.Shape, b.info.Shape) {
 					t.Errorf("%s: %s%v, the base has %s%v", name, a.info.DType, a.info.Shape, b.info.DType, b.info.Shape)
 				}
-				adapted := strings.Contains(name, "self_attn.") && strings.HasSuffix(name, "_proj.weight")
+				adapted := strings.Contains(name, "self_attn.") && strings.HasSuffix(name, "_proj.weight") && !kvShared(name)
 				same := bytes.Equal(a.data, b.data)
-				if same == adapted && !(adapted && kvShared(name)) {
+				if same == adapted {
 					t.Errorf("%s: adapted %v, unchanged %v", name, adapted, same)
 				}
 				if !same {
 					changed++
 				}
+			}
+			if len(after) != kept || res.Tensors != kept {
+				t.Fatalf("%d tensors written (result says %d), want %d", len(after), res.Tensors, kept)
 			}
 			if changed != res.MergedTensors || changed == 0 {
 				t.Errorf("%d tensors changed, %d merged", changed, res.MergedTensors)
@@ -113,12 +179,27 @@ func TestMergeCheckpoint(t *testing.T) {
 			if tc.sharded != (indexErr == nil) || tc.sharded != (res.Shards > 1) {
 				t.Errorf("sharded %v: index %v, %d shards", tc.sharded, indexErr, res.Shards)
 			}
-			for _, name := range []string{"config.json", "generation_config.json", "tokenizer.json"} {
+			if tc.arch == ArchMultimodal {
+				if got, want := shardOf(t, out), shardOf(t, base); !maps.Equal(got, want) {
+					t.Errorf("sharding differs from the base's:\n got %v\nwant %v", got, want)
+				}
+			}
+			copied := []string{"generation_config.json", "tokenizer.json"}
+			if !tc.textOnly {
+				copied = append(copied, "config.json")
+			}
+			for _, name := range copied {
 				want, _ := os.ReadFile(filepath.Join(base, name))
 				got, err := os.ReadFile(filepath.Join(out, name))
 				if err != nil || !bytes.Equal(got, want) {
 					t.Errorf("%s not copied from the base (%v)", name, err)
 				}
+			}
+			var cfgJSON struct {
+				Architectures []string `json:"architectures"`
+			}
+			if err := readJSON(filepath.Join(out, "config.json"), &cfgJSON); err != nil || !slices.Equal(cfgJSON.Architectures, []string{tc.arch}) {
+				t.Errorf("config.json architectures %v (%v), want %s", cfgJSON.Architectures, err, tc.arch)
 			}
 			var info MergeResult
 			if err := readJSON(filepath.Join(out, MergeInfoFileName), &info); err != nil || info.Tensors != res.Tensors || !slices.Contains(info.Files, MergeInfoFileName) {
@@ -131,7 +212,7 @@ func TestMergeCheckpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids := verifyIDs(out, merged.Config.VocabSize)
+			ids := VerifyIDs(out, merged.Config.VocabSize)
 			want := scoreWithAdapter(t, base, fixtureAdapter, tc.dtype, ids)
 			plain, err := gemma3n.Load(base, tc.dtype)
 			if err != nil {
@@ -147,11 +228,11 @@ func TestMergeCheckpoint(t *testing.T) {
 	}
 }
 
-// kvShared reports whether a K/V projection belongs to the fixture's
-// KV-shared layers (4 and 5), which adapters skip.
+// kvShared reports whether a K/V projection or norm belongs to the
+// fixture's KV-shared layers (4 and 5), which adapters skip.
 func kvShared(name string) bool {
 	return (strings.Contains(name, "layers.4.") || strings.Contains(name, "layers.5.")) &&
-		(strings.Contains(name, "k_proj") || strings.Contains(name, "v_proj"))
+		(strings.Contains(name, "k_proj") || strings.Contains(name, "v_proj") || strings.Contains(name, "k_norm"))
 }
 
 // presetAdapter saves an adapter for the tiny preset with non-zero B.
@@ -211,21 +292,11 @@ func TestMergePreset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := verifyIDs(out, cfg.VocabSize)
+	ids := VerifyIDs(out, cfg.VocabSize)
 	if d := testutil.MaxAbsDiff(scoreWithAdapter(t, "tiny", adapter, dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged preset: max |Δlogit| %g", d)
 	}
 
-	reply, err := SampleReply(out, SampleClientMessage, 5, testutil.Backend(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(reply.IDs) == 0 || len(reply.IDs) > 5 || !strings.Contains(reply.Prompt, SampleClientMessage) || !strings.HasSuffix(reply.Prompt, "<start_of_turn>model\n") {
-		t.Errorf("reply %+v", reply)
-	}
-	if _, err := SampleReply(out, "", 5, nil); err == nil {
-		t.Error("an empty message was accepted")
-	}
 }
 
 func TestMergeRejects(t *testing.T) {
