@@ -139,7 +139,7 @@ var ruleSpecs = []struct {
 		`(?:tried|try|trying|attempted|attempt|attempting|tries|tryed) (?:again )?(?:to )?{adv}(?:{killv} {refl}|end {poss} (?:own )?life|take {poss} (?:own )?life|commit suicide|suicide|hang {refl}|drown {refl}|overdose|od|shoot {refl}|jump off|jump from|slit {poss} wrists|gas {refl}|poison {refl}|end (?:it|things|it all|everything)|die|overdose|not wake up)|attempted suicide`},
 	{"attempt_noun", SuicidePlan, High, act | noun, 0, "", "mentions one's suicide attempt",
 		`(?:suicide|suicidal) attempts?|attempts? on (?:my|his|her|their) (?:own )?life`},
-	{"overdosed_self", OverdoseMedical, High, act, 0, "", "took an overdose",
+	{"overdosed_self", OverdoseMedical, High, act, 0, overdoseOtherSenses, "took an overdose",
 		`(?:i|i have|i just|i have just|i had|he|she|they|he has|she has|just|has|have) {adv}(?:overdosed|overdose on|took an overdose|taken an overdose|overdosing)|(?:took|taken|take|taking) an overdose|overdosed (?:on purpose|intentionally|deliberately)`},
 	{"took_lethal", OverdoseMedical, High, act, 0, "", "swallowed a large amount of medication",
 		`(?:took|taken|swallowed|swallow|swallowing|ate|eaten|downed|popped|consumed|chugged|necked) (?:like |about |around |over |nearly |almost |maybe |at least |more than |probably |just )?(?:all|every|everything|a whole|the whole|an entire|the entire|half|a bottle|a box|a pack|a packet|a strip|a handful|handfuls|a bunch|a lot|a ton|tons|loads|lots|too many|way too many|way too much|too much|(?:[1-9]\d|\d{3,})|{poss} whole|{poss} entire|twenty|thirty|forty|fifty|sixty|fifteen|a hundred|several|a few bottles) (?:of )?(?:{poss} |the |her |his )?(?:{w} )?(?:{w} )?(?:{pills}|in the medicine cabinet|in my medicine cabinet|in the cabinet|bottle|pack|packet|box|strip)`},
@@ -278,6 +278,9 @@ var ruleSpecs = []struct {
 // cutOtherSenses are the words after "cut", "cutting", "burn" that give
 // them a sense other than self-harm.
 const cutOtherSenses = "back down out off class classes school corners costs ties coupons wood paper onions hair grass it them him her his the a an my some carbs sugar through into across ahead loose dinner food meat cake bread the toast lines line calories fat spending hours shifts"
+
+// overdoseOtherSenses are the things one "overdoses on" in jest.
+const overdoseOtherSenses = "on_coffee on_caffeine on_sugar on_chocolate on_candy on_sweets on_netflix on_tv on_memes on_love on_cuteness on_carbs on_junk on_pizza on_fries on_cake on_cookies on_tiktok on_anime on_sleep on_energy on_red_bull on_espresso"
 
 // rules are the compiled ruleSpecs.
 var rules = compileRules()
