@@ -145,6 +145,19 @@ func (s *messageScreen) keepOutermost(all, idioms []match) (kept, _ []match) {
 			kept = append(kept, m)
 		}
 	}
+	// The sensitivity layer does not overrule a specific rule that read
+	// the same words as an idiom ("want to die of embarrassment").
+	kept = slices.DeleteFunc(kept, func(k match) bool {
+		if k.r.flags&sense == 0 {
+			return false
+		}
+		for _, i := range idioms {
+			if i.r.flags&sense == 0 && i.a <= k.a && k.b <= i.b+1 {
+				return true
+			}
+		}
+		return false
+	})
 	// An idiom reading inside a counted match says nothing.
 	idioms = slices.DeleteFunc(idioms, func(i match) bool {
 		for _, k := range kept {
@@ -337,7 +350,13 @@ func (s *messageScreen) evaluate(m match) *finding {
 		case quoteWork:
 			return discount("quotes a song, film, book or saying")
 		case quoteHabit:
-			return discount("quotes someone's habitual saying")
+			// A catchphrase about an everyday trigger ("always says 'I'm
+			// going to kill myself' when the printer jams") is a saying;
+			// without one, repeated talk of dying is a warning sign.
+			if habitTrigger.in(s.seg(q[1], sent[1])) || trivialCondition.in(sentSeg) {
+				return discount("quotes someone's habitual saying")
+			}
+			forced = s.quoteSpeaker(q)
 		case quoteQuestion:
 			if !s.answeredYes(q[1]) {
 				return discount("a question someone asked, quoted")
@@ -347,6 +366,10 @@ func (s *messageScreen) evaluate(m match) *finding {
 		case quoteThird:
 			forced = ThirdParty
 		}
+	} else if innerVoice.in(before) {
+		// "my head keeps saying kill yourself": the writer's own thoughts.
+		forced = Self
+		f.ev.Note = "the writer's own thoughts"
 	} else if reportedQuestion.in(before) {
 		if !s.answeredYes(m.b) {
 			return discount("a question someone asked")
@@ -365,12 +388,27 @@ func (s *messageScreen) evaluate(m match) *finding {
 		}
 	}
 	if r.flags&(joking|threat) != 0 && !s.inAll(seriousMarker) {
-		if s.inAll(jokeMarker) {
+		// Laughter does not make a wish not to exist a joke: hyperbole
+		// says "I want to die", not "I wish I'd never been born".
+		literal := r.flags&passive != 0 && nonHyperbole.in(s.seg(m.a, m.b))
+		if s.inAll(jokeMarker) && !literal {
 			return discount("hyperbole (joke marker)")
 		}
 		if trivialCondition.in(sentSeg) {
 			return discount("hyperbole (a trivial condition)")
 		}
+		if strings.Contains(s.all, " "+markSob+" ") && everydayCause.in(s.all) && !literal {
+			return discount("hyperbole (crying emoji about an everyday cause)")
+		}
+	}
+	if r.flags&cue != 0 && fearedFrame.in(s.seg(max(s.clause(m.a)[0], m.a-5), m.a)) {
+		return discount("feared, not done")
+	}
+	if r.flags&cue != 0 && cueKind(r.name) == "farewell" && s.inAll(everydayFarewell) {
+		return discount("a farewell or a gift with an everyday reason")
+	}
+	if r.name != "end_it" && endsSomething(s.seg(m.a, m.b)) && (s.inAll(relationshipMarker) || s.inAll(partnerPronoun)) {
+		return discount("about ending a relationship or an activity")
 	}
 
 	if s.question[s.sentIndex(m.a)] && hypothetical.in(before) && r.flags&method == 0 {
@@ -392,12 +430,15 @@ func (s *messageScreen) evaluate(m match) *finding {
 		}
 		subject = subjSelf
 	}
+	if r.flags&sense != 0 && subject == subjNonPerson {
+		return discount("not about a person")
+	}
 	f.ev.Subject = subject.Subject()
 
 	if s.inAll(clinicalMarker) && (r.flags&noun != 0 || !found) && r.flags&method == 0 {
 		return discount("clinical, academic or fictional discussion")
 	}
-	if subject == subjThird && fictionMarker.in(sentSeg) {
+	if subject == subjThird && fictionMarker.in(sentSeg) && !socialStory.in(sentSeg) {
 		return discount("about characters in a story, play or film")
 	}
 	if r.flags&noun != 0 && !s.firstPersonNear(m) && subject != subjThird {
@@ -442,6 +483,9 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.flags&passive != 0 && (acuteMarker.in(sentSeg) || s.acuteNearby(m.a)) {
 		level = High
 		note("acute: now or tonight")
+	} else if r.flags&(passive|sense) == passive|sense && intentFrame.in(before) && futureTime.in(sentSeg) {
+		level = High
+		note("an intent with a time")
 	}
 	if (past || pastMarker.in(sentSeg) || monthsAgoPast(sentSeg)) && !recent {
 		if level > Concern {
@@ -465,6 +509,10 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.category == SelfHarm && r.flags&act != 0 && level < High && actNow.in(clauseSeg) && !pastMarker.in(clauseSeg) {
 		level = High
 		note("recent")
+	} else if r.category == SelfHarm && r.flags&act != 0 && level < High && subject == subjSelf &&
+		(ongoing.in(sentSeg) || recentAct.in(clauseSeg)) && !pastMarker.in(sentSeg) {
+		level = High
+		note("ongoing")
 	}
 	if r.flags&threat != 0 && level < High && (acuteMarker.in(sentSeg) || threatTime.in(sentSeg)) {
 		level = High
@@ -502,8 +550,21 @@ func (s *messageScreen) evaluate(m match) *finding {
 	return f
 }
 
+// endsSomething reports a match that speaks of ending it or things, which
+// may be a relationship.
+func endsSomething(seg string) bool {
+	return strings.Contains(seg, " end it ") && !strings.Contains(seg, " end it all ") ||
+		strings.Contains(seg, " end things ") || strings.Contains(seg, " ending it ") && !strings.Contains(seg, " ending it all ")
+}
+
 // threatTime: a threat with a day or a moment ("when he gets home").
 var threatTime = newMarker("threat_time", `tomorrow|tonight|today|when (?:he|she|they) (?:gets|get|comes|come) (?:home|back|in)|on monday|on friday|this week|next week|in the morning|while (?:he|she|they) (?:sleeps|sleep|is asleep|are asleep)|the next time i see (?:him|her|them)|next time (?:he|she|they)`)
+
+// fearedFrame: a sign the writer fears or fights ("scared I'll relapse").
+var fearedFrame = newMarker("feared", `(?:scared|afraid|worried|terrified|fear|frightened|nervous|anxious)(?: that)?(?: i will| i would| i might| i could| i am going to| of| she will| he will| they will| she would| he would)?|(?:do not|don't) want to|trying not to|try not to|so i do not|so i don't`)
+
+// ongoing: self-harm that goes on ("every night this week").
+var ongoing = newMarker("ongoing", `every (?:night|day|morning|evening)|each (?:night|day)|most (?:nights|days)|this week|all week|daily|nightly|these days|every time i`)
 
 // recentAct: someone else's act that just happened ("just took").
 var recentAct = newMarker("recent_act", `just|an hour ago|minutes ago|last night|this morning|today|tonight|yesterday|earlier`)
@@ -630,6 +691,8 @@ func (s *messageScreen) attribution(q [2]int) int {
 	attr := s.seg(from, open)
 	inner := s.seg(q[0], q[1])
 	switch {
+	case habitVerb.in(attr):
+		return quoteHabit // "keeps saying": not a proverb
 	case quoteWorkMarker.in(attr):
 		return quoteWork
 	case quoteHabitMarker.in(attr):
@@ -647,6 +710,36 @@ func (s *messageScreen) attribution(q [2]int) int {
 	}
 	return quotePlain
 }
+
+// quoteSpeaker is whom a quotation is about: the writer when "I" says it,
+// else whoever is named before it.
+func (s *messageScreen) quoteSpeaker(q [2]int) Subject {
+	for i := q[0] - 2; i >= max(0, q[0]-12); i-- {
+		switch w := s.word(i); {
+		case w == "." || w == "!" || w == "?":
+			return ThirdParty
+		case w == "i":
+			return Self
+		case w == "he" || w == "she" || w == "they" || relationNouns[w] || genericNouns[w]:
+			return ThirdParty
+		}
+	}
+	return ThirdParty
+}
+
+// partnerPronoun: someone "it" may be ended with ("Should I end it? He
+// never listens").
+var partnerPronoun = newMarker("partner_pronoun", `he|she`)
+
+// hypotheticalFrame: a sentence about anyone ("if a friend tells me").
+var hypotheticalFrame = newMarker("hypothetical_frame", `if|when|whenever|what should|what do|how do|how should|how can|in case`)
+
+// habitVerb: someone says something again and again.
+var habitVerb = newMarker("habit_verb", `(?:keeps|kept|keep|always|constantly|often|sometimes|still) (?:saying|says|said|telling|tells|texting|posting|writing)`)
+
+// habitTrigger: the everyday trigger of a catchphrase ("when the printer
+// jams").
+var habitTrigger = newMarker("habit_trigger", `when|whenever|every time|each time|if`)
 
 // subjectKind is whom a match is about, before it becomes a Subject.
 type subjectKind uint8
@@ -725,6 +818,19 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 				}
 			}
 		}
+		// "everyone would be better off if I ...", "... without me": the
+		// writer, whoever else the sentence names.
+		if m.r.flags&passive != 0 {
+			for i := m.a; i+1 < m.b; i++ {
+				if w, next := s.word(i), s.word(i+1); w == "without" && next == "me" || w == "if" && next == "i" {
+					return subjSelf, true
+				}
+			}
+		}
+		// "my girlfriend overdosed": the relative is the subject.
+		if s.word(m.a) == "my" && (relationNouns[s.word(m.a+1)] || relationNouns[s.word(m.a+2)]) && m.r.flags&cue == 0 {
+			return subjThird, true
+		}
 		// In a cue a possessive is rarely its subject ("it was not their
 		// fault"), so cues take the subject from the words before them.
 		for i := m.a; i < m.b && m.r.flags&cue == 0; i++ {
@@ -735,6 +841,9 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 				}
 				return subjSelf, true
 			case "his", "their":
+				if s.genericAntecedent(m.a) {
+					return subjGeneric, true
+				}
 				return subjThird, true
 			case "your":
 				return subjGeneric, true
@@ -755,6 +864,31 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 	return subjSelf, false
 }
 
+// genericAntecedent reports a general person shortly before token i in
+// its sentence ("if a friend tells me they are thinking of ending their
+// life"), whom a later "they" or "their" refers to.
+func (s *messageScreen) genericAntecedent(i int) bool {
+	sent := s.sentence(i)
+	if !s.question[s.sentIndex(i)] && !hypotheticalFrame.in(s.seg(sent[0], i)) {
+		return false // "a girl in my class posted that she ...": someone in particular
+	}
+	from := max(sent[0], i-10)
+	for k := i - 1; k >= from; k-- {
+		w := s.word(k)
+		if w == "i" || w == "my" {
+			continue
+		}
+		if genericPronouns[w] || genericNouns[w] && !definiteDeterminers[s.word(k-1)] ||
+			relationNouns[w] && indefiniteDeterminers[s.word(k-1)] {
+			return true
+		}
+		if definiteDeterminers[w] && w != "the" {
+			return false
+		}
+	}
+	return false
+}
+
 // lookBack finds the nearest subject word in tokens [from, i).
 func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 	for j := i - 1; j >= from && j >= 0; j-- {
@@ -773,6 +907,10 @@ func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 			// A pronoun whose antecedent is general ("someone says they").
 			for k := j - 1; k >= from && k >= j-6; k-- {
 				if genericNouns[s.word(k)] && !definiteDeterminers[s.word(k-1)] {
+					return subjGeneric, true
+				}
+				// "if a friend tells me they ...": anyone's friend.
+				if relationNouns[s.word(k)] && indefiniteDeterminers[s.word(k-1)] && s.genericAntecedent(j) {
 					return subjGeneric, true
 				}
 			}
@@ -820,6 +958,12 @@ func (s *messageScreen) routeViolence(f *finding) (subjectKind, bool) {
 	}
 	if actor == subjSelf {
 		if victimSelf || strings.HasPrefix(s.word(f.a), "touch") {
+			return subjUnknown, false
+		}
+		switch s.word(f.a - 1) {
+		case "could", "would", "might":
+			// "I could strangle him": a threat or a figure of speech, which
+			// the threat rules read; not an act.
 			return subjUnknown, false
 		}
 		f.ev.Category = HarmToOthers
