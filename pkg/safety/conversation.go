@@ -126,6 +126,15 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 	}
 	for _, k := range order {
 		g := groups[k]
+		_, talkBefore := ctxSeen(ctx, k)
+		_, talkHere := here.seen[k]
+		if !talkBefore && !talkHere && everydayOnly(g.cues) {
+			for _, f := range g.cues {
+				f.pending = false
+				f.ev.Note = "a farewell or a gift with an everyday reason"
+			}
+			continue
+		}
 		note := ""
 		if onlyEntrapment(g.cues) {
 			// "I can't take it anymore" is everyday distress unless
@@ -166,6 +175,20 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 			}
 		}
 	}
+}
+
+// everydayOnly reports a group whose signs other than farewells with an
+// everyday reason are none: nothing comes with "goodbye everyone, I'm off
+// to university".
+func everydayOnly(cues []*finding) bool {
+	any := false
+	for _, f := range cues {
+		if !f.everyday {
+			return false
+		}
+		any = true
+	}
+	return any
 }
 
 // onlyEntrapment reports a group of entrapment cues alone.
@@ -227,7 +250,7 @@ var cueKinds = map[string]string{
 	"cue_finality": "finality", "cue_note": "farewell", "cue_affairs": "farewell", "cue_decided": "intent",
 	"cue_date": "plan", "cue_aborted": "attempt", "cue_return": "return", "cue_access": "access",
 	"cue_method_idea": "method", "cue_harm_approach": "approach", "cue_empty_bottle": "substance",
-	"cue_entrapment": "entrapment",
+	"cue_entrapment": "entrapment", "cue_implied": "intent",
 }
 
 func cueKind(rule string) string {

@@ -90,7 +90,7 @@ var (
 )
 
 // allMarkers lists the markers (their words join the vocabulary).
-var allMarkers = []*marker{partnerPronoun, hypotheticalFrame, fearedFrame, habitVerb, habitTrigger, ongoing, nonHyperbole, everydayCause, everydayFarewell, innerVoice, socialStory, intentFrame, futureTime,
+var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypotheticalFrame, fearedFrame, habitVerb, habitTrigger, ongoing, nonHyperbole, everydayCause, everydayFarewell, innerVoice, socialStory, intentFrame, futureTime,
 	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,

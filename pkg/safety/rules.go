@@ -165,7 +165,7 @@ var ruleSpecs = []ruleSpec{
 	{"suicidal_thoughts", SuicidalIdeation, High, idea, 0, "", "has suicidal thoughts",
 		`(?:have|having|had|get|getting|got|experiencing|experience|experienced|keep having|battling|struggling with|dealing with|fighting|been having|started having) {adv}(?:some |these |my |a lot of |constant |frequent |recurring |intense |strong |daily |bad |more )?(?:suicidal|suicide) (?:thoughts?|ideation|ideas|feelings|urges|impulses)|suicidal (?:thoughts?|ideation|urges|impulses|feelings) (?:are |is )?(?:back|again|getting worse|getting stronger|every day|all the time|are getting|come and go|come|keep coming|never go away|will not stop|are constant|are there|are scaring me|scare me)`},
 	{"kill_self", SuicidalIdeation, High, idea | joking, 0, "in", "mentions killing oneself",
-		`{killv} {refl}|(?:end|ending) (?:it all|{poss} (?:own )?life|my own life)|take {poss} (?:own )?life|commit suicide|(?:unalive|unaliving) {refl}`},
+		`{killv} {refl}|(?:end|ending) (?:it all|{poss} (?:own )?life|my own life)|(?:finish|finishing|stop|stopping|end with|finish with) (?:my|his|her) (?:own )?life (?:\.|!|,|and|because|now|tonight|soon|today)|take {poss} (?:own )?life|commit suicide|(?:unalive|unaliving) {refl}`},
 	{"suicide_way_out", SuicidalIdeation, High, idea, 0, "", "sees suicide as the way out",
 		`(?:suicide|death|dying|killing myself|ending it) {adv}(?:is|feels like|seems like|seems|looks like|sounds like) {adv}(?:the|my|an) (?:only |best |easiest |last )?(?:way out|option|answer|solution|choice|escape|way)|(?:suicide|killing myself|dying|death|ending it) is (?:all|the only thing) (?:that )?i {adv}(?:think|can think|thought|dream) about|(?:all i|the only thing i) {adv}(?:think|can think) about is (?:suicide|killing myself|dying|death|ending it)|(?:suicide|killing myself|ending it|dying|death) (?:is |seems |sounds |looks |feels )?(?:looking |sounding |feeling )?(?:really |so |pretty |more and more )?(?:good|tempting|appealing|attractive|like a relief|peaceful|better and better|like the answer)`},
 	{"talks_of_suicide", SuicidalIdeation, Concern, passive, 0, "prevention rates awareness research statistics hotline hotlines",
@@ -293,6 +293,17 @@ const overdoseOtherSenses = "on_coffee on_caffeine on_sugar on_chocolate on_cand
 
 // rules are the compiled ruleSpecs.
 var rules = compileRules()
+
+// ruleLiterals indexes the literals the rules' branches require.
+var ruleLiterals = func() *literalIndex {
+	var bs []*branch
+	for _, r := range rules {
+		for i := range r.branches {
+			bs = append(bs, &r.branches[i])
+		}
+	}
+	return newLiteralIndex(bs)
+}()
 
 var unexpanded = regexp.MustCompile(`\{[a-z]`)
 

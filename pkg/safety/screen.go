@@ -29,6 +29,9 @@ type finding struct {
 	ev      Evidence
 	counted bool
 	pending bool // a cue waiting for context
+	// everyday marks a farewell cue with an everyday reason in its
+	// sentence.
+	everyday bool
 }
 
 // messageScreen is the analysis of one message.
@@ -71,7 +74,36 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 		}
 	}
 	s.resolveCues(ctx)
+	s.pastAttemptAndNow()
 	return s
+}
+
+// pastAttemptAndNow raises the writer's present thoughts of dying to High
+// when the message also tells of a past attempt or overdose (a lifetime
+// attempt with current ideation is the C-SSRS's higher-risk picture):
+// "I tried to hang myself two years ago ... lately I wish I wasn't here".
+func (s *messageScreen) pastAttemptAndNow() {
+	past := false
+	for _, f := range s.findings {
+		if f.counted && f.ev.Subject == Self && f.ev.Level == Concern && f.r != nil && f.r.flags&act != 0 &&
+			(f.ev.Category == SuicidePlan || f.ev.Category == OverdoseMedical) {
+			past = true
+		}
+	}
+	if !past {
+		return
+	}
+	for _, f := range s.findings {
+		if f.counted && f.ev.Subject == Self && f.ev.Level == Concern && f.ev.Category == SuicidalIdeation &&
+			!strings.Contains(f.ev.Note, "past") && !strings.Contains(f.ev.Note, "rules out") &&
+			!pastMarker.in(s.seg(s.sentence(f.a)[0], s.sentence(f.a)[1])) && !s.inAll(denialMarker) {
+			f.ev.Level = High
+			if f.ev.Note != "" {
+				f.ev.Note += "; "
+			}
+			f.ev.Note += "now, after a past attempt"
+		}
+	}
 }
 
 // matches runs every rule and drops matches that lie inside another one
@@ -80,26 +112,63 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 // word that gives them another sense ("cutting back") come back apart, as
 // idioms.
 func (s *messageScreen) matches() (kept, idioms []match) {
+	return s.matchesIn(false)
+}
+
+// matchesIn runs the rules sentence by sentence (or, with whole, over the
+// whole text, which gives the same matches: a rule's gaps never cross a
+// sentence's end). Each branch runs only on the sentences that hold one of
+// its literals, so that a long message costs little more than its risky
+// sentence.
+func (s *messageScreen) matchesIn(whole bool) (kept, idioms []match) {
 	var all []match
 	if len(s.c.tokens) == 0 {
 		return nil, nil
 	}
+	windows := s.windows()
+	if whole {
+		windows = [][2]int{{0, len(s.c.text)}}
+	}
+	found := ruleLiterals.present(s.c.text, windows)
 	for _, r := range rules {
-		for _, br := range r.branches {
-			all, idioms = s.matchBranch(r, br, all, idioms)
+		for i := range r.branches {
+			br := &r.branches[i]
+			mask := br.windowsIn(found)
+			for k, w := range windows {
+				if mask&windowBit(k) != 0 {
+					all, idioms = s.matchBranch(r, br, w, all, idioms)
+				}
+			}
 		}
 	}
 	return s.keepOutermost(all, idioms)
 }
 
-// matchBranch adds the matches of one branch of a rule: all of them, each
-// starting after the last one (or, after an idiom, on its next word).
-func (s *messageScreen) matchBranch(r *rule, br branch, all, idioms []match) ([]match, []match) {
-	text := s.c.text
-	if !mayMatch(br.required, text) {
-		return all, idioms
+// windows returns the byte ranges of the canonical text's sentences, each
+// with its end mark and the spaces around it.
+func (s *messageScreen) windows() [][2]int {
+	var out [][2]int
+	first := 0
+	for i, t := range s.c.tokens {
+		switch t.word {
+		case ".", "!", "?", ";":
+		default:
+			if i < len(s.c.tokens)-1 {
+				continue
+			}
+		}
+		out = append(out, [2]int{s.c.offset[first] - 1, s.c.offset[i] + len(t.word) + 1})
+		first = i + 1
 	}
-	for pos := 0; pos < len(text); {
+	return out
+}
+
+// matchBranch adds the matches of one branch of a rule in the window w of
+// the text: all of them, each starting after the last one (or, after an
+// idiom, on its next word).
+func (s *messageScreen) matchBranch(r *rule, br *branch, w [2]int, all, idioms []match) ([]match, []match) {
+	text := s.c.text[:w[1]]
+	for pos := w[0]; pos < len(text); {
 		loc := br.re.FindStringIndex(text[pos:])
 		if loc == nil {
 			break
@@ -404,8 +473,15 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.flags&cue != 0 && fearedFrame.in(s.seg(max(s.clause(m.a)[0], m.a-5), m.a)) {
 		return discount("feared, not done")
 	}
-	if r.flags&cue != 0 && cueKind(r.name) == "farewell" && s.inAll(everydayFarewell) {
-		return discount("a farewell or a gift with an everyday reason")
+	// A farewell or a gift with an everyday reason ("because I'm moving")
+	// is left to resolveCues: the reason explains it away only when no
+	// other sign comes with it.
+	f.everyday = r.flags&cue != 0 && cueKind(r.name) == "farewell" && everydayFarewell.in(sentSeg)
+	if r.name == "sense_method_question" && populationStat.in(sentSeg) {
+		return discount("a question about how often it happens")
+	}
+	if r.name == "sense_burden" && burdenScope.in(sentSeg) {
+		return discount("a burden at work or school, not to the people in one's life")
 	}
 	if r.name != "end_it" && endsSomething(s.seg(m.a, m.b)) && (s.inAll(relationshipMarker) || s.inAll(partnerPronoun)) {
 		return discount("about ending a relationship or an activity")
@@ -726,6 +802,12 @@ func (s *messageScreen) quoteSpeaker(q [2]int) Subject {
 	}
 	return ThirdParty
 }
+
+// populationStat: a question about numbers of people, not a method.
+var populationStat = newMarker("population_stat", `each year|per year|every year|a year|annually|statistics|statistic|rate|rates|percentage|percent|how many people|how common`)
+
+// burdenScope: a burden in one setting ("at work").
+var burdenScope = newMarker("burden_scope", `at work|at school|at uni|in class|on the team|on my team|to my team|to my coworkers|to my colleagues|to my boss|in the group|at the office|at my job`)
 
 // partnerPronoun: someone "it" may be ended with ("Should I end it? He
 // never listens").

@@ -311,6 +311,28 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 			}
 		}
 	}
+	// Every necessary literal set of a branch is in every text it matches,
+	// and the one-pass literal index agrees with searching each literal.
+	for _, cases := range phenomena {
+		for _, c := range cases {
+			text := canonicalize(c.text).text
+			found := ruleLiterals.present(text, [][2]int{{0, len(text)}})
+			for _, r := range rules {
+				for _, br := range r.branches {
+					all := true
+					for _, set := range br.all {
+						all = all && mayMatch(set, text)
+					}
+					if br.re.MatchString(text) && !all {
+						t.Errorf("rule %s matches %q but one of its literal sets %q is absent", r.name, text, br.all)
+					}
+					if (br.windowsIn(found) != 0) != all {
+						t.Errorf("rule %s on %q: the literal index and the literals disagree", r.name, text)
+					}
+				}
+			}
+		}
+	}
 	got := requiredLiterals(` (?:kill|end) (?:myself|my life) `)
 	if got == nil || !mayMatch(got, " i kill myself ") || !mayMatch(got, " to end my life ") || mayMatch(got, " i am fine ") {
 		t.Errorf("requiredLiterals = %q", got)
@@ -320,5 +342,32 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 	}
 	if got := splitAlternatives(`a|(?:b|c)|[|]|d\|e`); !slices.Equal(got, []string{"a", "(?:b|c)", "[|]", `d\|e`}) {
 		t.Errorf("splitAlternatives = %q", got)
+	}
+}
+
+// Matching sentence by sentence finds what matching the whole text finds.
+func TestSentenceWindowsFindEveryMatch(t *testing.T) {
+	_, all := loadAll(t)
+	var texts []string
+	for _, it := range all {
+		if it.Messages == nil {
+			texts = append(texts, it.Text)
+		}
+	}
+	for _, cases := range phenomena {
+		for _, c := range cases {
+			texts = append(texts, c.text)
+		}
+	}
+	texts = append(texts, "one. two", "", ".", "I want to die. . . ! ? tonight;", "kill myself;kill myself.kill myself",
+		strings.Repeat("I want to die. ", 70))
+	for _, text := range texts {
+		s := &messageScreen{c: canonicalize(text)}
+		s.segment()
+		byWindow, idiomsW := s.matchesIn(false)
+		whole, idioms := s.matchesIn(true)
+		if !slices.Equal(byWindow, whole) || !slices.Equal(idiomsW, idioms) {
+			t.Errorf("%q: by sentence %v %v, whole text %v %v", text, byWindow, idiomsW, whole, idioms)
+		}
 	}
 }
