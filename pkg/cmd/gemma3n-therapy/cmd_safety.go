@@ -24,7 +24,7 @@ func init() {
 
 const (
 	safetyScreenUsage = "[--in FILE.jsonl] [--explain]"
-	safetyEvalUsage   = "[--part " + "dev|test|holdout|holdout2|holdout3|all | --file FILE.jsonl] [--data-dir DIR] [--json] [--misses]"
+	safetyEvalUsage   = "[--part " + "dev|test|holdout|holdout2|holdout3|holdout4|all | --file FILE.jsonl] [--data-dir DIR] [--json] [--misses]"
 	safetyCorpusUsage = "[--data-dir DIR] [--sample N] [--json]"
 	// noGateHelp documents the one way to turn the gate off.
 	noGateHelp = "turn the safety gate off: crisis messages reach the model and replies carry no crisis resources (prints a warning)"
