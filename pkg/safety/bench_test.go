@@ -14,6 +14,12 @@ var benchMessages = []struct{ name, text string }{
 	{"abuse", "My husband yells at me and sometimes pushes me when he's drunk. I don't know if that counts as abuse, " +
 		"and I don't want to overreact, but I'm scared of what happens when he gets home tonight."},
 	{"long", strings.Repeat("I keep procrastinating on my thesis and my advisor is getting impatient with me. ", 8)},
+	{"rambling", "Sorry this is long. My landlord still hasn't fixed the heating, my sister's wedding is in June and " +
+		"I'm supposed to give a speech, and work keeps piling more onto me because two people quit. I went for a run " +
+		"on Sunday which helped a bit, and I've been cooking more instead of ordering food. My mom calls every " +
+		"evening and asks if I'm eating. I told her I'm fine. Honestly I've already given my cat to my neighbour and " +
+		"I don't think I'll be around for the wedding. Anyway, I also wanted to ask how to say no to extra shifts " +
+		"without sounding lazy, because my manager keeps asking and I never know what to say."},
 }
 
 // BenchmarkScreen measures one message: the issue asks for under 1 ms.

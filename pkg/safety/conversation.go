@@ -70,9 +70,34 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 	}
 	groups := map[contextKey]*group{}
 	var order []contextKey
+	selfSuicide := contextKey{familySuicide, Self}
+	thirdSuicide := contextKey{familySuicide, ThirdParty}
+	_, selfTalk := here.seen[selfSuicide]
+	_, thirdTalk := here.seen[thirdSuicide]
+	if _, ok := ctxSeen(ctx, selfSuicide); ok {
+		selfTalk = true
+	}
+	if _, ok := ctxSeen(ctx, thirdSuicide); ok {
+		thirdTalk = true
+	}
+	selfCue := false
+	for _, f := range s.findings {
+		if f.pending && f.ev.Subject == Self && familyOf(f.ev.Category) == familySuicide {
+			selfCue = true
+		}
+	}
 	for _, f := range s.findings {
 		if !f.pending {
 			continue
+		}
+		// Signs that name someone else are the writer's when only the
+		// writer is at risk: their gun or pills are the writer's means ("I
+		// know where my dad keeps the key to the gun safe"), a farewell
+		// told to them is the writer's ("please tell my sister it wasn't
+		// her fault").
+		if f.ev.Subject == ThirdParty && (selfTalk || selfCue) && !thirdTalk && familyOf(f.ev.Category) == familySuicide {
+			f.ev.Subject = Self
+			f.ev.Note = "the writer's, with the writer's other signs"
 		}
 		k := contextKey{familyOf(f.ev.Category), f.ev.Subject}
 		g := groups[k]
@@ -86,12 +111,35 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 		if g.kinds == nil {
 			g.kinds = map[string]bool{}
 		}
-		g.kinds[cueKind(f.r.name)] = true
+		kind := cueKind(f.r.name)
+		if kind == "intent" && f.r.name == "cue_intent" && !intentFrame.in(s.seg(f.a, min(f.b, f.a+2))) {
+			kind = "done" // "I'm done", "I've had enough": weaker than "going to end it"
+		}
+		g.kinds[kind] = true
+	}
+	for _, g := range groups {
+		// Entrapment ("I can't take it anymore") is a kind of its own only
+		// next to an intention ("I'm going to end it").
+		if g.kinds["entrapment"] && !g.kinds["intent"] {
+			delete(g.kinds, "entrapment")
+		}
 	}
 	for _, k := range order {
 		g := groups[k]
+		_, talkBefore := ctxSeen(ctx, k)
+		_, talkHere := here.seen[k]
+		if !talkBefore && !talkHere && everydayOnly(g.cues) {
+			for _, f := range g.cues {
+				f.pending = false
+				f.ev.Note = "a farewell or a gift with an everyday reason"
+			}
+			continue
+		}
 		note := ""
-		if at, ok := ctxSeen(ctx, k); ok {
+		if onlyEntrapment(g.cues) {
+			// "I can't take it anymore" is everyday distress unless
+			// another sign comes with it.
+		} else if at, ok := ctxSeen(ctx, k); ok {
 			note = fmt.Sprintf("with the risk talk of message %d", at)
 		} else if _, ok := here.seen[k]; ok {
 			note = "with other risk talk in the message"
@@ -99,12 +147,21 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 			note = "together with another warning sign"
 		} else if k.f == familyViolence && g.strong && s.inAll(presentDanger) {
 			note = "happening now or just happened"
+		} else if k.f == familySuicide && g.strong && s.timedCue(g.cues) {
+			note = "with a near time"
 		}
+		// Thoughts of a way or a place, with a stated denial of intent ("what
+		// if I fall ... I don't want to do it"), are a concern.
+		denied := k.f == familySuicide && s.inAll(denialMarker) && thoughtsOnly(g.kinds)
 		for _, f := range g.cues {
 			f.pending = false
 			switch {
 			case note != "":
 				f.counted = true
+				if denied && f.ev.Level > Concern {
+					f.ev.Level = Concern
+					note += "; the writer rules out acting on it"
+				}
 				if f.ev.Note == "" {
 					f.ev.Note = note
 				} else {
@@ -118,6 +175,60 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 			}
 		}
 	}
+}
+
+// everydayOnly reports a group whose signs other than farewells with an
+// everyday reason are none: nothing comes with "goodbye everyone, I'm off
+// to university".
+func everydayOnly(cues []*finding) bool {
+	any := false
+	for _, f := range cues {
+		if !f.everyday {
+			return false
+		}
+		any = true
+	}
+	return any
+}
+
+// onlyEntrapment reports a group of entrapment cues alone.
+func onlyEntrapment(cues []*finding) bool {
+	for _, f := range cues {
+		if cueKind(f.r.name) != "entrapment" {
+			return false
+		}
+	}
+	return true
+}
+
+// thoughtsOnly reports cue kinds that are thoughts and talk, not means,
+// plans or preparation.
+func thoughtsOnly(kinds map[string]bool) bool {
+	for k := range kinds {
+		switch k {
+		case "place", "method", "intent", "finality", "urge", "entrapment":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// timedCue reports a strong cue with a near time in its sentence ("I
+// updated my will ... after Sunday").
+func (s *messageScreen) timedCue(cues []*finding) bool {
+	for _, f := range cues {
+		if f.r.flags&strongCue == 0 {
+			continue
+		}
+		sent := s.sentence(f.a)
+		for _, seg := range []string{s.seg(sent[0], f.a), s.seg(f.b, sent[1])} {
+			if futureTime.in(seg) || acuteMarker.in(seg) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func ctxSeen(ctx *riskContext, k contextKey) (int, bool) {
@@ -136,6 +247,10 @@ var cueKinds = map[string]string{
 	"cue_intent": "intent", "cue_plan": "plan", "cue_goodbye": "farewell", "goodbye_letters": "farewell", "cue_unreachable": "unreachable",
 	"cue_relapse": "relapse", "weak_symptoms": "symptom", "mixed_substances": "substance", "cue_drugs": "substance",
 	"urges_again": "urge", "danger_signs": "danger", "cue_harm_means": "means",
+	"cue_finality": "finality", "cue_note": "farewell", "cue_affairs": "farewell", "cue_decided": "intent",
+	"cue_date": "plan", "cue_aborted": "attempt", "cue_return": "return", "cue_access": "access",
+	"cue_method_idea": "method", "cue_harm_approach": "approach", "cue_empty_bottle": "substance",
+	"cue_entrapment": "entrapment", "cue_implied": "intent",
 }
 
 func cueKind(rule string) string {

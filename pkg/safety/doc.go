@@ -50,7 +50,9 @@
 //
 // # How it works
 //
-// The text is first reduced to canonical words: lower case; look-alike
+// The text is first reduced to canonical words: lower case; the subject
+// informal writing drops restored ("Overdosed when I was 19" reads "I
+// overdosed"); dropped g's restored ("endin"); look-alike
 // characters read as letters when that gives a known word ("k!ll mys3lf",
 // "kiII"); letters spelled out with spaces or dashes joined and split into
 // words ("k i l l  m y s e l f"); stretched letters shortened ("diiie");
@@ -61,7 +63,15 @@
 //
 // About 80 rules (rules.go) are regular expressions over the canonical
 // words, each with a category, a level and flags that tell how modifiers
-// apply. A match inside a longer match of the same kind yields to it
+// apply, and about 30 more form the sensitivity layer (sensitivity.go):
+// broad Concern rules for any first-person reference to one's own death or
+// not existing ("I shouldn't be here", "I don't see myself making it", a
+// burden, "better off without me", praying to be taken), a general
+// lethality question (an inquiry, a means, an outcome: "how many of my
+// pills would it take to not survive"), and warning signs of more kinds
+// (finality, note-like farewells, giving things away, calm after deciding,
+// a date or a place chosen, an aborted attempt, thoughts that came back,
+// access to means). A match inside a longer match of the same kind yields to it
 // ("want to hurt myself" is an urge, not the act "hurt myself"). Then, per
 // match:
 //
@@ -93,14 +103,22 @@
 // a bridge, saying goodbye, giving things away, "I'm done", a relapse —
 // count when the same kind of risk (for the same person) was talked about
 // earlier in the message or the conversation, or when a second sign of
-// another kind, or a strong one, comes with them. In a conversation, a
+// another kind, or a strong one, comes with them, or a strong one with a
+// near time ("after Sunday"). A sign that names someone else is the
+// writer's when only the writer is at risk ("I know where my dad keeps
+// the key to the gun safe"); a farewell with an everyday reason ("because
+// I'm moving") counts only with other signs; thoughts of a way or a place
+// with a stated denial stay Concern. A past attempt with thoughts of dying
+// now is High. In a conversation, a
 // "yes" to the assistant's question about suicide or self-harm is
 // evidence, and once a turn is High the conversation stays High
 // (Result.Crisis).
 //
 // Screening is deterministic and takes well under a millisecond per
-// message (BenchmarkScreen): rules whose literal words are absent from a
-// text are skipped before their regular expression runs.
+// message, long ones included (BenchmarkScreen): one pass over the text
+// finds every literal word the rules need, and each rule's regular
+// expression runs only on the sentences that hold a literal of each of its
+// necessary parts.
 //
 // # The gate
 //
@@ -120,9 +138,10 @@
 //
 // datasets/safety holds a labelled set written for this project (no real
 // user data) in parts: dev, tuned on from the start, and test, holdout,
-// holdout2, holdout3, each written before a round of tuning and measured
-// once before it was tuned on (datasets/safety/README.md has the numbers
-// of those first measurements). Evaluate scores the screen against a
+// holdout2, holdout3, holdout4, each written before a round of tuning and
+// measured once before it was tuned on (datasets/safety/README.md has the
+// numbers of those first measurements), and holdout5, measured once and
+// not tuned on. Evaluate scores the screen against a
 // part: precision and recall per level and per category, the issue's
 // targets, and the misses. ScanCorpus counts the CounselChat questions (by
 // topic) and AnnoMI client turns the screen flags; LoadOverview does both
@@ -131,12 +150,14 @@
 // # What it cannot do
 //
 // It is a screen, not an assessment, and it will miss people in danger.
-// The rules know the phrasings their authors thought of: measured on text
-// written before each round of tuning, the share of High messages it
-// screened at least Concern was 0.57 to 0.89, far from the 0.98 it reaches
+// The rules know the phrasings their authors thought of, the sensitivity
+// layer included: measured on text written before each round of tuning,
+// the share of High messages it screened at least Concern was 0.29 to
+// 0.89 (0.29 on the latest part, holdout5), far from the 0.99 it reaches
 // on the text it was tuned on; expect the lower figures on new text. It
-// misses implicit plans ("I bought a gun. I don't hunt. You know why"),
-// irony, sarcasm and context outside the conversation; it reads English
+// misses implicit plans and preparations in words it does not list
+// ("bought a second lot of paracetamol from a different shop"), new
+// euphemisms, irony, sarcasm and context outside the conversation; it reads English
 // only; it cannot tell a joke from a disguised cry for help beyond the
 // markers above, nor verify what anyone says; it does not screen what the
 // model writes. A High result is a reason to show crisis resources, not a

@@ -170,3 +170,33 @@ func TestFindSetDir(t *testing.T) {
 		t.Errorf("the set has no README: %v", err)
 	}
 }
+
+// holdout5 is measured, not tuned on, and not one of the shipped parts: it
+// must load strictly, but the targets are not asserted on it (its first and
+// only measurement is in datasets/safety/README.md).
+func TestUntunedPartLoads(t *testing.T) {
+	items, err := LoadLabelled(filepath.Join(setDir, "holdout5.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, shipped := loadAll(t)
+	ids := map[string]bool{}
+	for _, it := range shipped {
+		ids[it.ID] = true
+	}
+	messages, hard := 0, 0
+	for _, it := range items {
+		if ids[it.ID] {
+			t.Errorf("id %s is also in a shipped part", it.ID)
+		}
+		if it.Messages == nil {
+			messages++
+		}
+		if it.HardNegative {
+			hard++
+		}
+	}
+	if messages < 120 || 3*hard < len(items) {
+		t.Errorf("%d messages, %d hard negatives of %d items; want at least 120 and a third", messages, hard, len(items))
+	}
+}

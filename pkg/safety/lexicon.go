@@ -49,6 +49,15 @@ var variants = map[string][]string{
 	"noone": {"no", "one"}, "nobodys": {"nobody", "is"}, "wud": {"would"}, "shud": {"should"},
 	"cud": {"could"}, "tho": {"though"}, "b4": {"before"},
 	"alot": {"a", "lot"},
+	// More chat spellings: dropped letters and common abbreviations.
+	"bout": {"about"}, "abt": {"about"}, "boutta": {"about", "to"}, "bouta": {"about", "to"},
+	"urself": {"yourself"}, "yourslef": {"yourself"}, "gona": {"going", "to"}, "gnna": {"going", "to"},
+	"till": {"until"}, "til": {"until"}, "untill": {"until"}, "jus": {"just"}, "rly": {"really"},
+	"wen": {"when"}, "hav": {"have"}, "dnt": {"do", "not"}, "becuz": {"because"}, "bcuz": {"because"},
+	"bcoz": {"because"}, "smth": {"something"}, "ngl": {"not", "going", "to", "lie"},
+	"tbh": {"to", "be", "honest"}, "fr": {"for", "real"}, "frfr": {"for", "real"}, "deadass": {"seriously"},
+	"istg": {"i", "swear", "to", "god"}, "tomoro": {"tomorrow"}, "2moro": {"tomorrow"}, "tomorro": {"tomorrow"},
+	"eveything": {"everything"}, "everytime": {"every", "time"},
 }
 
 // unaliveWord is rewritten by context: "unalive myself" is "kill myself",

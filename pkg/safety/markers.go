@@ -43,7 +43,7 @@ var (
 	seriousMarker = newMarker("serious", `(?:i am|am) (?:serious|not joking|not kidding|dead serious|being serious)|i mean it|(?:not|no) (?:a )?joke|seriously though|for real`)
 	// denialMarker: the writer rules out acting on suicidal thoughts,
 	// which lowers active ideation to Concern.
-	denialMarker = newMarker("denial", `(?:would|will|could|am) (?:never|not) {adv}(?:going to )?(?:act on (?:it|them|those|these|this|that|the thoughts)|do (?:it|anything|that|anything about it)|go through with (?:it|anything)|actually do it|try|actually try|going to do (?:it|anything))|(?:no|not have a|not have any|without a|without any|no actual|no real) (?:plan|plans|intent|intention|intentions)|(?:i am|i feel|but i am|i know i am) safe\b|i know i (?:will not|would not) (?:actually )?(?:do it|act on it|do anything)|(?:never|not) (?:act|acted) on (?:it|them)|(?:because of|for) my (?:kids|children|mom|dad|family|dog|cat|son|daughter|husband|wife|parents)|i have my (?:kids|children|family|son|daughter)`)
+	denialMarker = newMarker("denial", `(?:do not|don't|did not) (?:want|plan|intend|mean) to (?:do it|act on (?:it|them)|go through with it|actually do it)|(?:would|will|could|am) (?:never|not) {adv}(?:going to )?(?:act on (?:it|them|those|these|this|that|the thoughts)|do (?:it|anything|that|anything about it)|go through with (?:it|anything)|actually do it|try|actually try|going to do (?:it|anything))|(?:no|not have a|not have any|without a|without any|no actual|no real) (?:plan|plans|intent|intention|intentions)|(?:i am|i feel|but i am|i know i am) safe\b|i know i (?:will not|would not) (?:actually )?(?:do it|act on it|do anything)|(?:never|not) (?:act|acted) on (?:it|them)|(?:because of|for) my (?:kids|children|mom|dad|family|dog|cat|son|daughter|husband|wife|parents)|i have my (?:kids|children|family|son|daughter)`)
 	// conditional: the statement depends on a condition ("if I fail").
 	conditionalMarker = newMarker("conditional", `if|unless|what if|would i|in case`)
 	// clinical: professional, academic or fictional writing about the topic.
@@ -68,8 +68,30 @@ var (
 	negativeAnswer = regexp.MustCompile(`^ (?:no|nope|nah|not really|never|not at all|no way|of course not|definitely not|i do not|i have not|i am not|not) `)
 )
 
+// Markers of the sensitivity layer.
+var (
+	// nonHyperbole: words of a wish that hyperbole does not use.
+	nonHyperbole = newMarker("non_hyperbole", `exist|existing|born|wake up|waking up|alive|be here|being here|be around|burden`)
+	// everydayCause: a crying emoji's everyday cause ("this homework is so
+	// long 😭").
+	everydayCause = newMarker("everyday_cause", `(?:this|the|my|that) (?:homework|class|lecture|exam|test|quiz|assignment|essay|paper|meeting|traffic|commute|queue|line|weather|heat|song|show|episode|game|printer|wifi|app|teacher|hangover|haircut|outfit|meme|video|group chat)|(?:homework|exam|exams|test|quiz|assignment|essay|meeting|traffic|commute|hangover|finals|midterms) (?:is|was|are|were|has been) (?:so|too|literally|actually)`)
+	// everydayFarewell: an everyday reason to say goodbye or give things
+	// away.
+	everydayFarewell = newMarker("everyday_farewell", `moving|move (?:abroad|away|out|to)|moved|relocating|relocate|retire|retired|retiring|retirement|new job|graduat\w*|charity|donate|donated|donating|donation|declutter\w*|spring cleaning|minimalis\w*|holiday|vacation|trip|travel\w*|abroad|wedding|last day (?:at|of)|leaving (?:the|my) (?:company|job|team|school)|baby|newborn|estate planning|christmas cards?|thank you cards?|grandparents|pen pal|university|college|uni|boarding school|summer camp|camp|deployment|exchange|semester|off to|heading off|christmas|birthday|invitations?|thank you (?:notes|letters)`)
+	// innerVoice: the writer's own head, thoughts or voices speaking.
+	innerVoice = newMarker("inner_voice", `(?:my (?:head|brain|mind|thoughts|inner voice|depression)|the voices?|a voice|voices|something in my head) (?:in my head )?(?:keeps |keep |is |are |just |always |still )?(?:saying|telling me|tells me|says|say|whispering|whispers|screaming|screams|repeating)`)
+	// socialStory: a social-media story, not a tale.
+	socialStory = newMarker("social_story", `on (?:her|his|their|my|the|your) (?:{w} )?story|instagram|insta|snapchat|snap story|ig story|whatsapp status|posted`)
+	// intentFrame: an intention before a passive reference ("I'm going to
+	// ... go to sleep for good").
+	intentFrame = newMarker("intent_frame", `going to|will|about to|plan to|planning to|decided to|ready to|gonna`)
+	// futureTime: a near time that makes an intention a plan.
+	futureTime = newMarker("future_time", `tonight|tomorrow|this weekend|(?:on|this|next|by|after|before) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|after (?:tonight|tomorrow|the weekend|{poss} (?:{w} )?(?:birthday|wedding|exams?|graduation|shift|party))|before (?:christmas|the weekend|my birthday|morning|new year)|by the time|for christmas|next (?:week|month)|when (?:everyone|they|my {w}) (?:is |are )?(?:asleep|out|gone|at work)|in (?:a|an|two|three|a few) (?:hours?|days?)|soon`)
+)
+
 // allMarkers lists the markers (their words join the vocabulary).
-var allMarkers = []*marker{pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
+var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypotheticalFrame, fearedFrame, habitVerb, habitTrigger, ongoing, nonHyperbole, everydayCause, everydayFarewell, innerVoice, socialStory, intentFrame, futureTime,
+	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
 	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct}

@@ -354,6 +354,7 @@ func canonicalize(s string) *canonical {
 		}
 	}
 	c.rewriteSlang()
+	c.impliedSubjects()
 	// A text that does not end a sentence gets an end mark (standing for no
 	// text), so that patterns can rely on one.
 	if n := len(c.tokens); n > 0 {
@@ -448,6 +449,99 @@ func (c *canonical) rewriteSlang() {
 			}
 		}
 	}
+}
+
+// impliedSubjects restores the subject that informal first-person writing
+// drops at the start of a sentence ("Overdosed when I was 19", "Suicidal
+// again.", "lowkey relapsed last night"): an "i" (or "i am" before an
+// adjective or a participle) that stands for no text. Only words that
+// rarely open a sentence with another subject count, past filler words
+// ("honestly", "lowkey", "ngl").
+func (c *canonical) impliedSubjects() {
+	for i := 0; i < len(c.tokens); i++ {
+		if i > 0 {
+			switch c.tokens[i-1].word {
+			case ".", "!", "?", ";":
+			default:
+				continue
+			}
+		}
+		j := i
+		for j < len(c.tokens) {
+			if n := fillerAt(c.tokens, j); n > 0 {
+				j += n
+				continue
+			}
+			break
+		}
+		if j >= len(c.tokens) {
+			return
+		}
+		t := c.tokens[j]
+		var add []string
+		switch {
+		case impliedI[t.word]:
+			add = []string{"i"}
+		case impliedIAm[t.word]:
+			add = []string{"i", "am"}
+		default:
+			continue
+		}
+		repl := make([]token, len(add))
+		for k, w := range add {
+			repl[k] = token{word: w, start: t.start, end: t.start}
+		}
+		c.tokens = slices.Insert(c.tokens, j, repl...)
+		i = j + len(add)
+	}
+}
+
+// fillerAt returns how many tokens from i are a filler that may open a
+// sentence before its verb ("honestly", "to be honest"), or 0.
+func fillerAt(toks []token, i int) int {
+	if sentenceFillers[toks[i].word] {
+		return 1
+	}
+	for _, f := range multiWordFillers {
+		if i+len(f) <= len(toks) {
+			ok := true
+			for k, w := range f {
+				if toks[i+k].word != w {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return len(f)
+			}
+		}
+	}
+	return 0
+}
+
+var (
+	sentenceFillers = wordSet(`lowkey highkey honestly just so ok okay well yeah yea and but also still anyway
+		literally um oh ugh basically actually seriously <lol> <sob> " ' , update edit then now lately again`)
+	multiWordFillers = [][]string{{"for", "real"}, {"to", "be", "honest"}, {"not", "going", "to", "lie"},
+		{"low", "key"}, {"kind", "of"}, {"sort", "of"}}
+	// impliedI: verbs that open a first-person sentence without "I".
+	impliedI = wordSet(`tried took cut overdosed bought gave wrote swallowed burned burnt relapsed attempted
+		decided sent drank started stopped counted researched googled updated cancelled canceled deleted
+		texted harmed scratched punched jumped stashed hid found ordered picked planned finished nearly
+		almost cried woke slept failed crashed keep kept want wanna wish hate miss need gotta sat stood`)
+	// impliedIAm: adjectives and participles that open a first-person
+	// sentence without "I am".
+	impliedIAm = wordSet(`suicidal done ready tired sick scared afraid terrified feeling thinking going planning
+		trying hoping praying wanting struggling cutting drinking sitting standing holding writing saying giving
+		counting researching`)
+)
+
+func wordSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(s) {
+		m[w] = true
+	}
+	return m
 }
 
 // twoWordCodes are coded two-word spellings.
@@ -548,6 +642,10 @@ func canonicalWords(raw string) []string {
 			if exp, ok := variants[w]; ok {
 				return exp
 			}
+		}
+		if !vocab[w] && len(w) >= 4 && strings.HasSuffix(w, "in") && vocab[w+"g"] {
+			// A dropped g: "endin", "cuttin", "plannin".
+			w += "g"
 		}
 		if !vocab[w] {
 			if f, ok := fuzzyFix(w); ok {

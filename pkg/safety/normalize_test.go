@@ -12,7 +12,7 @@ func TestCanonicalize(t *testing.T) {
 		{"I can’t go on", "i can not go on ."},
 		{"k!ll mys3lf", "kill myself ."},
 		{"I want to kiII myself", "i want to kill myself ."},
-		{"w4nt t0 d1e", "want to die ."},
+		{"w4nt t0 d1e", "i want to die ."},
 		{"k i l l  m y s e l f", "kill myself ."},
 		{"k-i-l-l myself", "kill myself ."},
 		{"s u i c i d e", "suicide ."},
@@ -36,8 +36,15 @@ func TestCanonicalize(t *testing.T) {
 		{"it's time", "it is time ."},
 		{"mom's pills", "mom pills ."},
 		{"line one\nline two", "line one . line two ."},
-		{"c*tting again", "cutting again ."},
+		{"c*tting again", "i am cutting again ."},
 		{"$uicide", "suicide ."},
+		// Dropped g's and subjects, chat spellings.
+		{"thinkin bout endin it", "i am thinking about ending it ."},
+		{"Overdosed when I was 19, survived.", "i overdosed when i was 19 , survived ."},
+		{"honestly? suicidal again", "honestly ? i am suicidal again ."},
+		{"ngl tried to od", "not going to lie i tried to overdose ."},
+		{"kill urself", "kill yourself ."},
+		{"Took the dog out. She was happy", "i took the dog out . she was happy ."},
 		{"", ""},
 	}
 	for _, c := range cases {

@@ -3,6 +3,7 @@ package safety
 import (
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,11 @@ type pattern struct {
 type branch struct {
 	re       *regexp.Regexp
 	required []string // see requiredLiterals
+	// all are the literal sets of every necessary part of the pattern (see
+	// allRequired): a match holds one literal of each. ids numbers them in
+	// the rules' literal index.
+	all [][]string
+	ids [][]int32
 }
 
 func compilePattern(src string) pattern {
@@ -26,7 +32,7 @@ func compilePattern(src string) pattern {
 	for _, alt := range splitAlternatives(src) {
 		re := regexp.MustCompile(` (?:` + alt + `) `)
 		re.Longest()
-		p.branches = append(p.branches, branch{re: re, required: requiredLiterals(re.String())})
+		p.branches = append(p.branches, branch{re: re, required: requiredLiterals(re.String()), all: allRequired(re.String())})
 	}
 	return p
 }
@@ -88,6 +94,53 @@ func requiredLiterals(pattern string) []string {
 		}
 	}
 	return lits
+}
+
+// allRequired returns the literal sets of every part of the pattern's top
+// concatenation that has one (a match holds a literal of each set), leaving
+// out sets with literals too short to rule anything out.
+func allRequired(pattern string) [][]string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	parts := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		parts = re.Sub
+	}
+	var out [][]string
+	var run strings.Builder
+	add := func(lits []string) {
+		if len(lits) == 0 || len(lits) > maxRequiredLiterals {
+			return
+		}
+		for _, l := range lits {
+			if len(strings.TrimSpace(l)) < 2 {
+				return
+			}
+		}
+		out = append(out, lits)
+	}
+	flush := func() {
+		if run.Len() > 0 {
+			add([]string{run.String()})
+			run.Reset()
+		}
+	}
+	for _, sub := range parts {
+		if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 {
+			run.WriteString(string(sub.Rune))
+			continue
+		}
+		flush()
+		add(necessary(sub))
+	}
+	flush()
+	return out
 }
 
 // maxRequiredLiterals bounds the substring searches of one pattern.
@@ -199,4 +252,103 @@ func mayMatch(required []string, text string) bool {
 		}
 	}
 	return false
+}
+
+// literalIndex finds, in one pass over a text, which of the rules' required
+// literals it contains: the literals are bucketed by their first two bytes,
+// and each position of the text checks only its bucket. Running
+// strings.Contains for every literal of every branch (about 1,400 searches
+// of the whole text) was most of the time of a long message.
+type literalIndex struct {
+	lits  []string
+	start []int32 // start[k]..start[k+1] index ids for the two-byte key k
+	ids   []int32
+}
+
+// newLiteralIndex numbers the required literals of the branches (setting
+// their ids) and indexes them.
+func newLiteralIndex(branches []*branch) *literalIndex {
+	x := &literalIndex{}
+	num := map[string]int32{}
+	for _, b := range branches {
+		b.ids = nil
+		for _, set := range b.all {
+			ids := make([]int32, 0, len(set))
+			for _, l := range set {
+				id, ok := num[l]
+				if !ok {
+					id = int32(len(x.lits))
+					num[l] = id
+					x.lits = append(x.lits, l)
+				}
+				ids = append(ids, id)
+			}
+			b.ids = append(b.ids, ids)
+		}
+	}
+	counts := make([]int32, 1<<16+1)
+	for _, l := range x.lits {
+		counts[key2(l)+1]++
+	}
+	for k := 1; k < len(counts); k++ {
+		counts[k] += counts[k-1]
+	}
+	x.start = counts
+	x.ids = make([]int32, len(x.lits))
+	fill := slices.Clone(counts)
+	for id, l := range x.lits {
+		k := key2(l)
+		x.ids[fill[k]] = int32(id)
+		fill[k]++
+	}
+	return x
+}
+
+// key2 is a literal's two-byte bucket (every required literal has at least
+// two bytes: see requiredLiterals).
+func key2(s string) int { return int(s[0])<<8 | int(s[1]) }
+
+// present reports, for every literal, the windows of text (byte ranges,
+// in order, at most 64 told apart: the 64th stands for all later ones)
+// that hold it whole.
+func (x *literalIndex) present(text string, windows [][2]int) []uint64 {
+	found := make([]uint64, len(x.lits))
+	w := 0
+	for i := 0; i+1 < len(text); i++ {
+		for w+1 < len(windows) && windows[w+1][0] <= i {
+			w++
+		}
+		k := int(text[i])<<8 | int(text[i+1])
+		for _, id := range x.ids[x.start[k]:x.start[k+1]] {
+			l := x.lits[id]
+			if !strings.HasPrefix(text[i:], l) {
+				continue
+			}
+			// Windows share the space between them: a literal that starts
+			// there may lie in the window before.
+			for v := w; v >= max(0, w-1) && windows[v][0] <= i; v-- {
+				if i+len(l) <= windows[v][1] {
+					found[id] |= windowBit(v)
+				}
+			}
+		}
+	}
+	return found
+}
+
+// windowBit is the bit of window k in a mask.
+func windowBit(k int) uint64 { return 1 << min(k, 63) }
+
+// windowsIn returns the windows where the branch may match: those holding
+// a literal of each of its sets.
+func (b *branch) windowsIn(found []uint64) uint64 {
+	m := ^uint64(0)
+	for _, set := range b.ids {
+		var any uint64
+		for _, id := range set {
+			any |= found[id]
+		}
+		m &= any
+	}
+	return m
 }

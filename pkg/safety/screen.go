@@ -29,6 +29,9 @@ type finding struct {
 	ev      Evidence
 	counted bool
 	pending bool // a cue waiting for context
+	// everyday marks a farewell cue with an everyday reason in its
+	// sentence.
+	everyday bool
 }
 
 // messageScreen is the analysis of one message.
@@ -71,7 +74,36 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 		}
 	}
 	s.resolveCues(ctx)
+	s.pastAttemptAndNow()
 	return s
+}
+
+// pastAttemptAndNow raises the writer's present thoughts of dying to High
+// when the message also tells of a past attempt or overdose (a lifetime
+// attempt with current ideation is the C-SSRS's higher-risk picture):
+// "I tried to hang myself two years ago ... lately I wish I wasn't here".
+func (s *messageScreen) pastAttemptAndNow() {
+	past := false
+	for _, f := range s.findings {
+		if f.counted && f.ev.Subject == Self && f.ev.Level == Concern && f.r != nil && f.r.flags&act != 0 &&
+			(f.ev.Category == SuicidePlan || f.ev.Category == OverdoseMedical) {
+			past = true
+		}
+	}
+	if !past {
+		return
+	}
+	for _, f := range s.findings {
+		if f.counted && f.ev.Subject == Self && f.ev.Level == Concern && f.ev.Category == SuicidalIdeation &&
+			!strings.Contains(f.ev.Note, "past") && !strings.Contains(f.ev.Note, "rules out") &&
+			!pastMarker.in(s.seg(s.sentence(f.a)[0], s.sentence(f.a)[1])) && !s.inAll(denialMarker) {
+			f.ev.Level = High
+			if f.ev.Note != "" {
+				f.ev.Note += "; "
+			}
+			f.ev.Note += "now, after a past attempt"
+		}
+	}
 }
 
 // matches runs every rule and drops matches that lie inside another one
@@ -80,26 +112,63 @@ func screenMessage(text string, index int, ctx *riskContext, asked *question) *m
 // word that gives them another sense ("cutting back") come back apart, as
 // idioms.
 func (s *messageScreen) matches() (kept, idioms []match) {
+	return s.matchesIn(false)
+}
+
+// matchesIn runs the rules sentence by sentence (or, with whole, over the
+// whole text, which gives the same matches: a rule's gaps never cross a
+// sentence's end). Each branch runs only on the sentences that hold one of
+// its literals, so that a long message costs little more than its risky
+// sentence.
+func (s *messageScreen) matchesIn(whole bool) (kept, idioms []match) {
 	var all []match
 	if len(s.c.tokens) == 0 {
 		return nil, nil
 	}
+	windows := s.windows()
+	if whole {
+		windows = [][2]int{{0, len(s.c.text)}}
+	}
+	found := ruleLiterals.present(s.c.text, windows)
 	for _, r := range rules {
-		for _, br := range r.branches {
-			all, idioms = s.matchBranch(r, br, all, idioms)
+		for i := range r.branches {
+			br := &r.branches[i]
+			mask := br.windowsIn(found)
+			for k, w := range windows {
+				if mask&windowBit(k) != 0 {
+					all, idioms = s.matchBranch(r, br, w, all, idioms)
+				}
+			}
 		}
 	}
 	return s.keepOutermost(all, idioms)
 }
 
-// matchBranch adds the matches of one branch of a rule: all of them, each
-// starting after the last one (or, after an idiom, on its next word).
-func (s *messageScreen) matchBranch(r *rule, br branch, all, idioms []match) ([]match, []match) {
-	text := s.c.text
-	if !mayMatch(br.required, text) {
-		return all, idioms
+// windows returns the byte ranges of the canonical text's sentences, each
+// with its end mark and the spaces around it.
+func (s *messageScreen) windows() [][2]int {
+	var out [][2]int
+	first := 0
+	for i, t := range s.c.tokens {
+		switch t.word {
+		case ".", "!", "?", ";":
+		default:
+			if i < len(s.c.tokens)-1 {
+				continue
+			}
+		}
+		out = append(out, [2]int{s.c.offset[first] - 1, s.c.offset[i] + len(t.word) + 1})
+		first = i + 1
 	}
-	for pos := 0; pos < len(text); {
+	return out
+}
+
+// matchBranch adds the matches of one branch of a rule in the window w of
+// the text: all of them, each starting after the last one (or, after an
+// idiom, on its next word).
+func (s *messageScreen) matchBranch(r *rule, br *branch, w [2]int, all, idioms []match) ([]match, []match) {
+	text := s.c.text[:w[1]]
+	for pos := w[0]; pos < len(text); {
 		loc := br.re.FindStringIndex(text[pos:])
 		if loc == nil {
 			break
@@ -145,6 +214,19 @@ func (s *messageScreen) keepOutermost(all, idioms []match) (kept, _ []match) {
 			kept = append(kept, m)
 		}
 	}
+	// The sensitivity layer does not overrule a specific rule that read
+	// the same words as an idiom ("want to die of embarrassment").
+	kept = slices.DeleteFunc(kept, func(k match) bool {
+		if k.r.flags&sense == 0 {
+			return false
+		}
+		for _, i := range idioms {
+			if i.r.flags&sense == 0 && i.a <= k.a && k.b <= i.b+1 {
+				return true
+			}
+		}
+		return false
+	})
 	// An idiom reading inside a counted match says nothing.
 	idioms = slices.DeleteFunc(idioms, func(i match) bool {
 		for _, k := range kept {
@@ -337,7 +419,13 @@ func (s *messageScreen) evaluate(m match) *finding {
 		case quoteWork:
 			return discount("quotes a song, film, book or saying")
 		case quoteHabit:
-			return discount("quotes someone's habitual saying")
+			// A catchphrase about an everyday trigger ("always says 'I'm
+			// going to kill myself' when the printer jams") is a saying;
+			// without one, repeated talk of dying is a warning sign.
+			if habitTrigger.in(s.seg(q[1], sent[1])) || trivialCondition.in(sentSeg) {
+				return discount("quotes someone's habitual saying")
+			}
+			forced = s.quoteSpeaker(q)
 		case quoteQuestion:
 			if !s.answeredYes(q[1]) {
 				return discount("a question someone asked, quoted")
@@ -347,6 +435,10 @@ func (s *messageScreen) evaluate(m match) *finding {
 		case quoteThird:
 			forced = ThirdParty
 		}
+	} else if innerVoice.in(before) {
+		// "my head keeps saying kill yourself": the writer's own thoughts.
+		forced = Self
+		f.ev.Note = "the writer's own thoughts"
 	} else if reportedQuestion.in(before) {
 		if !s.answeredYes(m.b) {
 			return discount("a question someone asked")
@@ -365,12 +457,34 @@ func (s *messageScreen) evaluate(m match) *finding {
 		}
 	}
 	if r.flags&(joking|threat) != 0 && !s.inAll(seriousMarker) {
-		if s.inAll(jokeMarker) {
+		// Laughter does not make a wish not to exist a joke: hyperbole
+		// says "I want to die", not "I wish I'd never been born".
+		literal := r.flags&passive != 0 && nonHyperbole.in(s.seg(m.a, m.b))
+		if s.inAll(jokeMarker) && !literal {
 			return discount("hyperbole (joke marker)")
 		}
 		if trivialCondition.in(sentSeg) {
 			return discount("hyperbole (a trivial condition)")
 		}
+		if strings.Contains(s.all, " "+markSob+" ") && everydayCause.in(s.all) && !literal {
+			return discount("hyperbole (crying emoji about an everyday cause)")
+		}
+	}
+	if r.flags&cue != 0 && fearedFrame.in(s.seg(max(s.clause(m.a)[0], m.a-5), m.a)) {
+		return discount("feared, not done")
+	}
+	// A farewell or a gift with an everyday reason ("because I'm moving")
+	// is left to resolveCues: the reason explains it away only when no
+	// other sign comes with it.
+	f.everyday = r.flags&cue != 0 && cueKind(r.name) == "farewell" && everydayFarewell.in(sentSeg)
+	if r.name == "sense_method_question" && populationStat.in(sentSeg) {
+		return discount("a question about how often it happens")
+	}
+	if r.name == "sense_burden" && burdenScope.in(sentSeg) {
+		return discount("a burden at work or school, not to the people in one's life")
+	}
+	if r.name != "end_it" && endsSomething(s.seg(m.a, m.b)) && (s.inAll(relationshipMarker) || s.inAll(partnerPronoun)) {
+		return discount("about ending a relationship or an activity")
 	}
 
 	if s.question[s.sentIndex(m.a)] && hypothetical.in(before) && r.flags&method == 0 {
@@ -392,12 +506,15 @@ func (s *messageScreen) evaluate(m match) *finding {
 		}
 		subject = subjSelf
 	}
+	if r.flags&sense != 0 && subject == subjNonPerson {
+		return discount("not about a person")
+	}
 	f.ev.Subject = subject.Subject()
 
 	if s.inAll(clinicalMarker) && (r.flags&noun != 0 || !found) && r.flags&method == 0 {
 		return discount("clinical, academic or fictional discussion")
 	}
-	if subject == subjThird && fictionMarker.in(sentSeg) {
+	if subject == subjThird && fictionMarker.in(sentSeg) && !socialStory.in(sentSeg) {
 		return discount("about characters in a story, play or film")
 	}
 	if r.flags&noun != 0 && !s.firstPersonNear(m) && subject != subjThird {
@@ -442,6 +559,9 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.flags&passive != 0 && (acuteMarker.in(sentSeg) || s.acuteNearby(m.a)) {
 		level = High
 		note("acute: now or tonight")
+	} else if r.flags&(passive|sense) == passive|sense && intentFrame.in(before) && futureTime.in(sentSeg) {
+		level = High
+		note("an intent with a time")
 	}
 	if (past || pastMarker.in(sentSeg) || monthsAgoPast(sentSeg)) && !recent {
 		if level > Concern {
@@ -465,6 +585,10 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.category == SelfHarm && r.flags&act != 0 && level < High && actNow.in(clauseSeg) && !pastMarker.in(clauseSeg) {
 		level = High
 		note("recent")
+	} else if r.category == SelfHarm && r.flags&act != 0 && level < High && subject == subjSelf &&
+		(ongoing.in(sentSeg) || recentAct.in(clauseSeg)) && !pastMarker.in(sentSeg) {
+		level = High
+		note("ongoing")
 	}
 	if r.flags&threat != 0 && level < High && (acuteMarker.in(sentSeg) || threatTime.in(sentSeg)) {
 		level = High
@@ -502,8 +626,21 @@ func (s *messageScreen) evaluate(m match) *finding {
 	return f
 }
 
+// endsSomething reports a match that speaks of ending it or things, which
+// may be a relationship.
+func endsSomething(seg string) bool {
+	return strings.Contains(seg, " end it ") && !strings.Contains(seg, " end it all ") ||
+		strings.Contains(seg, " end things ") || strings.Contains(seg, " ending it ") && !strings.Contains(seg, " ending it all ")
+}
+
 // threatTime: a threat with a day or a moment ("when he gets home").
 var threatTime = newMarker("threat_time", `tomorrow|tonight|today|when (?:he|she|they) (?:gets|get|comes|come) (?:home|back|in)|on monday|on friday|this week|next week|in the morning|while (?:he|she|they) (?:sleeps|sleep|is asleep|are asleep)|the next time i see (?:him|her|them)|next time (?:he|she|they)`)
+
+// fearedFrame: a sign the writer fears or fights ("scared I'll relapse").
+var fearedFrame = newMarker("feared", `(?:scared|afraid|worried|terrified|fear|frightened|nervous|anxious)(?: that)?(?: i will| i would| i might| i could| i am going to| of| she will| he will| they will| she would| he would)?|(?:do not|don't) want to|trying not to|try not to|so i do not|so i don't`)
+
+// ongoing: self-harm that goes on ("every night this week").
+var ongoing = newMarker("ongoing", `every (?:night|day|morning|evening)|each (?:night|day)|most (?:nights|days)|this week|all week|daily|nightly|these days|every time i`)
 
 // recentAct: someone else's act that just happened ("just took").
 var recentAct = newMarker("recent_act", `just|an hour ago|minutes ago|last night|this morning|today|tonight|yesterday|earlier`)
@@ -630,6 +767,8 @@ func (s *messageScreen) attribution(q [2]int) int {
 	attr := s.seg(from, open)
 	inner := s.seg(q[0], q[1])
 	switch {
+	case habitVerb.in(attr):
+		return quoteHabit // "keeps saying": not a proverb
 	case quoteWorkMarker.in(attr):
 		return quoteWork
 	case quoteHabitMarker.in(attr):
@@ -647,6 +786,42 @@ func (s *messageScreen) attribution(q [2]int) int {
 	}
 	return quotePlain
 }
+
+// quoteSpeaker is whom a quotation is about: the writer when "I" says it,
+// else whoever is named before it.
+func (s *messageScreen) quoteSpeaker(q [2]int) Subject {
+	for i := q[0] - 2; i >= max(0, q[0]-12); i-- {
+		switch w := s.word(i); {
+		case w == "." || w == "!" || w == "?":
+			return ThirdParty
+		case w == "i":
+			return Self
+		case w == "he" || w == "she" || w == "they" || relationNouns[w] || genericNouns[w]:
+			return ThirdParty
+		}
+	}
+	return ThirdParty
+}
+
+// populationStat: a question about numbers of people, not a method.
+var populationStat = newMarker("population_stat", `each year|per year|every year|a year|annually|statistics|statistic|rate|rates|percentage|percent|how many people|how common`)
+
+// burdenScope: a burden in one setting ("at work").
+var burdenScope = newMarker("burden_scope", `at work|at school|at uni|in class|on the team|on my team|to my team|to my coworkers|to my colleagues|to my boss|in the group|at the office|at my job`)
+
+// partnerPronoun: someone "it" may be ended with ("Should I end it? He
+// never listens").
+var partnerPronoun = newMarker("partner_pronoun", `he|she`)
+
+// hypotheticalFrame: a sentence about anyone ("if a friend tells me").
+var hypotheticalFrame = newMarker("hypothetical_frame", `if|when|whenever|what should|what do|how do|how should|how can|in case`)
+
+// habitVerb: someone says something again and again.
+var habitVerb = newMarker("habit_verb", `(?:keeps|kept|keep|always|constantly|often|sometimes|still) (?:saying|says|said|telling|tells|texting|posting|writing)`)
+
+// habitTrigger: the everyday trigger of a catchphrase ("when the printer
+// jams").
+var habitTrigger = newMarker("habit_trigger", `when|whenever|every time|each time|if`)
 
 // subjectKind is whom a match is about, before it becomes a Subject.
 type subjectKind uint8
@@ -725,6 +900,19 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 				}
 			}
 		}
+		// "everyone would be better off if I ...", "... without me": the
+		// writer, whoever else the sentence names.
+		if m.r.flags&passive != 0 {
+			for i := m.a; i+1 < m.b; i++ {
+				if w, next := s.word(i), s.word(i+1); w == "without" && next == "me" || w == "if" && next == "i" {
+					return subjSelf, true
+				}
+			}
+		}
+		// "my girlfriend overdosed": the relative is the subject.
+		if s.word(m.a) == "my" && (relationNouns[s.word(m.a+1)] || relationNouns[s.word(m.a+2)]) && m.r.flags&cue == 0 {
+			return subjThird, true
+		}
 		// In a cue a possessive is rarely its subject ("it was not their
 		// fault"), so cues take the subject from the words before them.
 		for i := m.a; i < m.b && m.r.flags&cue == 0; i++ {
@@ -735,6 +923,9 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 				}
 				return subjSelf, true
 			case "his", "their":
+				if s.genericAntecedent(m.a) {
+					return subjGeneric, true
+				}
 				return subjThird, true
 			case "your":
 				return subjGeneric, true
@@ -755,6 +946,31 @@ func (s *messageScreen) subject(m match, forced Subject) (subjectKind, bool) {
 	return subjSelf, false
 }
 
+// genericAntecedent reports a general person shortly before token i in
+// its sentence ("if a friend tells me they are thinking of ending their
+// life"), whom a later "they" or "their" refers to.
+func (s *messageScreen) genericAntecedent(i int) bool {
+	sent := s.sentence(i)
+	if !s.question[s.sentIndex(i)] && !hypotheticalFrame.in(s.seg(sent[0], i)) {
+		return false // "a girl in my class posted that she ...": someone in particular
+	}
+	from := max(sent[0], i-10)
+	for k := i - 1; k >= from; k-- {
+		w := s.word(k)
+		if w == "i" || w == "my" {
+			continue
+		}
+		if genericPronouns[w] || genericNouns[w] && !definiteDeterminers[s.word(k-1)] ||
+			relationNouns[w] && indefiniteDeterminers[s.word(k-1)] {
+			return true
+		}
+		if definiteDeterminers[w] && w != "the" {
+			return false
+		}
+	}
+	return false
+}
+
 // lookBack finds the nearest subject word in tokens [from, i).
 func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 	for j := i - 1; j >= from && j >= 0; j-- {
@@ -773,6 +989,10 @@ func (s *messageScreen) lookBack(i, from int) (subjectKind, bool) {
 			// A pronoun whose antecedent is general ("someone says they").
 			for k := j - 1; k >= from && k >= j-6; k-- {
 				if genericNouns[s.word(k)] && !definiteDeterminers[s.word(k-1)] {
+					return subjGeneric, true
+				}
+				// "if a friend tells me they ...": anyone's friend.
+				if relationNouns[s.word(k)] && indefiniteDeterminers[s.word(k-1)] && s.genericAntecedent(j) {
 					return subjGeneric, true
 				}
 			}
@@ -820,6 +1040,12 @@ func (s *messageScreen) routeViolence(f *finding) (subjectKind, bool) {
 	}
 	if actor == subjSelf {
 		if victimSelf || strings.HasPrefix(s.word(f.a), "touch") {
+			return subjUnknown, false
+		}
+		switch s.word(f.a - 1) {
+		case "could", "would", "might":
+			// "I could strangle him": a threat or a figure of speech, which
+			// the threat rules read; not an act.
 			return subjUnknown, false
 		}
 		f.ev.Category = HarmToOthers

@@ -105,6 +105,37 @@ var phenomena = map[string][]screenCase{
 		{"I want to k\u200bill myself", High, SuicidalIdeation, Self},
 		{"i wanna diiiie", Concern, SuicidalIdeation, Self},
 	},
+	"sensitivity: implicit references to one's own death": {
+		{"i should just stop existing tbh", Concern, SuicidalIdeation, Self},
+		{"I'm nothing but a burden to my parents.", Concern, SuicidalIdeation, Self},
+		{"My kids would be happier and have less stress without me.", Concern, SuicidalIdeation, Self},
+		{"I pray God takes me soon.", Concern, SuicidalIdeation, Self},
+		{"I don't see myself making it to my birthday.", Concern, SuicidalIdeation, Self},
+		{"i want to disappear. nobody would even notice", Concern, SuicidalIdeation, Self},
+		{"Sometimes I think my family would be fine without me.", Concern, SuicidalIdeation, Self},
+		{"my brain keeps telling me to kill myself", High, SuicidalIdeation, Self},
+	},
+	"sensitivity: signs that make a reference urgent": {
+		{"I won't be around much longer and I've already given away my records.", High, SuicidePlan, Self},
+		{"How many of my sleeping pills would it take to not survive?", High, SuicidePlan, Self},
+		{"Lately the thoughts are back and I keep thinking I should finish what I started. I overdosed in 2019.", High, SuicidePlan, Self},
+		{"I keep thinking about jumping from the roof at work. I almost did it on Friday.", High, SuicidePlan, Self},
+		{"I know where my grandpa keeps his rifle and I don't want to be alive.", High, SuicidePlan, Self},
+		{"I've been giving my stuff away. I won't need it.", High, SuicidePlan, Self},
+		{"I've made my peace with it. Tomorrow it ends.", High, SuicidePlan, Self},
+		{"Suicidal again. Third night in a row.", High, SuicidalIdeation, Self},
+	},
+	"sensitivity: what it leaves alone": {
+		{"I gave away my old books to the library because I'm moving.", None, "", ""},
+		{"Goodbye everyone, I'm off to university tomorrow!", None, "", ""},
+		{"What is the most painless way to break up with someone?", None, "", ""},
+		{"How high is the Golden Gate bridge?", None, "", ""},
+		{"Thinking about jumping into a new career, any advice?", None, "", ""},
+		{"I can't take it anymore, this job is awful.", None, "", ""},
+		{"Heading to the bridge to take photos of the sunset tonight!", None, "", ""},
+		{"Ugh, I want to die of embarrassment, I tripped on stage.", None, "", ""},
+		{"Should I end it? He never listens to me.", None, "", ""},
+	},
 	"everyday sadness": {
 		{"I've been sad since my cat died.", None, "", ""},
 		{"I feel hopeless about my job search.", None, "", ""},
@@ -280,6 +311,28 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 			}
 		}
 	}
+	// Every necessary literal set of a branch is in every text it matches,
+	// and the one-pass literal index agrees with searching each literal.
+	for _, cases := range phenomena {
+		for _, c := range cases {
+			text := canonicalize(c.text).text
+			found := ruleLiterals.present(text, [][2]int{{0, len(text)}})
+			for _, r := range rules {
+				for _, br := range r.branches {
+					all := true
+					for _, set := range br.all {
+						all = all && mayMatch(set, text)
+					}
+					if br.re.MatchString(text) && !all {
+						t.Errorf("rule %s matches %q but one of its literal sets %q is absent", r.name, text, br.all)
+					}
+					if (br.windowsIn(found) != 0) != all {
+						t.Errorf("rule %s on %q: the literal index and the literals disagree", r.name, text)
+					}
+				}
+			}
+		}
+	}
 	got := requiredLiterals(` (?:kill|end) (?:myself|my life) `)
 	if got == nil || !mayMatch(got, " i kill myself ") || !mayMatch(got, " to end my life ") || mayMatch(got, " i am fine ") {
 		t.Errorf("requiredLiterals = %q", got)
@@ -289,5 +342,32 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 	}
 	if got := splitAlternatives(`a|(?:b|c)|[|]|d\|e`); !slices.Equal(got, []string{"a", "(?:b|c)", "[|]", `d\|e`}) {
 		t.Errorf("splitAlternatives = %q", got)
+	}
+}
+
+// Matching sentence by sentence finds what matching the whole text finds.
+func TestSentenceWindowsFindEveryMatch(t *testing.T) {
+	_, all := loadAll(t)
+	var texts []string
+	for _, it := range all {
+		if it.Messages == nil {
+			texts = append(texts, it.Text)
+		}
+	}
+	for _, cases := range phenomena {
+		for _, c := range cases {
+			texts = append(texts, c.text)
+		}
+	}
+	texts = append(texts, "one. two", "", ".", "I want to die. . . ! ? tonight;", "kill myself;kill myself.kill myself",
+		strings.Repeat("I want to die. ", 70))
+	for _, text := range texts {
+		s := &messageScreen{c: canonicalize(text)}
+		s.segment()
+		byWindow, idiomsW := s.matchesIn(false)
+		whole, idioms := s.matchesIn(true)
+		if !slices.Equal(byWindow, whole) || !slices.Equal(idiomsW, idioms) {
+			t.Errorf("%q: by sentence %v %v, whole text %v %v", text, byWindow, idiomsW, whole, idioms)
+		}
 	}
 }

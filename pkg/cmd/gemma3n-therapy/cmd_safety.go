@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func init() {
 
 const (
 	safetyScreenUsage = "[--in FILE.jsonl] [--explain]"
-	safetyEvalUsage   = "[--part " + "dev|test|holdout|holdout2|holdout3|all] [--data-dir DIR] [--json] [--misses]"
+	safetyEvalUsage   = "[--part " + "dev|test|holdout|holdout2|holdout3|holdout4|all | --file FILE.jsonl] [--data-dir DIR] [--json] [--misses]"
 	safetyCorpusUsage = "[--data-dir DIR] [--sample N] [--json]"
 	// noGateHelp documents the one way to turn the gate off.
 	noGateHelp = "turn the safety gate off: crisis messages reach the model and replies carry no crisis resources (prints a warning)"
@@ -61,8 +62,10 @@ func runSafetyEval(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "safety eval", safetyEvalUsage,
 		"Screen the labelled set of datasets/safety and print, per part and for all parts together, precision and\n"+
 			"recall per level and per category, the confusion of levels, and the issue's targets. The parts and what\n"+
-			"was tuned on are described in datasets/safety/README.md.")
+			"was tuned on are described in datasets/safety/README.md. --file scores a labelled file instead (the same\n"+
+			"format), such as a fresh part measured once before it joins the set.")
 	part := fs.String("part", "all", "one part of the set ("+strings.Join(safety.Parts, ", ")+"), or all: each part, then all together")
+	file := fs.String("file", "", "a labelled JSON-lines file to score instead of the shipped parts (not with --part)")
 	dir := fs.String("data-dir", "", dataDirHelp)
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
 	misses := fs.Bool("misses", false, "list the items the screen gets wrong")
@@ -71,6 +74,21 @@ func runSafetyEval(ctx *runContext, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("safety eval: unexpected argument %q", fs.Arg(0))
+	}
+	partSet := false
+	fs.Visit(func(f *flag.Flag) { partSet = partSet || f.Name == "part" })
+	var reports []*safety.Report
+	if *file != "" {
+		if partSet {
+			return errors.New("safety eval: --file and --part exclude each other")
+		}
+		items, err := safety.LoadLabelled(*file)
+		if err != nil {
+			return fmt.Errorf("safety eval: %w", err)
+		}
+		name := strings.TrimSuffix(filepath.Base(*file), ".jsonl")
+		reports = append(reports, safety.Evaluate(name, items))
+		return writeSafetyReports(ctx, reports, *asJSON, *misses)
 	}
 	parts := safety.Parts
 	if *part != "all" {
@@ -87,7 +105,6 @@ func runSafetyEval(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("safety eval: %w", err)
 	}
-	var reports []*safety.Report
 	var all []safety.Item
 	for _, p := range parts {
 		reports = append(reports, safety.Evaluate(p, sets[p]))
@@ -96,8 +113,14 @@ func runSafetyEval(ctx *runContext, args []string) error {
 	if len(parts) > 1 {
 		reports = append(reports, safety.Evaluate("all", all))
 	}
-	if *asJSON {
-		if !*misses {
+	return writeSafetyReports(ctx, reports, *asJSON, *misses)
+}
+
+// writeSafetyReports prints evaluation reports as text or JSON, with or
+// without the misses.
+func writeSafetyReports(ctx *runContext, reports []*safety.Report, asJSON, misses bool) error {
+	if asJSON {
+		if !misses {
 			for _, r := range reports {
 				r.Misses = nil
 			}
@@ -110,7 +133,7 @@ func runSafetyEval(ctx *runContext, args []string) error {
 		if i > 0 {
 			fmt.Fprintln(ctx.stdout)
 		}
-		if err := r.WriteText(ctx.stdout, *misses); err != nil {
+		if err := r.WriteText(ctx.stdout, misses); err != nil {
 			return err
 		}
 	}
