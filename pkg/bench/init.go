@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
 
@@ -51,12 +52,13 @@ func randomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, see
 	}
 	log.Info("bench: drawing random weights", "params", cfg.NumParameters(), "dtype", dtypeName(dtype),
 		"where", map[bool]string{true: "host memory shared with the backend", false: "device"}[b.HasSharedBuffers()])
-	progress := WeightLogger(log, "bench: weights")
+	progress := gemma3n.LogProgress(log, "bench: weights")
 	if b.HasSharedBuffers() {
 		m, err := gemma3n.NewRandomWith(cfg, dtype, seed, gemma3n.WeightOptions{Backend: b, Progress: progress})
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
+		backend.BoundHeapGrowth(cfg.NumParameters() * int64(dtype.Size()))
 		return m, nil
 	}
 	return randomModelOnDevice(b, cfg, dtype, seed, progress)
@@ -105,23 +107,6 @@ func randomModelOnDevice(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DT
 		}
 	}
 	return m, nil
-}
-
-// WeightLogger returns a gemma3n.WeightOptions.Progress that logs msg with
-// the tensors and GiB done at most every two seconds, and at the end.
-func WeightLogger(log *slog.Logger, msg string) func(gemma3n.WeightProgress) {
-	if log == nil {
-		return nil
-	}
-	var last time.Duration
-	return func(p gemma3n.WeightProgress) {
-		if p.Tensors < p.TotalTensors && p.Elapsed-last < 2*time.Second {
-			return
-		}
-		last = p.Elapsed
-		log.Info(msg, "tensors", fmt.Sprintf("%d/%d", p.Tensors, p.TotalTensors),
-			"GiB", fmt.Sprintf("%.2f/%.2f", float64(p.Bytes)/(1<<30), float64(p.TotalBytes)/(1<<30)), "s", roundSeconds(p.Elapsed))
-	}
 }
 
 // callExec runs exec, turning the panics of graph building into errors.

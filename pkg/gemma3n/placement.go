@@ -2,6 +2,7 @@ package gemma3n
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 	"unsafe"
 
@@ -31,6 +32,28 @@ type WeightProgress struct {
 	Tensors, TotalTensors int
 	Bytes, TotalBytes     int64 // in the model dtype
 	Elapsed               time.Duration
+}
+
+// LogProgress returns a WeightOptions.Progress that logs msg with the
+// tensors and GiB done and the seconds since the start, every two seconds
+// and at the end (a load done within the first second logs nothing); nil
+// for a nil log.
+func LogProgress(log *slog.Logger, msg string) func(WeightProgress) {
+	if log == nil {
+		return nil
+	}
+	var last time.Duration
+	logged := false
+	return func(p WeightProgress) {
+		done := p.Tensors == p.TotalTensors
+		if p.Elapsed-last < 2*time.Second && !(done && (logged || p.Elapsed >= time.Second)) {
+			return
+		}
+		last, logged = p.Elapsed, true
+		log.Info(msg, "tensors", fmt.Sprintf("%d/%d", p.Tensors, p.TotalTensors),
+			"GiB", fmt.Sprintf("%.2f/%.2f", float64(p.Bytes)/(1<<30), float64(p.TotalBytes)/(1<<30)),
+			"s", float64(p.Elapsed.Milliseconds())/1000)
+	}
 }
 
 // placer creates the weight tensors of one model where WeightOptions say,

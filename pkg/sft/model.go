@@ -37,14 +37,15 @@ type loadedModel struct {
 // ids, tokenizer.Default otherwise. (Run skips, and counts, examples with
 // ids outside the model's vocabulary.)
 func LoadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*gemma3n.Model, *tokenizer.Tokenizer, error) {
-	m, err := loadModel(ctx, name, dtype, hubOpts)
+	m, err := loadModel(ctx, name, dtype, hubOpts, gemma3n.WeightOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
 	return m.model, m.tok, nil
 }
 
-func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) (*loadedModel, error) {
+// loadModel is LoadModel with the weights placed as wopts say.
+func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options, wopts gemma3n.WeightOptions) (*loadedModel, error) {
 	dt := dtypes.Float32
 	switch dtype {
 	case config.DTypeFloat32:
@@ -56,14 +57,14 @@ func loadModel(ctx stdcontext.Context, name, dtype string, hubOpts hub.Options) 
 	out := &loadedModel{}
 	var err error
 	if _, statErr := os.Stat(name); gemma3n.IsPreset(name) && statErr != nil {
-		if out.model, err = gemma3n.Open(name, dt); err != nil {
+		if out.model, err = gemma3n.OpenWith(name, dt, wopts); err != nil {
 			return nil, err
 		}
 	} else {
 		if out.dir, err = hub.Resolve(ctx, name, hubOpts); err != nil {
 			return nil, err
 		}
-		if out.model, err = gemma3n.Load(out.dir, dt); err != nil {
+		if out.model, err = gemma3n.LoadWith(out.dir, dt, wopts); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
@@ -145,11 +146,15 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		}
 	}
 	dtype := ModelDType(cfg)
-	lm, err := loadModel(runCtx, cfg.Model.NameOrPath, dtype, opts.Hub)
+	lm, err := loadModel(runCtx, cfg.Model.NameOrPath, dtype, opts.Hub,
+		gemma3n.WeightOptions{Backend: b, Progress: gemma3n.LogProgress(logger, "sft: loading the model")})
 	if err != nil {
 		return nil, fmt.Errorf("sft: model: %w", err)
 	}
 	ConfigureModel(lm.model, cfg)
+	if b.HasSharedBuffers() {
+		backend.BoundHeapGrowth(lm.model.Config.NumParameters() * int64(lm.model.DType.Size()))
+	}
 
 	res := &Result{Config: cfg, Model: lm.model, Tokenizer: lm.tok}
 	trainSrc, evalSets, err := prepareData(&opts, cfg, lm, convs, &res.Data)

@@ -74,7 +74,7 @@ func runChat(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
-	m, err := openModel(ctx, *model, *adapterDir, dtype)
+	m, err := openModel(ctx, b, *model, *adapterDir, dtype)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
@@ -84,7 +86,7 @@ func runGenerate(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	m, err := openModel(ctx, *model, *adapterDir, dtype)
+	m, err := openModel(ctx, b, *model, *adapterDir, dtype)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
@@ -157,12 +159,17 @@ func parseModelDType(name string) (dtypes.DType, error) {
 	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32 or bfloat16", name)
 }
 
-// openModel opens a checkpoint directory or preset and applies a PEFT
-// adapter when one is given, reporting the adapter's warnings on stderr.
-func openModel(ctx *runContext, model, adapterDir string, dtype dtypes.DType) (*gemma3n.Model, error) {
-	m, err := gemma3n.Open(model, dtype)
+// openModel opens a checkpoint directory or preset straight onto backend b
+// (progress lines on stderr while it loads) and applies a PEFT adapter when
+// one is given, reporting the adapter's warnings on stderr.
+func openModel(ctx *runContext, b compute.Backend, model, adapterDir string, dtype dtypes.DType) (*gemma3n.Model, error) {
+	progress := gemma3n.LogProgress(slog.New(slog.NewTextHandler(ctx.stderr, nil)), "loading "+model)
+	m, err := gemma3n.OpenWith(model, dtype, gemma3n.WeightOptions{Backend: b, Progress: progress})
 	if err != nil {
 		return nil, err
+	}
+	if b.HasSharedBuffers() {
+		backend.BoundHeapGrowth(m.Config.NumParameters() * int64(dtype.Size()))
 	}
 	if adapterDir != "" {
 		a, err := lora.Load(m, adapterDir)

@@ -44,7 +44,7 @@ func runLogits(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
-	m, err := openModel(ctx, *model, *adapterDir, dtypes.Float32)
+	m, err := openModel(ctx, b, *model, *adapterDir, dtypes.Float32)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
