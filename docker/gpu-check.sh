@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# GPU checks of issue 10: XLA parity with the Hugging Face fixture, E2B LoRA
-# training throughput and memory, greedy decoding speed, and bfloat16 vs
-# float32 training losses. Run from the repository root:
+# GPU checks: XLA parity with the Hugging Face fixture, E2B LoRA training
+# throughput and memory (fused attention and gradient checkpointing on and
+# off: train, train-eager, train-remat, train-eager-remat), greedy decoding
+# speed, and bfloat16 vs float32 training losses. Run from the repository root:
 #
 #   docker/gpu-check.sh [BINARY] [OUTDIR] [STEPS...]
 #
@@ -11,7 +12,8 @@
 # generate-small generate". Each step writes OUTDIR/<step>.json (the report)
 # and OUTDIR/<step>.log (a line per phase), under a time limit: parity and
 # parity-f32 60 s, train-small 90 s, train 230 s, generate-small 60 s,
-# generate 120 s (the default steps fit in 560 s), numerics 480 s; override
+# generate 120 s (the default steps fit in 560 s), the train-* variants 230 s,
+# numerics 480 s; override
 # with GPU_CHECK_LIMIT_<STEP>=seconds (dashes as underscores:
 # GPU_CHECK_LIMIT_TRAIN_SMALL).
 #
@@ -46,7 +48,7 @@ if [[ -z "${GOMLX_BACKEND:-}" || "$GOMLX_BACKEND" != xla:* ]]; then
     export XLA_FLAGS="--xla_gpu_cuda_data_dir=$cuda"
   fi
 fi
-export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
+export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1 GODEBUG=${GODEBUG:-asyncpreemptoff=1}
 
 {
   echo "GOMLX_BACKEND=$GOMLX_BACKEND"
@@ -82,6 +84,10 @@ for step in $steps; do
                       run parity-f32 60 parity ;;
     train-small)    run train-small 90 train --layers 2 --seq 256 --steps 3 --warmup 1 ;;
     train)          run train 230 train --steps 10 --warmup 2 ;;
+    # The issue-14 matrix: flash attention (fused) and gradient checkpointing on and off.
+    train-eager)    run train-eager 230 train --steps 10 --warmup 2 --attention eager ;;
+    train-remat)    run train-remat 230 train --steps 10 --warmup 2 --gradient-checkpointing ;;
+    train-eager-remat) run train-eager-remat 230 train --steps 10 --warmup 2 --attention eager --gradient-checkpointing ;;
     generate-small) run generate-small 60 generate --layers 2 --prompt-len 64 --new-tokens 16 ;;
     generate)       run generate 120 generate --prompt-len 256 --new-tokens 64 --runs 2 ;;
     numerics)       run numerics 480 numerics --steps 20 ;;

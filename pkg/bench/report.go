@@ -18,8 +18,8 @@ func (r *TrainReport) WriteText(w io.Writer) error {
 	p.line("init:          %.2f s (random weights drawn where the backend keeps them)", r.InitSeconds)
 	p.line("first step:    %.2f s (compile ≈ %.2f s); %d graphs compiled", r.FirstStepSeconds, r.CompileSeconds, r.Compilations)
 	p.line("step time:     median %.4f s, min %.4f s, max %.4f s, mean %.4f s (n=%d)", r.Step.Median, r.Step.Min, r.Step.Max, r.Step.Mean, r.Step.N)
-	p.line("throughput:    %.1f tokens/s; %.1f model TFLOP/s (≈ %.2f GFLOP per token, see TrainFLOPsPerToken)",
-		r.TokensPerSecond, r.ModelTFLOPsPerSecond, r.FLOPsPerToken/1e9)
+	p.line("throughput:    %.1f tokens/s; %s of model FLOPs (≈ %.2f GFLOP per token, see TrainFLOPsPerToken)",
+		r.TokensPerSecond, flopRate(r.ModelTFLOPsPerSecond*1e12), r.FLOPsPerToken/1e9)
 	if n := len(r.Losses); n > 0 {
 		p.line("loss:          %.4f (first step) → %.4f (last step)", r.Losses[0], r.Losses[n-1])
 	}
@@ -137,4 +137,13 @@ func groupDigits(n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// flopRate prints a FLOP/s rate in TFLOP/s, or GFLOP/s below one TFLOP/s
+// (CPU backends).
+func flopRate(perSecond float64) string {
+	if perSecond >= 1e12 {
+		return fmt.Sprintf("%.1f TFLOP/s", perSecond/1e12)
+	}
+	return fmt.Sprintf("%.1f GFLOP/s", perSecond/1e9)
 }
