@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
 )
 
 // LayerType is the attention type of one decoder layer, spelled as in the
@@ -187,21 +189,19 @@ func ParseConfig(data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-// decodeStrict decodes one JSON object, reporting syntax errors with their
-// byte offset and rejecting trailing data. Unknown fields are allowed: HF
-// configs carry many keys this package does not need.
+// decodeStrict decodes one JSON object, reporting syntax and type errors
+// with their line and column and rejecting trailing data. Unknown fields are
+// allowed: HF configs carry many keys this package does not need.
 func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			line, col := lineCol(data, syn.Offset)
-			return fmt.Errorf("invalid JSON at line %d, column %d: %v", line, col, err)
-		}
+		pos, located := jsonpos.Of(data, err)
 		var typ *json.UnmarshalTypeError
-		if errors.As(err, &typ) {
-			line, col := lineCol(data, typ.Offset)
-			return fmt.Errorf("field %q at line %d, column %d: expected %s, got JSON %s", typ.Field, line, col, typ.Type, typ.Value)
+		switch {
+		case errors.As(err, &typ):
+			return fmt.Errorf("field %q at %v: expected %s, got JSON %s", typ.Field, pos, typ.Type, typ.Value)
+		case located:
+			return fmt.Errorf("invalid JSON at %v: %v", pos, err)
 		}
 		return err
 	}
@@ -209,13 +209,6 @@ func decodeStrict(data []byte, v any) error {
 		return errors.New("unexpected data after the JSON object")
 	}
 	return nil
-}
-
-func lineCol(data []byte, offset int64) (line, col int) {
-	offset = min(max(offset, 0), int64(len(data)))
-	line = 1 + bytes.Count(data[:offset], []byte("\n"))
-	col = int(offset) - bytes.LastIndexByte(data[:offset], '\n')
-	return line, col
 }
 
 // parseIntOrList reads a JSON int, a list of ints, or null/absent (nil).

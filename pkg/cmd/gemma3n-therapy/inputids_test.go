@@ -1,4 +1,4 @@
-package gemma3n
+package main
 
 import (
 	"slices"
@@ -7,14 +7,14 @@ import (
 )
 
 func TestParseInputIDs(t *testing.T) {
-	got, err := ParseInputIDs([]byte(`{"input_ids": [[2, 5, 9], [2, 7, 1]]}`), 10, true)
+	got, err := parseInputIDs([]byte(`{"input_ids": [[2, 5, 9], [2, 7, 1]]}`), 10, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || !slices.Equal(got[1], []int32{2, 7, 1}) {
 		t.Errorf("parsed %v", got)
 	}
-	if got, err := ParseInputIDs([]byte(`{"input_ids": [[2, 5, 9], [2]]}`), 10, false); err != nil || len(got[1]) != 1 {
+	if got, err := parseInputIDs([]byte(`{"input_ids": [[2, 5, 9], [2]]}`), 10, false); err != nil || len(got[1]) != 1 {
 		t.Errorf("ragged rows without equalLength: %v, %v", got, err)
 	}
 	cases := []struct{ name, json, wantErr string }{
@@ -32,7 +32,7 @@ func TestParseInputIDs(t *testing.T) {
 		{"trailing", `{"input_ids": [[1]]} x`, "after the JSON object"},
 	}
 	for _, c := range cases {
-		_, err := ParseInputIDs([]byte(c.json), 10, true)
+		_, err := parseInputIDs([]byte(c.json), 10, true)
 		if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.wantErr)
 		}
@@ -44,7 +44,7 @@ func FuzzParseInputIDs(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ids, err := ParseInputIDs(data, 1000, true)
+		ids, err := parseInputIDs(data, 1000, true)
 		if err != nil {
 			return
 		}
