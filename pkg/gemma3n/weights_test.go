@@ -22,7 +22,7 @@ type e2bManifest struct {
 func readManifest(t *testing.T) e2bManifest {
 	t.Helper()
 	var m e2bManifest
-	testutil.ReadJSON(t, "testdata/e2b_text_manifest.json", &m)
+	testutil.ReadJSON(t, testutil.Fixture(t, "e2b", "e2b_text_manifest.json"), &m)
 	return m
 }
 
@@ -97,7 +97,7 @@ func (f *fakeSource) ReadInto(name string, dst []byte, _ safetensors.DType) erro
 // the tied lm_head) is skipped without being read.
 func TestMultimodalNamesMapToText(t *testing.T) {
 	var names []string
-	testutil.ReadJSON(t, "testdata/e2b_multimodal_names.json", &names)
+	testutil.ReadJSON(t, testutil.Fixture(t, "e2b", "e2b_multimodal_names.json"), &names)
 	cfg := E2BConfig()
 	expected := map[string][]int{}
 	for _, s := range cfg.Weights() {
