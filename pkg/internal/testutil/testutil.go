@@ -199,6 +199,26 @@ const (
 	AnnoMISimpleCSV = "datasets/annomi/AnnoMI-simple.csv"
 )
 
+// ShippedTexts reads the texts of the shipped corpora: CounselChat
+// questions (title and text, once per question) and answers, and AnnoMI
+// utterances. The test is skipped when they are absent.
+func ShippedTexts(tb testing.TB) []string {
+	tb.Helper()
+	var texts []string
+	seenQuestion := map[string]bool{}
+	ReadCSV(tb, RepoPath(tb, CounselChatCSV), func(col map[string]int, row []string) {
+		if q := row[col["questionID"]]; !seenQuestion[q] {
+			seenQuestion[q] = true
+			texts = append(texts, row[col["questionTitle"]], row[col["questionText"]])
+		}
+		texts = append(texts, row[col["answerText"]])
+	})
+	ReadCSV(tb, RepoPath(tb, AnnoMISimpleCSV), func(col map[string]int, row []string) {
+		texts = append(texts, row[col["utterance_text"]])
+	})
+	return texts
+}
+
 const modulePath = "github.com/gemma3n-therapy/gemma3n-therapy"
 
 var (

@@ -1,30 +1,41 @@
-package tokenizer
+// Package tokshrink derives a compact tokenizer from a larger one, fitted
+// to a corpus: the generator of the embedded tiny tokenizer
+// (pkg/tokenizer/assets/tiny, remade by "go generate ./pkg/tokenizer"
+// through the command's tokenizer-shrink). It sits above the runtime
+// tokenizer, which it reads through its exported inspection methods
+// (Entries, Merges, TraceBPE), and above pkg/data, whose corpora it fits
+// the tiny tokenizer to.
+package tokshrink
 
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
-// Shrunk is a compact tokenizer derived from a larger one by Shrink.
+// Shrunk is a compact tokenizer derived from a larger one by Shrink: its
+// files (tokenizer.json; tokenizer_config.json, nil when the base had
+// none; the notice whose terms cover what is derived from the base) and
+// how it compresses the corpus.
 type Shrunk struct {
-	TokenizerJSON []byte // tokenizer.json of the compact vocabulary
-	ConfigJSON    []byte // tokenizer_config.json; nil when the base had none
-	// Notice, when not empty, must accompany the files (written as NOTICE
-	// by WriteDir): the base's terms cover what is derived from it.
-	Notice string
-	Stats  ShrinkStats
+	tokenizer.Files
+	Stats Stats
 }
 
-// ShrinkStats describe a shrunk tokenizer and how it compresses the corpus
+// Stats describe a shrunk tokenizer and how it compresses the corpus
 // it was fitted to, next to the base tokenizer.
-type ShrinkStats struct {
+type Stats struct {
 	BaseVocabSize int `json:"base_vocab_size"` // ids of the base
 	VocabSize     int `json:"vocab_size"`      // ids of the compact tokenizer
 	BaseMerges    int `json:"base_merges"`
@@ -41,14 +52,14 @@ type ShrinkStats struct {
 }
 
 // BaseTokensPerChar is the base tokenizer's tokens per character of the corpus.
-func (s ShrinkStats) BaseTokensPerChar() float64 { return ratio(s.BaseTokens, s.CorpusChars) }
+func (s Stats) BaseTokensPerChar() float64 { return ratio(s.BaseTokens, s.CorpusChars) }
 
 // TokensPerChar is the compact tokenizer's tokens per character of the corpus.
-func (s ShrinkStats) TokensPerChar() float64 { return ratio(s.Tokens, s.CorpusChars) }
+func (s Stats) TokensPerChar() float64 { return ratio(s.Tokens, s.CorpusChars) }
 
 // TokenRatio is how many tokens the compact tokenizer needs for each token
 // of the base on the corpus (1 or more).
-func (s ShrinkStats) TokenRatio() float64 { return ratio(s.Tokens, s.BaseTokens) }
+func (s Stats) TokenRatio() float64 { return ratio(s.Tokens, s.BaseTokens) }
 
 func ratio(a, b int64) float64 {
 	if b == 0 {
@@ -82,19 +93,19 @@ func ratio(a, b int64) float64 {
 //
 // The output is deterministic: the same inputs give the same bytes.
 func Shrink(tokenizerJSON, configJSON []byte, corpus []string, vocabSize int) (*Shrunk, error) {
-	const name = "base " + TokenizerFile
-	tokData, err := maybeGunzip(name, tokenizerJSON)
+	const name = "base " + tokenizer.TokenizerFile
+	tokData, err := gunzip(name, tokenizerJSON)
 	if err != nil {
 		return nil, err
 	}
-	base, err := parseTokenizerJSON(name, tokData)
+	base, err := tokenizer.Parse(name, tokData, nil)
 	if err != nil {
 		return nil, err
 	}
 	var cfg *baseConfig
 	if configJSON != nil {
-		const cfgName = "base " + TokenizerConfigFile
-		cfgData, err := maybeGunzip(cfgName, configJSON)
+		const cfgName = "base " + tokenizer.TokenizerConfigFile
+		cfgData, err := gunzip(cfgName, configJSON)
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +143,7 @@ func Shrink(tokenizerJSON, configJSON []byte, corpus []string, vocabSize int) (*
 			return nil, err
 		}
 	}
-	small, err := Parse("shrunk "+TokenizerFile, out.TokenizerJSON, out.ConfigJSON)
+	small, err := tokenizer.Parse("shrunk "+tokenizer.TokenizerFile, out.TokenizerJSON, out.ConfigJSON)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: shrink produced an unreadable file: %w", err)
 	}
@@ -140,9 +151,26 @@ func Shrink(tokenizerJSON, configJSON []byte, corpus []string, vocabSize int) (*
 	return out, nil
 }
 
+// gunzip decompresses data if it starts with the gzip magic number.
+func gunzip(name string, data []byte) ([]byte, error) {
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err == nil {
+		data, err = io.ReadAll(zr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return data, nil
+}
+
 // shrinker holds the base tokenizer and the selection being made from it.
 type shrinker struct {
-	base *Tokenizer
+	base    *tokenizer.Tokenizer
+	tokens  []string          // base id → token text
+	entries []tokenizer.Entry // base id → what the base says of it
 
 	inVocab []bool  // base id is in the model vocabulary
 	added   []bool  // base id is an added token
@@ -152,31 +180,25 @@ type shrinker struct {
 	order   []int32 // compact id → base id
 	stamp   []int32 // scratch for deduplicating dependencies
 	stampOf int32
-	merges  []mergeEntry // kept merges in base rank order, base ids
+	merges  []tokenizer.Merge // kept merges in base rank order, base ids
 }
 
-func newShrinker(base *Tokenizer) *shrinker {
+func newShrinker(base *tokenizer.Tokenizer) *shrinker {
 	n := base.VocabSize()
-	sh := &shrinker{base: base, inVocab: make([]bool, n), added: make([]bool, n),
+	sh := &shrinker{base: base, tokens: make([]string, n), entries: base.Entries(),
+		inVocab: make([]bool, n), added: make([]bool, n),
 		kept: make([]bool, n), newID: make([]int32, n), stamp: make([]int32, n)}
-	for id, tok := range base.tokens {
+	for id := range n {
+		tok := base.IDToToken(int32(id))
+		sh.tokens[id] = tok
 		if tok == "" {
 			continue
 		}
-		if vid, ok := base.vocab.lookupString(tok); ok && vid == int32(id) {
-			sh.inVocab[id] = true
-		}
-		if aid, ok := base.addedIDs[tok]; ok && aid == int32(id) {
-			sh.added[id] = true
-		}
+		e := sh.entries[id]
+		sh.inVocab[id] = e.InModel
+		sh.added[id] = e.Added && e.Text == tok
 	}
-	isByte := make([]bool, n)
-	for _, id := range base.model.byteIDs {
-		if id >= 0 {
-			isByte[id] = true
-		}
-	}
-	for sh.fixed < n && (sh.added[sh.fixed] || isByte[sh.fixed]) {
+	for sh.fixed < n && (sh.added[sh.fixed] || sh.entries[sh.fixed].Byte) {
 		sh.fixed++
 	}
 	return sh
@@ -187,13 +209,10 @@ func newShrinker(base *Tokenizer) *shrinker {
 func (sh *shrinker) requiredTokens(cfg *baseConfig, doc *baseDocument) ([]int32, error) {
 	b := sh.base
 	var req []int32
-	for _, id := range b.model.byteIDs {
-		if id >= 0 {
-			req = append(req, id)
+	for id, e := range sh.entries {
+		if e.Byte || e.Unknown {
+			req = append(req, int32(id))
 		}
-	}
-	if b.model.unk >= 0 {
-		req = append(req, b.model.unk)
 	}
 	need := func(what, tok string) error {
 		id, ok := b.TokenToID(tok)
@@ -205,7 +224,7 @@ func (sh *shrinker) requiredTokens(cfg *baseConfig, doc *baseDocument) ([]int32,
 	}
 	if cfg != nil {
 		for _, ref := range cfg.tokenRefs {
-			if err := need(TokenizerConfigFile+" "+ref.key, ref.token); err != nil {
+			if err := need(tokenizer.TokenizerConfigFile+" "+ref.key, ref.token); err != nil {
 				return nil, err
 			}
 		}
@@ -213,9 +232,9 @@ func (sh *shrinker) requiredTokens(cfg *baseConfig, doc *baseDocument) ([]int32,
 		// <start_of_turn>, <end_of_turn>, <start_of_image>): they must
 		// still be one id each.
 		if cfg.template != "" {
-			for tok, id := range b.addedIDs {
-				if strings.Contains(cfg.template, tok) {
-					req = append(req, id)
+			for id, e := range sh.entries {
+				if e.Added && strings.Contains(cfg.template, e.Text) {
+					req = append(req, int32(id))
 				}
 			}
 		}
@@ -319,16 +338,11 @@ func (sh *shrinker) selectTokens(required []int32, counts []int64, vocabSize int
 
 	// Merges: those whose parts and result are all kept, in base order.
 	sh.merges = sh.merges[:0]
-	for _, s := range sh.base.model.merges.slots {
-		if s.key == emptySlot {
-			continue
-		}
-		e := mergeEntry{left: int32(s.key >> 32), right: int32(uint32(s.key)), rank: int32(s.value >> 32), merged: int32(uint32(s.value))}
-		if sh.kept[e.left] && sh.kept[e.right] && sh.kept[e.merged] {
-			sh.merges = append(sh.merges, e)
+	for _, m := range sh.base.Merges() {
+		if sh.kept[m.Left] && sh.kept[m.Right] && sh.kept[m.Merged] {
+			sh.merges = append(sh.merges, m)
 		}
 	}
-	slices.SortFunc(sh.merges, func(a, b mergeEntry) int { return cmp.Compare(a.rank, b.rank) })
 	return nil
 }
 
@@ -351,12 +365,12 @@ func (sh *shrinker) missing(deps []int32) int {
 // does not build, id alone (it is matched in the text). ok is false for a
 // token the base never emits.
 func (sh *shrinker) dependencies(id int32) (deps []int32, ok bool) {
-	tok := sh.base.tokens[id]
+	tok := sh.tokens[id]
 	if tok == "" {
 		return nil, false
 	}
 	if sh.inVocab[id] {
-		final, used := sh.base.model.trace([]byte(tok))
+		final, used := sh.base.TraceBPE(tok)
 		if len(final) == 1 && final[0] == id {
 			return used, true
 		}
@@ -367,42 +381,11 @@ func (sh *shrinker) dependencies(id int32) (deps []int32, ok bool) {
 	return nil, false
 }
 
-// trace runs BPE on one chunk the plain way (repeatedly merge the
-// lowest-ranked adjacent pair, leftmost first, as encodeChunk's queue
-// does) and returns the resulting ids and every id that appeared on the
-// way: the initial symbols and the result of each merge.
-func (m *bpeModel) trace(chunk []byte) (final, used []int32) {
-	var ids []int32
-	for _, s := range m.initialSymbols(nil, chunk) {
-		ids = append(ids, s.id)
-	}
-	used = slices.Clone(ids)
-	for {
-		best, bestRank, bestMerged := -1, int32(0), int32(0)
-		for i := 0; i+1 < len(ids); i++ {
-			if rank, merged, ok := m.merges.get(ids[i], ids[i+1]); ok && (best < 0 || rank < bestRank) {
-				best, bestRank, bestMerged = i, rank, merged
-			}
-		}
-		if best < 0 {
-			return ids, used
-		}
-		ids[best] = bestMerged
-		ids = slices.Delete(ids, best+1, best+2)
-		used = append(used, bestMerged)
-	}
-}
-
 // stats measures the compact tokenizer on the corpus next to the base.
-func (sh *shrinker) stats(small *Tokenizer, corpus []string, baseIDs [][]int32) ShrinkStats {
-	s := ShrinkStats{
+func (sh *shrinker) stats(small *tokenizer.Tokenizer, corpus []string, baseIDs [][]int32) Stats {
+	s := Stats{
 		BaseVocabSize: sh.base.VocabSize(), VocabSize: small.VocabSize(),
-		Merges: len(sh.merges), Fixed: sh.fixed, CorpusTexts: len(corpus),
-	}
-	for _, slot := range sh.base.model.merges.slots {
-		if slot.key != emptySlot {
-			s.BaseMerges++
-		}
+		BaseMerges: len(sh.base.Merges()), Merges: len(sh.merges), Fixed: sh.fixed, CorpusTexts: len(corpus),
 	}
 	smallIDs := small.EncodeBatch(corpus)
 	for i, text := range corpus {
@@ -443,25 +426,19 @@ type rawMember struct {
 }
 
 func readBaseDocument(name string, data []byte) (*baseDocument, error) {
-	doc := &baseDocument{}
-	s := &jsonScanner{name: name, data: data}
-	err := s.eachMember(func(key []byte) error {
-		k := string(key)
-		if k == "model" {
-			doc.members = append(doc.members, rawMember{key: k})
-			return s.eachMember(func(key []byte) error {
-				k := string(key)
-				raw, err := s.skipValue()
-				doc.model = append(doc.model, rawMember{k, raw})
-				return err
-			})
-		}
-		raw, err := s.skipValue()
-		doc.members = append(doc.members, rawMember{k, raw})
-		return err
-	})
+	members, err := rawMembers(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	doc := &baseDocument{}
+	for _, m := range members {
+		if m.key == "model" {
+			if doc.model, err = rawMembers(m.raw); err != nil {
+				return nil, fmt.Errorf("%s: model: %w", name, err)
+			}
+			m.raw = nil
+		}
+		doc.members = append(doc.members, m)
 	}
 	for _, m := range doc.members {
 		if m.key == "post_processor" {
@@ -471,6 +448,34 @@ func readBaseDocument(name string, data []byte) (*baseDocument, error) {
 		}
 	}
 	return doc, nil
+}
+
+// rawMembers returns the members of the JSON object data, in order, with
+// their values as raw JSON.
+func rawMembers(data []byte) ([]rawMember, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("want a JSON object")
+	}
+	var members []rawMember
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		members = append(members, rawMember{key: key.(string), raw: raw})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON object")
+	}
+	return members, nil
 }
 
 // postProcessorTokens lists the tokens of a post-processor's
@@ -536,7 +541,6 @@ func (sh *shrinker) remapPostProcessor(raw []byte) ([]byte, error) {
 // new added tokens, vocabulary and merges, and every other section as it
 // was.
 func (sh *shrinker) writeTokenizer(doc *baseDocument) ([]byte, error) {
-	b := sh.base
 	var w jsonWriter
 	w.open('{')
 	for _, m := range doc.members {
@@ -548,12 +552,12 @@ func (sh *shrinker) writeTokenizer(doc *baseDocument) ([]byte, error) {
 				if !sh.added[id] {
 					continue
 				}
-				a := b.addedToken(id)
+				a := sh.entries[id]
 				w.elem()
 				w.raw(fmt.Appendf(nil, `{"id": %d, "content": `, newID))
-				w.str(a.content)
+				w.str(sh.tokens[id])
 				w.raw(fmt.Appendf(nil, `, "single_word": %t, "lstrip": %t, "rstrip": %t, "normalized": %t, "special": %t}`,
-					a.singleWord, a.lstrip, a.rstrip, a.normalized, a.special))
+					a.SingleWord, a.LStrip, a.RStrip, a.Normalized, a.Special))
 			}
 			w.close(']')
 		case "post_processor":
@@ -573,7 +577,7 @@ func (sh *shrinker) writeTokenizer(doc *baseDocument) ([]byte, error) {
 }
 
 func (sh *shrinker) writeModel(w *jsonWriter, members []rawMember) {
-	tokens := sh.base.tokens
+	tokens := sh.tokens
 	w.open('{')
 	for _, m := range members {
 		w.key(m.key)
@@ -592,9 +596,9 @@ func (sh *shrinker) writeModel(w *jsonWriter, members []rawMember) {
 			for _, e := range sh.merges {
 				w.elem()
 				w.raw([]byte{'['})
-				w.str(tokens[e.left])
+				w.str(tokens[e.Left])
 				w.raw([]byte{',', ' '})
-				w.str(tokens[e.right])
+				w.str(tokens[e.Right])
 				w.raw([]byte{']'})
 			}
 			w.close(']')
@@ -603,18 +607,6 @@ func (sh *shrinker) writeModel(w *jsonWriter, members []rawMember) {
 		}
 	}
 	w.close('}')
-}
-
-// addedToken returns the added-token entry of id.
-func (t *Tokenizer) addedToken(id int32) addedToken {
-	for _, trie := range []*tokenTrie{&t.added.raw, &t.added.normalized} {
-		for _, a := range trie.tokens {
-			if a.id == id && a.content == t.tokens[id] {
-				return a
-			}
-		}
-	}
-	return addedToken{content: t.tokens[id], id: id, special: t.special[id]}
 }
 
 // baseConfig is a tokenizer_config.json kept as raw members in order.
@@ -629,34 +621,29 @@ type baseConfig struct {
 type configRef struct{ key, token string }
 
 func readBaseConfig(name string, data []byte) (*baseConfig, error) {
-	cfg := &baseConfig{decoder: map[string][]byte{}}
-	s := &jsonScanner{name: name, data: data}
-	err := s.eachMember(func(key []byte) error {
-		k := string(key)
-		if k == "added_tokens_decoder" {
-			cfg.members = append(cfg.members, rawMember{key: k})
-			return s.eachMember(func(key []byte) error {
-				id := string(key)
-				raw, err := s.skipValue()
-				cfg.decoder[id] = raw
-				return err
-			})
-		}
-		raw, err := s.skipValue()
-		cfg.members = append(cfg.members, rawMember{k, raw})
-		return err
-	})
-	if err == nil {
-		err = s.expectEnd()
-	}
+	members, err := rawMembers(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg := &baseConfig{decoder: map[string][]byte{}}
+	for _, m := range members {
+		if m.key == "added_tokens_decoder" {
+			entries, err := rawMembers(m.raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s: added_tokens_decoder: %w", name, err)
+			}
+			for _, e := range entries {
+				cfg.decoder[e.key] = e.raw
+			}
+			m.raw = nil
+		}
+		cfg.members = append(cfg.members, m)
 	}
 	for _, m := range cfg.members {
 		switch m.key {
 		case "added_tokens_decoder":
 		case "chat_template":
-			t, err := configTemplate(m.raw)
+			t, err := tokenizer.ParseChatTemplate(m.raw)
 			if err != nil {
 				return nil, fmt.Errorf("%s: chat_template: %w", name, err)
 			}
@@ -727,11 +714,11 @@ func (sh *shrinker) writeConfig(cfg *baseConfig) ([]byte, error) {
 				w.raw(raw)
 				continue
 			}
-			a := sh.base.addedToken(id)
+			a := sh.entries[id]
 			w.raw([]byte(`{"content": `))
-			w.str(a.content)
+			w.str(sh.tokens[id])
 			w.raw(fmt.Appendf(nil, `, "lstrip": %t, "normalized": %t, "rstrip": %t, "single_word": %t, "special": %t}`,
-				a.lstrip, a.normalized, a.rstrip, a.singleWord, a.special))
+				a.LStrip, a.Normalized, a.RStrip, a.SingleWord, a.Special))
 		}
 		w.close('}')
 	}
@@ -772,7 +759,17 @@ func (w *jsonWriter) key(k string) {
 }
 
 func (w *jsonWriter) raw(b []byte) { w.buf = append(w.buf, b...) }
-func (w *jsonWriter) str(s string) { w.buf = appendJSONString(w.buf, s) }
+
+// str appends s as a JSON string, written by encoding/json without its
+// HTML escaping: non-ASCII text and <, >, & stay as they are, as in
+// Hugging Face's files.
+func (w *jsonWriter) str(s string) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	w.buf = append(w.buf, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+}
 
 func (w *jsonWriter) indented() ([]byte, error) {
 	var out bytes.Buffer
@@ -782,47 +779,4 @@ func (w *jsonWriter) indented() ([]byte, error) {
 	}
 	out.WriteByte('\n')
 	return out.Bytes(), nil
-}
-
-// appendJSONString appends s as a JSON string, leaving non-ASCII text and
-// HTML characters as they are (as Hugging Face's files do). Invalid UTF-8
-// becomes U+FFFD, as with encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			switch {
-			case r == utf8.RuneError && size == 1:
-				dst = append(dst, `\ufffd`...)
-			case r == '\u2028' || r == '\u2029':
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hex[r&0xF])
-			default:
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			if c < 0x20 {
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			} else {
-				dst = append(dst, c)
-			}
-		}
-		i++
-	}
-	return append(dst, '"')
 }
