@@ -98,8 +98,9 @@ func (a *altUp) predict(f *forward, streams *Node) *Node {
 	return Add(einsum("btij,btjd->btid", coefs, streams), streams)
 }
 
-// correct corrects every predicted stream with the innovation of the
-// active one (spec §3.5): Cor[i] = Pred[i] + (Lin(router(h); correction_coefs)[i] + 1)·(h − Pred[0]).
+// correct corrects every predicted stream with the innovation of the active one
+// (spec §3.5): Cor[i] = Pred[i] + (Lin(router(h); correction_coefs)[i] + 1)·(h
+// − Pred[0]).
 func (a *altUp) correct(f *forward, pred, activated *Node) *Node {
 	mod := a.router(f, activated)
 	innovation := Sub(activated, f.selectStream(pred, 0))      // [B,T,D]

@@ -53,12 +53,12 @@ func (f *forward) applyRope(x *Node, rope ropeTable) *Node {
 	return Add(Mul(x, rope.cos), Mul(rotated, rope.sin))
 }
 
-// attentionMasks returns, per layer type, the boolean visibility of key j
-// from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding window
-// for sliding layers (i − j < window), and only real keys of the query's
-// own segment (Inputs.Mask), except that every query sees
-// itself so that padded rows stay finite. A padded query sees every real
-// key before it, as without segments.
+// attentionMasks returns (spec §5), per layer type, the boolean visibility of
+// key j from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding
+// window for sliding layers (i − j < window), and only real keys of the query's
+// own segment (Inputs.Mask), except that every query sees itself so that padded
+// rows stay finite. A padded query sees every real key before it, as without
+// segments.
 func (f *forward) attentionMasks() map[LayerType]*Node {
 	t := f.seq
 	qi := Iota(f.g, shapeInt32(t, t), 0)
@@ -102,11 +102,11 @@ func segmentVisibility(segQ, segK *Node) *Node {
 	return LogicalAnd(NotEqual(key, zero), LogicalOr(Equal(query, key), Equal(query, zero)))
 }
 
-// segmentPositions numbers the tokens of every segment of mask [B, T] from
-// 0: position i is the count of earlier tokens with i's segment id. With a
-// plain 0/1 mask and right padding these are 0..n−1; with left padding
-// they count from the first real token; in a packed row every example
-// starts again at 0, as it would alone.
+// segmentPositions numbers the tokens of every segment of mask [B, T] from 0
+// (spec §5): position i is the count of earlier tokens with i's segment id.
+// With a plain 0/1 mask and right padding these are 0..n−1; with left padding
+// they count from the first real token; in a packed row every example starts
+// again at 0, as it would alone.
 func segmentPositions(mask *Node) *Node {
 	g := mask.Graph()
 	t := mask.Shape().Dimensions[1]
@@ -194,13 +194,12 @@ func (f *forward) blockedWindow() bool {
 	return !f.m.routes.denseSliding && f.cache == nil && w > 0 && f.seq >= 2*w && f.seq%w == 0
 }
 
-// slidingAttention is the attention of a sliding layer computed in blocks
-// of W = window queries: a query sees at most the W−1 keys before it, all
-// in its own block or the previous one, so each block scores a window of
-// 2W keys and the scores take [.., T, 2W] instead of [.., T, T] — the
-// same result in O(T·W) memory and time, which is what makes long
-// sequences fit. q is [B, T, Hkv, G, d], K/V [B, T, Hkv, d]; it returns
-// [B, T, Hkv, G, d].
+// slidingAttention (spec §6) is the attention of a sliding layer computed in
+// blocks of W = window queries: a query sees at most the W−1 keys before it,
+// all in its own block or the previous one, so each block scores a window of 2W
+// keys and the scores take [.., T, 2W] instead of [.., T, T] — the same result
+// in O(T·W) memory and time, which is what makes long sequences fit. q is [B,
+// T, Hkv, G, d], K/V [B, T, Hkv, d]; it returns [B, T, Hkv, G, d].
 func (f *forward) slidingAttention(q *Node, kv keyValues) *Node {
 	cfg := f.cfg
 	b, t, w := f.batch, f.seq, cfg.SlidingWindow

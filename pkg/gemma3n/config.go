@@ -93,7 +93,7 @@ func derivedActivationSparsity(layers int) []float64 {
 }
 
 // Validate checks the consistency rules of a Gemma 3n text configuration
-// (spec §7.3) and returns the first violation as an error naming the field.
+// (spec §1.3) and returns the first violation as an error naming the field.
 func (c *Config) Validate() error {
 	L := c.NumHiddenLayers
 	positive := []struct {

@@ -47,12 +47,12 @@ const (
 	generalMask                 // anything else: left padding, packed segments
 )
 
-// fusedAttentionApplies is the selection rule: the fused kernels (cuDNN
-// flash attention) take half-precision q/k/v with a head size that is a
-// multiple of 8, causal masking and per-row lengths of right padding — not
-// a sliding window, packed segments, left padding or a KV cache. Those
-// layers, and every layer on backends without the fused op (the pure-Go
-// one), take the explicit path.
+// fusedAttentionApplies is the selection rule (spec §8): the fused kernels
+// (cuDNN flash attention) take half-precision q/k/v with a head size that is a
+// multiple of 8, causal masking and per-row lengths of right padding — not a
+// sliding window, packed segments, left padding or a KV cache. Those layers,
+// and every layer on backends without the fused op (the pure-Go one), take the
+// explicit path.
 func fusedAttentionApplies(c fusedAttentionCase) bool {
 	return c.kernel != AttentionEager && c.capable &&
 		c.layerType == FullAttention && !c.cached &&

@@ -105,10 +105,11 @@ type rawRopeParameters struct {
 	RopeTheta *float64 `json:"rope_theta"`
 }
 
-// ParseConfig parses the contents of a config.json: either a multimodal
-// Gemma3nConfig (model_type "gemma3n", the text model in "text_config") or a
-// plain Gemma3nTextConfig (model_type "gemma3n_text"). Absent fields take HF's
-// defaults; the result is validated (see Config.Validate).
+// ParseConfig parses (spec §1.2) the contents of a config.json: either a
+// multimodal Gemma3nConfig (model_type "gemma3n", the text model in
+// "text_config") or a plain Gemma3nTextConfig (model_type "gemma3n_text").
+// Absent fields take HF's defaults; the result is validated (see
+// Config.Validate).
 func ParseConfig(data []byte) (*Config, error) {
 	var top rawTopConfig
 	if err := decodeStrict(data, &top); err != nil {

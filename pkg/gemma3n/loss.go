@@ -9,7 +9,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logprob"
 )
 
-// Loss is the mean next-token cross-entropy, in float32, of logits
+// Loss is the mean next-token cross-entropy (spec §3.9), in float32, of logits
 // [B, T, V] (soft-capped, any float dtype) against targets [B, T] (integer
 // ids: targets[b, t] is the token position t must predict, i.e. the input
 // shifted left by one; see NextTokenTargets), counting only positions where

@@ -164,7 +164,7 @@ func newTextModel(c *Config) (*textModel, []WeightSpec) {
 	return t, fillWeights(t, "", c, configDimensions(c))
 }
 
-// forward runs the whole decoder (spec §3.1–§3.8; with a KV cache, §7).
+// forward runs the whole decoder (spec §3; with a KV cache, spec §7).
 func (t *textModel) forward(f *forward) *Output {
 	in := f.in
 	cfg := f.cfg
@@ -267,9 +267,9 @@ func moduleScope(scope *model.Scope, module string) *model.Scope {
 	return scope.Store().Scope(VariablePath(module))
 }
 
-// rmsNorm is Gemma 3n's RMSNorm over the last axis, computed in float32 and
-// cast back to x's dtype. weight may be nil (the scale-free v_norm). The
-// weight multiplies as-is (w, not 1+w).
+// rmsNorm is Gemma 3n's RMSNorm (spec §4) over the last axis, computed in
+// float32 and cast back to x's dtype. weight may be nil (the scale-free
+// v_norm). The weight multiplies as-is (w, not 1+w).
 func (f *forward) rmsNorm(x, weight *Node) *Node {
 	dtype := x.DType()
 	x32 := ConvertDType(x, dtypes.Float32)
@@ -306,8 +306,9 @@ func takeRows(x, at *Node) *Node {
 	return Gather(x, idx)
 }
 
-// lmHead applies the tied LM head (h·embed_tokensᵀ) and the final logit
-// soft cap, in the model dtype (as HF does; the loss upcasts to float32).
+// lmHead applies the tied LM head (h·embed_tokensᵀ) and the final logit soft
+// cap (spec §3.8), in the model dtype (as HF does; the loss upcasts to
+// float32).
 func (t *textModel) lmHead(f *forward, h *Node) *Node {
 	table := t.Embed.node(f)
 	var logits *Node

@@ -31,7 +31,7 @@ func PresetNames() []string {
 //   - "tiny-e2b": E2B's depth and layout at a tiny width (see
 //     tinyE2BConfig), for checking exports against runtimes that hard-code
 //     parts of E2B's layout (llama.cpp).
-//   - "e2b": the text configuration of google/gemma-3n-E2B-it (spec §1).
+//   - "e2b": the text configuration of google/gemma-3n-E2B-it (spec §1.4).
 func Preset(name string) (*Config, error) {
 	mk, ok := presets[strings.ToLower(name)]
 	if !ok {
@@ -89,7 +89,7 @@ func tinyConfig() *Config {
 	return c
 }
 
-// E2BConfig is the text configuration of google/gemma-3n-E2B-it (spec §1),
+// E2BConfig is the text configuration of google/gemma-3n-E2B-it (spec §1.4),
 // with the stop ids of its generation config.
 func E2BConfig() *Config {
 	const layers = 30

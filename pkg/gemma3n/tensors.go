@@ -9,9 +9,10 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
-// The model's weights are fields of one struct per block (textModel,
-// decoderLayer, attention, mlp, altUp, laurel, perLayerInput, …), in the
-// manner of Ollama's model definitions. Each weight field carries two tags:
+// The model's weights (spec §2.1) are fields of one struct per block
+// (textModel, perLayerEmbedding, altUpStreams, decoderLayer, selfAttention,
+// keyValueProjections, mlp, altUp, laurel, perLayerInput), in the manner of
+// Ollama's model definitions. Each weight field carries two tags:
 //
 //   - hf: its Hugging Face name relative to the block: the module of a
 //     linear layer, norm or embedding (whose tensor is module + ".weight"),
@@ -132,7 +133,7 @@ func fillWeights(block any, prefix string, c *Config, dims dimensions) []WeightS
 			}
 			w := weight{name: path + kind.suffix, shape: dims.shape(shapeTag)}
 			v.Addr().Interface().(interface{ setWeight(weight) }).setWeight(w)
-			specs = append(specs, WeightSpec{Name: w.name, Shape: w.shape, init: kind.init, clip: opts == "clip"})
+			specs = append(specs, WeightSpec{Name: w.name, Shape: w.shape, init: kind.init, clip: opts == "clip", dims: shapeTag})
 			return
 		}
 		switch v.Kind() {

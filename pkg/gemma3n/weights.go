@@ -37,13 +37,14 @@ type WeightSpec struct {
 	Name  string
 	Shape []int
 	init  initKind
-	clip  bool // clipped to ±altup_coef_clip when loaded (the AltUp coefficients)
+	clip  bool   // clipped to ±altup_coef_clip when loaded (the AltUp coefficients)
+	dims  string // the shape in the config's symbols (the field's shape tag)
 }
 
-// Weights lists every tensor the model uses, in a stable order (model-level
-// tensors, then each layer; within a block, the order of its struct's
-// fields). KV-shared layers have no k_proj, v_proj or k_norm (the checkpoint
-// may carry them; they are never used), and the LM head is tied to
+// Weights lists every tensor the model uses (spec §2), in a stable order
+// (model-level tensors, then each layer; within a block, the order of its
+// struct's fields). KV-shared layers have no k_proj, v_proj or k_norm (the
+// checkpoint may carry them; they are never used), and the LM head is tied to
 // embed_tokens.
 func (c *Config) Weights() []WeightSpec {
 	_, specs := newTextModel(c)
@@ -202,12 +203,12 @@ func (m *Model) WeightVariable(name string) *model.Variable {
 	return m.Store.GetVariable(VariablePath(name))
 }
 
-// Load reads a Hugging Face Gemma 3n checkpoint directory (config.json plus
-// model.safetensors or a sharded index) with weights converted to dtype
-// (Float32 or BFloat16). Only text tensors are read; vision and audio
-// tensors are skipped, unused K/V tensors of shared layers and an untied
-// lm_head are accepted and ignored. The AltUp coefficients are clipped to
-// ±altup_coef_clip. The weights stay on the host; LoadWith places them on a
+// Load reads (spec §2.4) a Hugging Face Gemma 3n checkpoint directory
+// (config.json plus model.safetensors or a sharded index) with weights
+// converted to dtype (Float32 or BFloat16). Only text tensors are read; vision
+// and audio tensors are skipped, unused K/V tensors of shared layers and an
+// untied lm_head are accepted and ignored. The AltUp coefficients are clipped
+// to ±altup_coef_clip. The weights stay on the host; LoadWith places them on a
 // backend as they are read.
 func Load(dir string, dtype dtypes.DType) (*Model, error) {
 	return LoadWith(dir, dtype, WeightOptions{})
