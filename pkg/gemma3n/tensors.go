@@ -133,7 +133,11 @@ func fillWeights(block any, prefix string, c *Config, dims dimensions) []WeightS
 			}
 			w := weight{name: path + kind.suffix, shape: dims.shape(shapeTag)}
 			v.Addr().Interface().(interface{ setWeight(weight) }).setWeight(w)
-			specs = append(specs, WeightSpec{Name: w.name, Shape: w.shape, init: kind.init, clip: opts == "clip", dims: shapeTag})
+			spec := WeightSpec{Name: w.name, Shape: w.shape, init: kind.init, clip: opts == "clip", dims: shapeTag}
+			if v.Type() == reflect.TypeFor[linear]() {
+				spec.Module = path
+			}
+			specs = append(specs, spec)
 			return
 		}
 		switch v.Kind() {

@@ -36,9 +36,13 @@ const initStd = 0.02
 type WeightSpec struct {
 	Name  string
 	Shape []int
-	init  initKind
-	clip  bool   // clipped to ±altup_coef_clip when loaded (the AltUp coefficients)
-	dims  string // the shape in the config's symbols (the field's shape tag)
+	// Module is the module path of a linear layer's weight, the one
+	// Model.Linear receives ("layers.0.self_attn.q_proj"); "" for the other
+	// tensors (embeddings, norms, scales).
+	Module string
+	init   initKind
+	clip   bool   // clipped to ±altup_coef_clip when loaded (the AltUp coefficients)
+	dims   string // the shape in the config's symbols (the field's shape tag)
 }
 
 // Weights lists every tensor the model uses (spec §2), in a stable order

@@ -371,3 +371,27 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestWeightModules checks WeightSpec.Module: set on the linear layers
+// (the weights Model.Linear receives), empty on embeddings, norms and scales.
+func TestWeightModules(t *testing.T) {
+	linear := 0
+	for _, s := range E2BConfig().Weights() {
+		switch {
+		case s.Module != "":
+			linear++
+			if s.Name != s.Module+".weight" || len(s.Shape) != 2 {
+				t.Errorf("%s: module %q, shape %v", s.Name, s.Module, s.Shape)
+			}
+		case strings.HasPrefix(s.Name, "embed_tokens"):
+		case len(s.Shape) != 1:
+			t.Errorf("%s %v has no module but is not a vector", s.Name, s.Shape)
+		}
+	}
+	// Per layer q, o, gate, up, down, 3 AltUp, 2 LAuReL, 2 per-layer input;
+	// k and v on the 20 owner layers; the per-layer projection and 2×3 AltUp
+	// stream projections.
+	if want := 30*12 + 20*2 + 1 + 6; linear != want {
+		t.Errorf("%d linear layers, want %d", linear, want)
+	}
+}
