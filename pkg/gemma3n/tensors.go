@@ -41,9 +41,6 @@ type weight struct {
 
 func (w *weight) setWeight(v weight) { *w = v }
 
-// Name is the Hugging Face tensor name, e.g. "layers.3.self_attn.q_proj.weight".
-func (w weight) Name() string { return w.name }
-
 type (
 	// linear is a linear layer, weight [out, in], applied through
 	// Model.Linear (spec §3, "Lin").
@@ -63,11 +60,18 @@ type weightKind struct {
 	init   initKind
 }
 
-var weightKinds = map[reflect.Type]weightKind{
-	reflect.TypeFor[linear]():    {".weight", initNormal},
-	reflect.TypeFor[norm]():      {".weight", initOnes},
-	reflect.TypeFor[embedding](): {".weight", initNormal},
-	reflect.TypeFor[scale]():     {"", initOnes},
+// kindOf returns the kind of a weight field's type; ok is false for any
+// other type.
+func kindOf(t reflect.Type) (kind weightKind, ok bool) {
+	switch t {
+	case reflect.TypeFor[linear](), reflect.TypeFor[embedding]():
+		return weightKind{".weight", initNormal}, true
+	case reflect.TypeFor[norm]():
+		return weightKind{".weight", initOnes}, true
+	case reflect.TypeFor[scale]():
+		return weightKind{"", initOnes}, true
+	}
+	return weightKind{}, false
 }
 
 // module is the linear layer's HF module path ("layers.3.self_attn.q_proj").
@@ -120,14 +124,14 @@ func (d dimensions) shape(tag string) []int {
 }
 
 // fillWeights sets the name and shape of every weight in block (a pointer
-// to a block struct) under the name prefix ("" or ending in "."), and
+// to a block struct) under the module path prefix ("" at the top), and
 // returns their specs in field order. Nil pointers (absent sub-blocks) are
 // skipped, fields without an hf tag are not weights.
 func fillWeights(block any, prefix string, c *Config, dims dimensions) []WeightSpec {
 	var specs []WeightSpec
-	var walk func(v reflect.Value, path string, opts string, shapeTag string, dims dimensions)
+	var walk func(v reflect.Value, path, opts, shapeTag string, dims dimensions)
 	walk = func(v reflect.Value, path, opts, shapeTag string, dims dimensions) {
-		if kind, ok := weightKinds[v.Type()]; ok {
+		if kind, ok := kindOf(v.Type()); ok {
 			if shapeTag == "" {
 				panic(fmt.Sprintf("gemma3n: weight %s has no shape tag", path))
 			}
@@ -167,7 +171,7 @@ func fillWeights(block any, prefix string, c *Config, dims dimensions) []WeightS
 			panic(fmt.Sprintf("gemma3n: field %s of type %s is not a weight or a block", path, v.Type()))
 		}
 	}
-	walk(reflect.ValueOf(block).Elem(), strings.TrimSuffix(prefix, "."), "", "", dims)
+	walk(reflect.ValueOf(block).Elem(), prefix, "", "", dims)
 	return specs
 }
 
