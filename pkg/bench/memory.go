@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"reflect"
 	"strconv"
@@ -9,6 +10,13 @@ import (
 	"unsafe"
 
 	"github.com/gomlx/compute"
+)
+
+// Why pjrtHandles found no device to ask (used by both builds, with and
+// without cgo).
+var (
+	errNotXLA = errors.New("the backend is not XLA: device memory is not tracked (SimpleGo tensors live in host memory)")
+	errLayout = errors.New("device memory unknown: cannot find the PJRT client of this GoMLX/go-xla version")
 )
 
 // Memory describes the memory use of a benchmark run.

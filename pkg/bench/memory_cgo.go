@@ -94,11 +94,6 @@ import (
 	"github.com/gomlx/compute"
 )
 
-var (
-	errNotXLA = errors.New("the backend is not XLA: device memory is not tracked (SimpleGo tensors live in host memory)")
-	errLayout = errors.New("device memory unknown: cannot find the PJRT client of this GoMLX/go-xla version")
-)
-
 // deviceMemoryStats calls PJRT_Device_MemoryStats on device 0 of an XLA backend.
 func deviceMemoryStats(b compute.Backend) (deviceStats, error) {
 	api, device, err := pjrtHandles(b)

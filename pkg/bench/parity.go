@@ -20,9 +20,10 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
-// DefaultFixture is the Hugging Face reference fixture shipped with
-// pkg/gemma3n, relative to the repository root.
-const DefaultFixture = "pkg/gemma3n/testdata/gemma3n-tiny"
+// DefaultFixture is the Hugging Face reference fixture the tests share
+// (the tiny Gemma 3n with transformers' outputs), relative to the
+// repository root.
+const DefaultFixture = "pkg/internal/testutil/testdata/gemma3n-tiny"
 
 // ReferenceFile is the name of the reference outputs inside a fixture directory.
 const ReferenceFile = "reference.safetensors"

@@ -11,11 +11,12 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
-// fixtureDir is pkg/gemma3n's Hugging Face reference fixture.
-const fixtureDir = "../gemma3n/testdata/gemma3n-tiny"
+// fixtureDir is the shared Hugging Face reference fixture.
+var fixtureDir = testutil.TinyModel()
 
 func TestParityFixture(t *testing.T) {
 	other, err := backend.New("go:ops_sequential")

@@ -11,11 +11,13 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 )
 
-// Paths of the shipped configuration and the fixtures, relative to this package.
-const (
-	configsDir     = "../../configs"
-	fixtureModel   = "testdata/gemma3n-tiny"
-	fixtureAdapter = "testdata/gemma3n-tiny-lora"
+// The shipped configuration, relative to this package.
+const configsDir = "../../configs"
+
+// The shared fixtures (pkg/internal/testutil/testdata).
+var (
+	fixtureModel   = testutil.TinyModel()
+	fixtureAdapter = testutil.TinyAdapter()
 )
 
 // smallOverrides make every stage of a debug run take a few steps on the

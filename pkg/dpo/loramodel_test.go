@@ -20,9 +20,9 @@ import (
 // Gemma 3n (vocabulary 512) saved by transformers 5.17.0 and a PEFT LoRA
 // adapter for it (r=4, alpha=8, q/k/v/o, non-zero A and B) that plays the
 // SFT adapter.
-const (
-	tinyDir    = "testdata/gemma3n-tiny"
-	sftAdapter = "testdata/gemma3n-tiny-lora"
+var (
+	tinyDir    = testutil.TinyModel()
+	sftAdapter = testutil.TinyAdapter()
 )
 
 // loadTinyWithAdapter loads a fresh tiny model with the fixture adapter.

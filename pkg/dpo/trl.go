@@ -14,6 +14,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
 )
 
 // maxTRLLine bounds one JSON line of a pairs file (a corrupt file must not
@@ -271,23 +272,16 @@ func answerText(key string, turns []data.Message, fromString bool) (string, erro
 
 // describeJSONError turns a decoding error into one naming the column.
 func describeJSONError(line []byte, err error) error {
-	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		// Offset counts the bytes read, the offending one included.
-		return fmt.Errorf("column %d: invalid JSON: %v", column(line, syntax.Offset-1), syntax)
-	case errors.As(err, &typeErr):
-		if typeErr.Field == "" {
-			return fmt.Errorf("want a JSON object {\"prompt\", \"chosen\", \"rejected\"}, got %s", typeErr.Value)
-		}
-		return fmt.Errorf("column %d: %q: %v", column(line, typeErr.Offset), typeErr.Field, err)
+	if errors.As(err, &typeErr) && typeErr.Field == "" {
+		return fmt.Errorf("want a JSON object {\"prompt\", \"chosen\", \"rejected\"}, got %s", typeErr.Value)
 	}
-	return err
-}
-
-// column is the 1-based character column of a byte offset.
-func column(line []byte, offset int64) int {
-	offset = min(max(offset, 0), int64(len(line)))
-	return len([]rune(string(line[:offset]))) + 1
+	pos, ok := jsonpos.Of(line, err)
+	switch {
+	case !ok:
+		return err
+	case typeErr != nil:
+		return fmt.Errorf("column %d: %q: %v", pos.Column, typeErr.Field, err)
+	}
+	return fmt.Errorf("column %d: invalid JSON: %v", pos.Column, err)
 }

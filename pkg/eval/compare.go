@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/charts"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
 )
 
 // ScopeOverall names the aggregate over all sources in a Comparison.
@@ -214,9 +215,8 @@ func readJSONObject(path string) (map[string]any, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			line := 1 + bytes.Count(raw[:syn.Offset], []byte("\n"))
-			col := int(syn.Offset) - bytes.LastIndexByte(raw[:syn.Offset], '\n') - 1
-			return nil, fmt.Errorf("%s:%d:%d: %v", path, line, col, err)
+			pos, _ := jsonpos.Of(raw, err)
+			return nil, fmt.Errorf("%s:%d:%d: %v", path, pos.Line, pos.Column, err)
 		}
 		return nil, fmt.Errorf("%s: want a JSON object as written by eval: %v", path, err)
 	}

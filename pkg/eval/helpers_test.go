@@ -8,15 +8,16 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
-// Paths relative to this package.
-const (
-	configsDir = "../../configs"
-	// tinyFixture is the 6-layer tiny Gemma 3n of the reference fixtures
-	// (vocabulary 512, 256 positions) with a small byte-fallback tokenizer
-	// in Gemma's format; tinyAdapter a PEFT LoRA adapter for it (see
-	// testdata/README.md).
-	tinyFixture = "testdata/gemma3n-tiny"
-	tinyAdapter = "testdata/gemma3n-tiny-lora"
+// configsDir is the shipped configuration, relative to this package.
+const configsDir = "../../configs"
+
+// tinyFixture is the 6-layer tiny Gemma 3n of the shared fixtures
+// (vocabulary 512, 256 positions) with a small byte-fallback tokenizer in
+// Gemma's format; tinyAdapter a PEFT LoRA adapter for it (see
+// pkg/internal/testutil/testdata/README.md).
+var (
+	tinyFixture = testutil.TinyModel()
+	tinyAdapter = testutil.TinyAdapter()
 )
 
 // tinyOptions evaluate the tiny fixture on the debug subsets: limit

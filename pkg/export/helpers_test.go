@@ -12,10 +12,10 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
-// Paths of the fixtures, relative to this package.
-const (
-	fixtureModel   = "testdata/gemma3n-tiny"
-	fixtureAdapter = "testdata/gemma3n-tiny-lora"
+// The shared fixtures (pkg/internal/testutil/testdata).
+var (
+	fixtureModel   = testutil.TinyModel()
+	fixtureAdapter = testutil.TinyAdapter()
 )
 
 // scoreWithAdapter returns the float32 logits of the base model with the

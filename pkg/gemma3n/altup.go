@@ -1,8 +1,6 @@
 package gemma3n
 
 import (
-	"fmt"
-
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
@@ -26,37 +24,36 @@ func matchMagnitude(p, target *Node) *Node {
 	return ConvertDType(Div(Mul(p32, target), mag), p.DType())
 }
 
-// initStreams builds the n AltUp streams from the scaled embedding e
-// (spec §3.3): stream 0 is e, stream k is Lin(e; altup_projections[k−1])
-// rescaled to the RMS of e.
-//
-//	altup_projections.{0..n−2}.weight [D, D]
-func (f *forward) initStreams(e *Node) *Node {
+// altUpStreams are the model-level AltUp projections: into the extra
+// streams after the embedding, and back before the final norm.
+type altUpStreams struct {
+	Projections []linear `hf:"altup_projections" shape:"D,D"`         // n−1
+	Unembed     []linear `hf:"altup_unembed_projections" shape:"D,D"` // n−1
+}
+
+// init builds the n AltUp streams from the scaled embedding e (spec §3.3):
+// stream 0 is e, stream k is Lin(e; altup_projections[k−1]) rescaled to the
+// RMS of e.
+func (a *altUpStreams) init(f *forward, e *Node) *Node {
 	target := rms(e)
 	streams := []*Node{e}
-	for k := 1; k < f.cfg.AltUpNumInputs; k++ {
-		p := f.linear(fmt.Sprintf("altup_projections.%d", k-1), e)
-		streams = append(streams, matchMagnitude(p, target))
+	for _, proj := range a.Projections {
+		streams = append(streams, matchMagnitude(proj.forward(f, e), target))
 	}
 	return Stack(streams, 2)
 }
 
-// finalMerge maps streams 1..n−1 back with altup_unembed_projections,
-// matches their magnitude to stream 0, averages the n streams and applies
-// the final norm (spec §3.8). Returns [B, T, D].
-//
-//	altup_unembed_projections.{0..n−2}.weight [D, D]
-//	norm.weight [D]
-func (f *forward) finalMerge(streams *Node) *Node {
-	n := f.cfg.AltUpNumInputs
+// merge maps streams 1..n−1 back with altup_unembed_projections, matches
+// their magnitude to stream 0 and averages the n streams (spec §3.8; the
+// final norm follows). Returns [B, T, D].
+func (a *altUpStreams) merge(f *forward, streams *Node) *Node {
 	s0 := f.selectStream(streams, 0)
 	target := rms(s0)
 	sum := s0
-	for k := 1; k < n; k++ {
-		q := f.linear(fmt.Sprintf("altup_unembed_projections.%d", k-1), f.selectStream(streams, k))
-		sum = Add(sum, matchMagnitude(q, target))
+	for k, unembed := range a.Unembed {
+		sum = Add(sum, matchMagnitude(unembed.forward(f, f.selectStream(streams, k+1)), target))
 	}
-	return f.norm("norm", DivScalar(sum, float64(n)))
+	return DivScalar(sum, float64(len(a.Unembed)+1))
 }
 
 // selectStream returns stream k [B, T, D] of streams [B, T, n, D].
@@ -69,40 +66,57 @@ func streamsToHF(streams *Node) *Node {
 	return TransposeAllAxes(streams, 2, 0, 1, 3)
 }
 
+// altUp is the per-layer AltUp block (spec §3.5): it predicts the n
+// streams from the active one before the layer, corrects them with the
+// layer's output after it, and scales what the per-layer input injection
+// starts from.
+type altUp struct {
+	CorrectOutputScale scale  `hf:"correct_output_scale" shape:"D"`
+	CorrectionCoefs    linear `hf:"correction_coefs,clip" shape:"n,n"`
+	PredictionCoefs    linear `hf:"prediction_coefs,clip" shape:"n*n,n"`
+	ModalityRouter     linear `hf:"modality_router" shape:"n,D"`
+	RouterNorm         norm   `hf:"router_norm" shape:"D"`
+}
+
 // router computes the AltUp modalities of x [B, T, D] (spec §3.5):
 // tanh(Lin(RMS_{router_norm}(x) · 1/D; modality_router)), the tanh in float32.
 // Returns [B, T, n] in x's dtype.
-//
-//	layers.{l}.altup.router_norm.weight     [D]
-//	layers.{l}.altup.modality_router.weight [n, D]
-func (f *forward) router(prefix string, x *Node) *Node {
-	y := f.norm(prefix+"router_norm", x)
+func (a *altUp) router(f *forward, x *Node) *Node {
+	y := a.RouterNorm.forward(f, x)
 	y = MulScalar(y, 1/float64(f.cfg.HiddenSize))
-	y = f.linear(prefix+"modality_router", y)
+	y = a.ModalityRouter.forward(f, y)
 	return ConvertDType(Tanh(ConvertDType(y, dtypes.Float32)), x.DType())
 }
 
-// altUpPredict returns the predicted streams (spec §3.5):
+// predict returns the predicted streams (spec §3.5):
 // Pred[i] = S[i] + Σ_j C[i][j]·S[j], C = Lin(router(S[0]); prediction_coefs)
 // reshaped [n, n] per token.
-//
-//	layers.{l}.altup.prediction_coefs.weight [n², n]
-func (f *forward) altUpPredict(prefix string, streams *Node) *Node {
+func (a *altUp) predict(f *forward, streams *Node) *Node {
 	n := f.cfg.AltUpNumInputs
-	mod := f.router(prefix, f.selectStream(streams, 0))
-	coefs := Reshape(f.linear(prefix+"prediction_coefs", mod), f.batch, f.seq, n, n)
+	mod := a.router(f, f.selectStream(streams, 0))
+	coefs := Reshape(a.PredictionCoefs.forward(f, mod), f.batch, f.seq, n, n)
 	return Add(einsum("btij,btjd->btid", coefs, streams), streams)
 }
 
-// altUpCorrect corrects every predicted stream with the innovation of the
-// active one (spec §3.5): Cor[i] = Pred[i] + (Lin(router(h); correction_coefs)[i] + 1)·(h − Pred[0]).
-//
-//	layers.{l}.altup.correction_coefs.weight [n, n]
-func (f *forward) altUpCorrect(prefix string, pred, activated *Node) *Node {
-	mod := f.router(prefix, activated)
-	innovation := Sub(activated, f.selectStream(pred, 0))             // [B,T,D]
-	coefs := AddScalar(f.linear(prefix+"correction_coefs", mod), 1.0) // [B,T,n]
+// correct corrects every predicted stream with the innovation of the active one
+// (spec §3.5): Cor[i] = Pred[i] + (Lin(router(h); correction_coefs)[i] + 1)·(h
+// − Pred[0]).
+func (a *altUp) correct(f *forward, pred, activated *Node) *Node {
+	mod := a.router(f, activated)
+	innovation := Sub(activated, f.selectStream(pred, 0))      // [B,T,D]
+	coefs := AddScalar(a.CorrectionCoefs.forward(f, mod), 1.0) // [B,T,n]
 	// The outer product as a batched DotGeneral: its gradients accumulate in
 	// float32, unlike a broadcast multiply's reduce-sum in bfloat16.
 	return Add(einsum("btn,btd->btnd", coefs, innovation), pred)
+}
+
+// scaleOutput multiplies the corrected active stream g [B, T, D] by
+// correct_output_scale, when the config asks for it (altup_correct_scale),
+// in float32 so that the scale's gradient sums over tokens in float32.
+func (a *altUp) scaleOutput(f *forward, g *Node) *Node {
+	if !f.cfg.AltUpCorrectScale {
+		return g
+	}
+	s := ExpandLeftToRank(ConvertDType(a.CorrectOutputScale.node(f), dtypes.Float32), g.Rank())
+	return ConvertDType(Mul(ConvertDType(g, dtypes.Float32), s), g.DType())
 }

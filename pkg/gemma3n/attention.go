@@ -53,12 +53,12 @@ func (f *forward) applyRope(x *Node, rope ropeTable) *Node {
 	return Add(Mul(x, rope.cos), Mul(rotated, rope.sin))
 }
 
-// attentionMasks returns, per layer type, the boolean visibility of key j
-// from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding window
-// for sliding layers (i − j < window), and only real keys of the query's
-// own segment (Inputs.Mask), except that every query sees
-// itself so that padded rows stay finite. A padded query sees every real
-// key before it, as without segments.
+// attentionMasks returns (spec §5), per layer type, the boolean visibility of
+// key j from query i, [B, 1, 1, T, T]: causal (j ≤ i), within the sliding
+// window for sliding layers (i − j < window), and only real keys of the query's
+// own segment (Inputs.Mask), except that every query sees itself so that padded
+// rows stay finite. A padded query sees every real key before it, as without
+// segments.
 func (f *forward) attentionMasks() map[LayerType]*Node {
 	t := f.seq
 	qi := Iota(f.g, shapeInt32(t, t), 0)
@@ -102,11 +102,11 @@ func segmentVisibility(segQ, segK *Node) *Node {
 	return LogicalAnd(NotEqual(key, zero), LogicalOr(Equal(query, key), Equal(query, zero)))
 }
 
-// segmentPositions numbers the tokens of every segment of mask [B, T] from
-// 0: position i is the count of earlier tokens with i's segment id. With a
-// plain 0/1 mask and right padding these are 0..n−1; with left padding
-// they count from the first real token; in a packed row every example
-// starts again at 0, as it would alone.
+// segmentPositions numbers the tokens of every segment of mask [B, T] from 0
+// (spec §5): position i is the count of earlier tokens with i's segment id.
+// With a plain 0/1 mask and right padding these are 0..n−1; with left padding
+// they count from the first real token; in a packed row every example starts
+// again at 0, as it would alone.
 func segmentPositions(mask *Node) *Node {
 	g := mask.Graph()
 	t := mask.Shape().Dimensions[1]
@@ -116,35 +116,47 @@ func segmentPositions(mask *Node) *Node {
 	return ReduceSum(ConvertDType(LogicalAnd(same, earlier), dtypes.Int32), -1) // [B,T]
 }
 
-// attention is the self-attention of layer l on the normed active stream x
+// selfAttention is the self-attention block of a layer (spec §3.6).
+type selfAttention struct {
+	QProj linear               `hf:"q_proj" shape:"Hq*d,D"`
+	QNorm norm                 `hf:"q_norm" shape:"d"`
+	KV    *keyValueProjections `hf:""` // nil on KV-shared layers
+	OProj linear               `hf:"o_proj" shape:"D,Hq*d"`
+}
+
+// keyValueProjections are the key and value projections of a layer that
+// computes its own K/V (a KV owner). KV-shared layers have none: they
+// attend to the K/V of their source layer (Config.KVSource).
+type keyValueProjections struct {
+	KProj linear `hf:"k_proj" shape:"Hkv*d,D"`
+	VProj linear `hf:"v_proj" shape:"Hkv*d,D"`
+	KNorm norm   `hf:"k_norm" shape:"d"`
+}
+
+// forward is the self-attention of layer d on the normed active stream x
 // [B, T, D] (spec §3.6): q/k/v projections, per-head q/k/v RMSNorms, RoPE on
 // q and k, scaled-by-1 dot products with GQA, the layer type's mask, a
 // float32 softmax and the output projection. Owner layers store their K/V in
 // kvs (through the KV cache when decoding); KV-shared layers read their
 // source layer's K/V from it.
-//
-//	layers.{l}.self_attn.q_proj.weight [Hq·d, D]   q_norm.weight [d]
-//	layers.{l}.self_attn.k_proj.weight [Hkv·d, D]  k_norm.weight [d]   (owner layers only)
-//	layers.{l}.self_attn.v_proj.weight [Hkv·d, D]                      (owner layers only)
-//	layers.{l}.self_attn.o_proj.weight [D, Hq·d]
-func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[int]keyValues) *Node {
+func (a *selfAttention) forward(f *forward, d *decoderLayer, x *Node, mask *Node, rope ropeTable, kvs map[int]keyValues) *Node {
 	cfg := f.cfg
+	l := d.index
 	b, t := f.batch, f.seq
-	hq, hkv, d := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
+	hq, hkv, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
 	group := hq / hkv
-	prefix := layerPrefix(l) + "self_attn."
 
-	q := Reshape(f.linear(prefix+"q_proj", x), b, t, hq, d)
-	q = f.applyRope(f.norm(prefix+"q_norm", q), rope)
+	q := Reshape(a.QProj.forward(f, x), b, t, hq, hd)
+	q = f.applyRope(a.QNorm.forward(f, q), rope)
 
 	kv, ok := kvs[cfg.KVSource(l)]
-	if cfg.IsKVShared(l) && !ok {
+	if a.KV == nil && !ok {
 		panic(fmt.Sprintf("gemma3n: layer %d shares the K/V of layer %d, which has not run", l, cfg.KVSource(l)))
 	}
-	if !cfg.IsKVShared(l) {
-		k := Reshape(f.linear(prefix+"k_proj", x), b, t, hkv, d)
-		k = f.applyRope(f.norm(prefix+"k_norm", k), rope)
-		v := f.rmsNorm(Reshape(f.linear(prefix+"v_proj", x), b, t, hkv, d), nil)
+	if a.KV != nil {
+		k := Reshape(a.KV.KProj.forward(f, x), b, t, hkv, hd)
+		k = f.applyRope(a.KV.KNorm.forward(f, k), rope)
+		v := f.rmsNorm(Reshape(a.KV.VProj.forward(f, x), b, t, hkv, hd), nil)
 		kv = keyValues{k: k, v: v}
 		if f.cache != nil {
 			kv = f.cache.update(l, kv)
@@ -152,15 +164,15 @@ func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[
 		kvs[l] = kv
 	}
 
-	if f.fusedAttention(l) {
+	if f.fusedAttention(d.layerType) {
 		o := f.fusedAttentionOutput(q, kv.k, kv.v) // [B,T,Hq,d]
-		return f.linear(prefix+"o_proj", Reshape(o, b, t, hq*d))
+		return a.OProj.forward(f, Reshape(o, b, t, hq*hd))
 	}
 
 	// Query head h uses KV head h / group: split h into (kv head, group).
-	q = Reshape(q, b, t, hkv, group, d)
+	q = Reshape(q, b, t, hkv, group, hd)
 	var o *Node
-	if cfg.LayerTypes[l] == SlidingAttention && f.blockedWindow() {
+	if d.layerType == SlidingAttention && f.blockedWindow() {
 		o = f.slidingAttention(q, kv)
 	} else {
 		scores := einsum("btkgd,bskd->bkgts", q, kv.k) // [B,Hkv,G,T,S], scaling 1
@@ -170,29 +182,24 @@ func (f *forward) attention(l int, x *Node, mask *Node, rope ropeTable, kvs map[
 		probs := ConvertDType(Softmax(scores, -1), f.dtype)
 		o = einsum("bkgts,bskd->btkgd", probs, kv.v) // [B,T,Hkv,G,d]
 	}
-	o = Reshape(o, b, t, hq*d)
-	return f.linear(prefix+"o_proj", o)
+	o = Reshape(o, b, t, hq*hd)
+	return a.OProj.forward(f, o)
 }
-
-// denseSlidingAttention turns blocked sliding-window attention off (tests
-// compare the two).
-var denseSlidingAttention = false
 
 // blockedWindow reports whether sliding layers attend block by block: for
 // full sequences (no KV cache) at least two windows long that split into
-// whole windows.
+// whole windows, unless the model's routes ask for dense masks.
 func (f *forward) blockedWindow() bool {
 	w := f.cfg.SlidingWindow
-	return !denseSlidingAttention && f.cache == nil && w > 0 && f.seq >= 2*w && f.seq%w == 0
+	return !f.m.routes.denseSliding && f.cache == nil && w > 0 && f.seq >= 2*w && f.seq%w == 0
 }
 
-// slidingAttention is the attention of a sliding layer computed in blocks
-// of W = window queries: a query sees at most the W−1 keys before it, all
-// in its own block or the previous one, so each block scores a window of
-// 2W keys and the scores take [.., T, 2W] instead of [.., T, T] — the
-// same result in O(T·W) memory and time, which is what makes long
-// sequences fit. q is [B, T, Hkv, G, d], K/V [B, T, Hkv, d]; it returns
-// [B, T, Hkv, G, d].
+// slidingAttention (spec §6) is the attention of a sliding layer computed in
+// blocks of W = window queries: a query sees at most the W−1 keys before it,
+// all in its own block or the previous one, so each block scores a window of 2W
+// keys and the scores take [.., T, 2W] instead of [.., T, T] — the same result
+// in O(T·W) memory and time, which is what makes long sequences fit. q is [B,
+// T, Hkv, G, d], K/V [B, T, Hkv, d]; it returns [B, T, Hkv, G, d].
 func (f *forward) slidingAttention(q *Node, kv keyValues) *Node {
 	cfg := f.cfg
 	b, t, w := f.batch, f.seq, cfg.SlidingWindow

@@ -5,12 +5,11 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
-// kvCache holds the keys and values of the KV-owner layers (0..s−1) in
-// fixed-length buffers [B, S, Hkv, d], so that decoding runs one token per
+// kvCache (spec §7) holds the keys and values of the KV-owner layers (0..s−1)
+// in fixed-length buffers [B, S, Hkv, d], so that decoding runs one token per
 // step through a graph of constant shape (no recompilation per token).
 // KV-shared layers need no buffer: they read their source layer's updated
-// buffer, after the source wrote the current token, exactly as without a
-// cache.
+// buffer, after the source wrote the current token, exactly as without a cache.
 //
 // Slots are padded-sequence indices: a left-padded prompt of length Tp
 // fills slots 0..Tp−1 (its padding marked invalid), and decode step i

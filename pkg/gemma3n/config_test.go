@@ -44,7 +44,7 @@ func TestE2BManifestConfig(t *testing.T) {
 	var manifest struct {
 		Config json.RawMessage `json:"config"`
 	}
-	testutil.ReadJSON(t, "testdata/e2b_text_manifest.json", &manifest)
+	testutil.ReadJSON(t, testutil.Fixture(t, "e2b", "e2b_text_manifest.json"), &manifest)
 	cfg, err := ParseConfig(manifest.Config)
 	if err != nil {
 		t.Fatal(err)

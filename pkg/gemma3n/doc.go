@@ -5,10 +5,13 @@
 // sliding/full attention with KV sharing and the sparse MLP, the
 // next-token loss, and greedy or sampled generation with a KV cache.
 //
-// The model follows the reference semantics of Hugging Face transformers'
-// Gemma3nForCausalLM (the project's docs/gemma3n-text-architecture.md) and
-// is checked in the tests against its float32 logits, loss, hidden states,
-// gradients and greedy continuation (testdata/gemma3n-tiny).
+// The model computes what Hugging Face transformers' Gemma3nForCausalLM
+// computes; ARCHITECTURE.md, beside this file, describes it section by
+// section (the "spec §N" of the comments), with the tensors of every block,
+// the numerics and where this package departs from transformers. The tests
+// check it against transformers' float32 logits, loss, hidden states,
+// gradients and greedy continuation on a tiny checkpoint
+// (pkg/internal/testutil/testdata/gemma3n-tiny).
 //
 // # Weights
 //
@@ -19,7 +22,9 @@
 // Weights live in a GoMLX model.Store at paths that mirror the HF names:
 // "layers.3.self_attn.q_proj.weight" is the variable at
 // "/layers/3/self_attn/q_proj/weight" (see VariablePath). Base weights are
-// not trainable, so optimizers never allocate state for them.
+// not trainable, so optimizers never allocate state for them. The names are
+// tags on the fields of one struct per block (tensors.go), which both the
+// manifest (Config.Weights) and the forward pass read.
 //
 // # Graph
 //

@@ -47,12 +47,12 @@ const (
 	generalMask                 // anything else: left padding, packed segments
 )
 
-// fusedAttentionApplies is the selection rule: the fused kernels (cuDNN
-// flash attention) take half-precision q/k/v with a head size that is a
-// multiple of 8, causal masking and per-row lengths of right padding — not
-// a sliding window, packed segments, left padding or a KV cache. Those
-// layers, and every layer on backends without the fused op (the pure-Go
-// one), take the explicit path.
+// fusedAttentionApplies is the selection rule (spec §8): the fused kernels
+// (cuDNN flash attention) take half-precision q/k/v with a head size that is a
+// multiple of 8, causal masking and per-row lengths of right padding — not a
+// sliding window, packed segments, left padding or a KV cache. Those layers,
+// and every layer on backends without the fused op (the pure-Go one), take the
+// explicit path.
 func fusedAttentionApplies(c fusedAttentionCase) bool {
 	return c.kernel != AttentionEager && c.capable &&
 		c.layerType == FullAttention && !c.cached &&
@@ -60,11 +60,11 @@ func fusedAttentionApplies(c fusedAttentionCase) bool {
 		c.mask != generalMask
 }
 
-// fusedAttention reports whether layer l's attention runs fused in this
-// forward pass (see fusedAttentionApplies).
-func (f *forward) fusedAttention(l int) bool {
-	if f.m.forceFusedRoute {
-		return f.cfg.LayerTypes[l] == FullAttention && f.cache == nil && (f.mask == nil || f.in.RightPadded)
+// fusedAttention reports whether the attention of a layer of type lt runs
+// fused in this forward pass (see fusedAttentionApplies).
+func (f *forward) fusedAttention(lt LayerType) bool {
+	if f.m.routes.forceFused {
+		return lt == FullAttention && f.cache == nil && (f.mask == nil || f.in.RightPadded)
 	}
 	caps := f.g.Backend().Capabilities().Operations
 	mask := noMask
@@ -77,7 +77,7 @@ func (f *forward) fusedAttention(l int) bool {
 	return fusedAttentionApplies(fusedAttentionCase{
 		kernel:    f.m.Attention,
 		capable:   caps[compute.OpTypeFusedScaledDotProductAttention] && caps[compute.OpTypeFusedScaledDotProductAttentionVJP],
-		layerType: f.cfg.LayerTypes[l],
+		layerType: lt,
 		dtype:     f.dtype,
 		headDim:   f.cfg.HeadDim,
 		cached:    f.cache != nil,

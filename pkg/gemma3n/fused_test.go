@@ -46,7 +46,7 @@ func TestFusedAttentionApplies(t *testing.T) {
 func TestFusedRouteMatchesExplicit(t *testing.T) {
 	base := loadTiny(t)
 	fused := *base
-	fused.forceFusedRoute = true
+	fused.routes.forceFused = true
 	ids := openReference(t).ids(t, "input_ids")
 	want, _ := logitsOf(t, base, ids)
 	got, _ := logitsOf(t, &fused, ids)

@@ -42,10 +42,10 @@ type GenerateOptions struct {
 // DefaultBucket is the default sequence-length granularity of Generate.
 const DefaultBucket = 32
 
-// Generator decodes with one model on one backend, keeping the compiled
-// graphs between calls. By default it prefills the (left-padded,
-// bucketed) prompts once and then decodes one token per step against a KV
-// cache of fixed length, so that a whole generation compiles two graphs;
+// Generator decodes (spec §7) with one model on one backend, keeping the
+// compiled graphs between calls. By default it prefills the (left-padded,
+// bucketed) prompts once and then decodes one token per step against a KV cache
+// of fixed length, so that a whole generation compiles two graphs;
 // GenerateOptions.NoCache recomputes the full sequence at every step.
 type Generator struct {
 	model   *Model

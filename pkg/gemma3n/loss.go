@@ -5,14 +5,17 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logprob"
 )
 
-// Loss is the mean next-token cross-entropy, in float32, of logits
+// Loss is the mean next-token cross-entropy (spec §3.9), in float32, of logits
 // [B, T, V] (soft-capped, any float dtype) against targets [B, T] (integer
 // ids: targets[b, t] is the token position t must predict, i.e. the input
 // shifted left by one; see NextTokenTargets), counting only positions where
 // weights [B, T] is non-zero (bool, or float weights). It returns a scalar:
-// Σ w·CE / Σ w, or 0 when no position counts.
+// Σ w·CE / Σ w, or 0 when no position counts. The cross-entropy is the
+// project's one (pkg/internal/logprob, also behind train.TokenLogProbs).
 //
 // The labels come already shifted, so the graph needs no slicing of the
 // logits and the same targets serve every batch layout (padding, packing).
@@ -22,28 +25,11 @@ func Loss(logits, targets, weights *Node) *Node {
 			logits.Shape(), targets.Shape(), weights.Shape()))
 	}
 	g := logits.Graph()
-	x := ConvertDType(logits, dtypes.Float32)
-	// log Σ exp, stabilised by the (constant) row maximum.
-	maxes := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
-	lse := Add(Log(ReduceSum(Exp(Sub(x, maxes)), -1)), Squeeze(maxes, -1)) // [B,T]
-	picked := takeAlongLastAxis(x, targets)                                // [B,T]
-	ce := Sub(lse, picked)
-
+	logProbs := logprob.AtLabels(logits, targets) // [B,T], float32
 	w := ConvertDType(weights, dtypes.Float32)
 	total := ReduceAllSum(w)
 	denom := Max(total, ScalarOne(g, dtypes.Float32))
-	return Div(ReduceAllSum(Mul(ce, w)), denom)
-}
-
-// takeAlongLastAxis returns x[b, t, idx[b, t]] for x [B, T, V] and idx [B, T].
-func takeAlongLastAxis(x, idx *Node) *Node {
-	g := x.Graph()
-	dims := x.Shape().Dimensions
-	b, t := dims[0], dims[1]
-	rows := Iota(g, shapeInt32(b, t, 1), 0)
-	cols := Iota(g, shapeInt32(b, t, 1), 1)
-	ids := Reshape(ConvertDType(idx, dtypes.Int32), b, t, 1)
-	return Gather(x, Concatenate([]*Node{rows, cols, ids}, -1))
+	return Div(Neg(ReduceAllSum(Mul(logProbs, w))), denom)
 }
 
 // NextTokenTargets prepares the inputs of Loss on the host from token ids

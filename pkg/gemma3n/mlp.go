@@ -8,21 +8,23 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
-// mlp is the gated feed-forward block of layer l (spec §3.7):
-// down(gelu_t(topk(gate(x))) ⊙ up(x)), where topk is the Gaussian top-k of
-// layers with activation sparsity > 0.
-//
-//	layers.{l}.mlp.gate_proj.weight [F, D]
-//	layers.{l}.mlp.up_proj.weight   [F, D]
-//	layers.{l}.mlp.down_proj.weight [D, F]
-func (f *forward) mlp(l int, x *Node) *Node {
-	prefix := layerPrefix(l) + "mlp."
-	gate := f.linear(prefix+"gate_proj", x)
-	if p := f.cfg.ActivationSparsity[l]; p > 0 {
-		gate = gaussianTopK(gate, p)
+// mlp is the gated feed-forward block of a layer (spec §3.7).
+type mlp struct {
+	Gate linear `hf:"gate_proj" shape:"F,D"`
+	Up   linear `hf:"up_proj" shape:"F,D"`
+	Down linear `hf:"down_proj" shape:"D,F"`
+}
+
+// forward is down(gelu_t(topk(gate(x))) ⊙ up(x)), where topk is the
+// Gaussian top-k that keeps about 1 − sparsity of the units (none when
+// sparsity is 0).
+func (m *mlp) forward(f *forward, x *Node, sparsity float64) *Node {
+	gate := m.Gate.forward(f, x)
+	if sparsity > 0 {
+		gate = gaussianTopK(gate, sparsity)
 	}
-	up := f.linear(prefix+"up_proj", x)
-	return f.linear(prefix+"down_proj", Mul(geluTanh(gate), up))
+	up := m.Up.forward(f, x)
+	return m.Down.forward(f, Mul(geluTanh(gate), up))
 }
 
 // gaussianTopK keeps about (1−p) of the units of x (per token, last axis),

@@ -54,10 +54,22 @@ type Model struct {
 	// Gradients are unchanged.
 	GradientCheckpointing bool
 
-	// forceFusedRoute sends every full-attention layer through the fused
-	// route whatever the backend (tests check its semantics on the CPU,
-	// where attention.Core computes the decomposed equivalent).
-	forceFusedRoute bool
+	// routes overrides how attention is computed, for tests that compare
+	// the routes; the zero value lets the forward pass choose.
+	routes attentionRoutes
+}
+
+// attentionRoutes override the forward pass's choice of attention
+// computation. Every route gives the same result up to rounding; tests
+// compare them.
+type attentionRoutes struct {
+	// forceFused sends every full-attention layer through the fused route
+	// whatever the backend (on the CPU attention.Core computes its
+	// decomposed equivalent).
+	forceFused bool
+	// denseSliding computes sliding layers with a dense [T, T] mask
+	// instead of block by block (see blockedWindow).
+	denseSliding bool
 }
 
 // Inputs of one forward pass. Every field but IDs is optional.
@@ -116,15 +128,51 @@ func (m *Model) HiddenStates(scope *model.Scope, ids, positions, mask *Node) (lo
 	return out.Logits, out.Hidden
 }
 
-// Forward builds the decoder graph for in (spec §3 and §8).
+// Forward builds the decoder graph for in (spec §3).
 func (m *Model) Forward(scope *model.Scope, in Inputs) *Output {
 	f := m.newForward(scope, in)
-	cfg := m.Config
+	return f.t.forward(f)
+}
 
-	e := f.embed(in.IDs)               // [B,T,D]
-	pli := f.perLayerInputs(in.IDs, e) // [B,T,L,P]
-	streams := f.initStreams(e)        // [B,T,n,D]
-	var masks map[LayerType]*Node      // per layer type, [B,1,1,T,S]
+// textModel is the text decoder, block by block (see tensors.go for the
+// tags): the model-level tensors (spec §2.2) and the layers.
+type textModel struct {
+	Embed    embedding         `hf:"embed_tokens" shape:"V,D"` // also the tied LM head
+	PerLayer perLayerEmbedding `hf:""`
+	Streams  altUpStreams      `hf:""`
+	Norm     norm              `hf:"norm" shape:"D"` // the final norm
+	Layers   []decoderLayer    `hf:"layers,layer"`
+}
+
+// newTextModel returns the blocks of a model with configuration c, every
+// weight named and shaped, and the list of those weights in field order.
+func newTextModel(c *Config) (*textModel, []WeightSpec) {
+	t := &textModel{
+		Streams: altUpStreams{
+			Projections: make([]linear, c.AltUpNumInputs-1),
+			Unembed:     make([]linear, c.AltUpNumInputs-1),
+		},
+		Layers: make([]decoderLayer, c.NumHiddenLayers),
+	}
+	for l := range t.Layers {
+		layer := &t.Layers[l]
+		layer.index, layer.layerType, layer.sparsity = l, c.LayerTypes[l], c.ActivationSparsity[l]
+		if !c.IsKVShared(l) {
+			layer.Attention.KV = &keyValueProjections{}
+		}
+	}
+	return t, fillWeights(t, "", c, configDimensions(c))
+}
+
+// forward runs the whole decoder (spec §3; with a KV cache, spec §7).
+func (t *textModel) forward(f *forward) *Output {
+	in := f.in
+	cfg := f.cfg
+
+	e := t.embed(f, in.IDs)                 // [B,T,D]
+	pli := t.PerLayer.forward(f, in.IDs, e) // [B,T,L,P]
+	streams := t.Streams.init(f, e)         // [B,T,n,D]
+	var masks map[LayerType]*Node           // per layer type, [B,1,1,T,S]
 	if f.cache != nil && f.cache.decoding() {
 		masks = f.cache.masks(f)
 	} else {
@@ -138,8 +186,8 @@ func (m *Model) Forward(scope *model.Scope, in Inputs) *Output {
 	kvs := make(map[int]keyValues, cfg.NumHiddenLayers) // K/V of owner layers
 
 	out := &Output{}
-	remat := m.GradientCheckpointing && f.cache == nil
-	for l := range cfg.NumHiddenLayers {
+	remat := f.m.GradientCheckpointing && f.cache == nil
+	for l := range t.Layers {
 		if in.Hidden {
 			out.Hidden = append(out.Hidden, streamsToHF(streams))
 		}
@@ -148,7 +196,7 @@ func (m *Model) Forward(scope *model.Scope, in Inputs) *Output {
 			// is recomputed when the backward pass needs it.
 			streams = streams.Checkpoint()
 		}
-		streams = f.decoderLayer(l, streams, f.selectLayer(pli, l), masks, ropes, kvs)
+		streams = t.Layers[l].forward(f, streams, f.selectLayer(pli, l), masks, ropes, kvs)
 	}
 	if remat {
 		streams = streams.StopCheckpoint()
@@ -156,11 +204,11 @@ func (m *Model) Forward(scope *model.Scope, in Inputs) *Output {
 	if in.Hidden {
 		out.Hidden = append(out.Hidden, streamsToHF(streams))
 	}
-	h := f.finalMerge(streams) // [B,T,D]
+	h := t.Norm.forward(f, t.Streams.merge(f, streams)) // [B,T,D]
 	if in.LogitsAt != nil {
 		h = takeRows(h, in.LogitsAt) // [B,D]
 	}
-	out.Logits = f.lmHead(h)
+	out.Logits = t.lmHead(f, h)
 	return out
 }
 
@@ -176,6 +224,7 @@ type forward struct {
 	mask  *Node    // Inputs.Mask (nil: no padding)
 	cache *kvCache // nil without a KV cache
 	in    Inputs
+	t     *textModel // the blocks, named and shaped for cfg
 }
 
 func (m *Model) newForward(scope *model.Scope, in Inputs) *forward {
@@ -194,7 +243,8 @@ func (m *Model) newForward(scope *model.Scope, in Inputs) *forward {
 	if in.LogitsAt != nil && (in.LogitsAt.Rank() != 1 || in.LogitsAt.Shape().Dimensions[0] != b) {
 		panic(fmt.Sprintf("gemma3n: Inputs.LogitsAt must be [%d], got %v", b, in.LogitsAt.Shape()))
 	}
-	return &forward{m: m, scope: scope, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache, in: in}
+	blocks, _ := newTextModel(m.Config)
+	return &forward{m: m, scope: scope, g: in.IDs.Graph(), cfg: m.Config, dtype: m.DType, batch: b, seq: t, mask: in.Mask, cache: in.cache, in: in, t: blocks}
 }
 
 func shapeOf(n *Node) any {
@@ -217,29 +267,9 @@ func moduleScope(scope *model.Scope, module string) *model.Scope {
 	return scope.Store().Scope(VariablePath(module))
 }
 
-// weight returns the graph node of the HF tensor name. A missing variable
-// is a programming or loading error: it panics with the tensor name, which
-// GoMLX's Exec turns into an error.
-func (f *forward) weight(name string) *Node {
-	v := f.scope.Store().GetVariable(VariablePath(name))
-	if v == nil {
-		panic(fmt.Sprintf("gemma3n: weight %q not found in the model store (path %q)", name, VariablePath(name)))
-	}
-	return v.NodeValue(f.g)
-}
-
-// linear applies Model.Linear to the module's "weight".
-func (f *forward) linear(module string, x *Node) *Node {
-	fn := f.m.Linear
-	if fn == nil {
-		fn = DefaultLinear
-	}
-	return fn(moduleScope(f.scope, module), module, x, f.weight(module+".weight"))
-}
-
-// rmsNorm is Gemma 3n's RMSNorm over the last axis, computed in float32 and
-// cast back to x's dtype. weight may be nil (the scale-free v_norm). The
-// weight multiplies as-is (w, not 1+w).
+// rmsNorm is Gemma 3n's RMSNorm (spec §4) over the last axis, computed in
+// float32 and cast back to x's dtype. weight may be nil (the scale-free
+// v_norm). The weight multiplies as-is (w, not 1+w).
 func (f *forward) rmsNorm(x, weight *Node) *Node {
 	dtype := x.DType()
 	x32 := ConvertDType(x, dtypes.Float32)
@@ -250,11 +280,6 @@ func (f *forward) rmsNorm(x, weight *Node) *Node {
 		y = Mul(y, ExpandLeftToRank(ConvertDType(weight, dtypes.Float32), y.Rank()))
 	}
 	return ConvertDType(y, dtype)
-}
-
-// norm applies the RMSNorm whose weight is the HF tensor module+".weight".
-func (f *forward) norm(module string, x *Node) *Node {
-	return f.rmsNorm(x, f.weight(module+".weight"))
 }
 
 // geluTanh is gelu_pytorch_tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -281,10 +306,11 @@ func takeRows(x, at *Node) *Node {
 	return Gather(x, idx)
 }
 
-// lmHead applies the tied LM head (h·embed_tokensᵀ) and the final logit
-// soft cap, in the model dtype (as HF does; the loss upcasts to float32).
-func (f *forward) lmHead(h *Node) *Node {
-	table := f.weight("embed_tokens.weight")
+// lmHead applies the tied LM head (h·embed_tokensᵀ) and the final logit soft
+// cap (spec §3.8), in the model dtype (as HF does; the loss upcasts to
+// float32).
+func (t *textModel) lmHead(f *forward, h *Node) *Node {
+	table := t.Embed.node(f)
 	var logits *Node
 	if h.Rank() == 2 {
 		logits = fewRowsHead(h, table)

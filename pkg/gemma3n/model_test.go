@@ -344,8 +344,8 @@ func TestSlidingBlocksMatchDense(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(dense bool) (logits, grad []float32) {
-		denseSlidingAttention = dense
-		defer func() { denseSlidingAttention = false }()
+		m := *m
+		m.routes.denseSliding = dense
 		exec, err := model.NewExec(testutil.Backend(t), m.Store, func(scope *model.Scope, ids, mask, targets, weights *Node) []*Node {
 			logits := m.Logits(scope, ids, nil, mask)
 			loss := Loss(logits, targets, weights)

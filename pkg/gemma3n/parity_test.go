@@ -19,8 +19,8 @@ import (
 
 // The reference fixture: a 6-layer Gemma 3n with random (perturbed) weights,
 // saved by transformers 5.17.0, and its float32 outputs (see
-// testdata/gemma3n-tiny and the project's fixtures README).
-const tinyDir = "testdata/gemma3n-tiny"
+// pkg/internal/testutil/testdata and its README).
+var tinyDir = testutil.TinyModel()
 
 // gradParams are the six weights whose loss gradients the fixture holds.
 var gradParams = []string{

@@ -31,7 +31,7 @@ func PresetNames() []string {
 //   - "tiny-e2b": E2B's depth and layout at a tiny width (see
 //     tinyE2BConfig), for checking exports against runtimes that hard-code
 //     parts of E2B's layout (llama.cpp).
-//   - "e2b": the text configuration of google/gemma-3n-E2B-it (spec §1).
+//   - "e2b": the text configuration of google/gemma-3n-E2B-it (spec §1.4).
 func Preset(name string) (*Config, error) {
 	mk, ok := presets[strings.ToLower(name)]
 	if !ok {
@@ -45,6 +45,10 @@ func IsPreset(name string) bool {
 	_, ok := presets[strings.ToLower(name)]
 	return ok
 }
+
+// TinyVocabSize is the vocabulary of the tiny preset; it equals
+// tokenizer.TinyVocabSize (checked by a test in pkg/sft, which sees both).
+const TinyVocabSize = 8192
 
 // tinyConfig is the embedded default model: hidden size 64 and 4 layers
 // over a compact 8,192-id vocabulary (TinyVocabSize), the size of the tiny
@@ -60,49 +64,36 @@ func IsPreset(name string) bool {
 // window of 32 tokens bites on training sequences; layer 0 has the Gaussian
 // top-k sparsity. Ids 1 (<eos>) and 106 (<end_of_turn>) stop generation, as
 // in the instruction-tuned checkpoint.
-// TinyVocabSize is the vocabulary of the tiny preset; it equals
-// tokenizer.TinyVocabSize (checked by a test in pkg/sft, which sees both).
-const TinyVocabSize = 8192
-
+//
+// Everything else (RoPE bases, norms, soft cap, AltUp, activation, stop ids)
+// is E2B's.
 func tinyConfig() *Config {
 	const layers = 4
-	return &Config{
-		VocabSize:               TinyVocabSize,
-		VocabSizePerLayerInput:  TinyVocabSize,
-		HiddenSize:              64,
-		HiddenSizePerLayerInput: 16,
-		IntermediateSize:        repeat(128, layers),
-		NumHiddenLayers:         layers,
-		NumAttentionHeads:       4,
-		NumKeyValueHeads:        2,
-		HeadDim:                 16,
-		LayerTypes:              []LayerType{SlidingAttention, FullAttention, SlidingAttention, FullAttention},
-		SlidingWindow:           32,
-		RopeThetaFull:           defaultRopeThetaFull,
-		RopeThetaSliding:        defaultRopeThetaSliding,
-		RMSNormEps:              defaultRMSNormEps,
-		FinalLogitSoftcapping:   defaultFinalLogitSoftcapping,
-		AltUpNumInputs:          4,
-		AltUpCoefClip:           defaultAltUpCoefClip,
-		AltUpCorrectScale:       true,
-		LaurelRank:              8,
-		ActivationSparsity:      []float64{0.95, 0, 0, 0},
-		NumKVSharedLayers:       2,
-		HiddenActivation:        defaultHiddenActivation,
-		MaxPositionEmbeddings:   4096,
-		TieWordEmbeddings:       true,
-		PadTokenID:              0,
-		BOSTokenID:              2,
-		EOSTokenIDs:             []int{1, 106},
-		TorchDType:              "float32",
-	}
+	c := E2BConfig()
+	c.VocabSize = TinyVocabSize
+	c.VocabSizePerLayerInput = TinyVocabSize
+	c.HiddenSize = 64
+	c.HiddenSizePerLayerInput = 16
+	c.IntermediateSize = repeat(128, layers)
+	c.NumHiddenLayers = layers
+	c.NumAttentionHeads = 4
+	c.NumKeyValueHeads = 2
+	c.HeadDim = 16
+	c.LayerTypes = []LayerType{SlidingAttention, FullAttention, SlidingAttention, FullAttention}
+	c.SlidingWindow = 32
+	c.LaurelRank = 8
+	c.ActivationSparsity = []float64{0.95, 0, 0, 0}
+	c.NumKVSharedLayers = 2
+	c.MaxPositionEmbeddings = 4096
+	c.TorchDType = "float32"
+	return c
 }
 
-// E2BConfig is the text configuration of google/gemma-3n-E2B-it (spec §1),
+// E2BConfig is the text configuration of google/gemma-3n-E2B-it (spec §1.4),
 // with the stop ids of its generation config.
 func E2BConfig() *Config {
 	const layers = 30
-	c := &Config{
+	return &Config{
 		VocabSize:               262400,
 		VocabSizePerLayerInput:  262144,
 		HiddenSize:              2048,
@@ -112,7 +103,7 @@ func E2BConfig() *Config {
 		NumAttentionHeads:       8,
 		NumKeyValueHeads:        2,
 		HeadDim:                 256,
-		LayerTypes:              make([]LayerType, layers),
+		LayerTypes:              derivedLayerTypes(layers),
 		SlidingWindow:           512,
 		RopeThetaFull:           defaultRopeThetaFull,
 		RopeThetaSliding:        defaultRopeThetaSliding,
@@ -122,7 +113,7 @@ func E2BConfig() *Config {
 		AltUpCoefClip:           defaultAltUpCoefClip,
 		AltUpCorrectScale:       true,
 		LaurelRank:              64,
-		ActivationSparsity:      make([]float64, layers),
+		ActivationSparsity:      derivedActivationSparsity(layers),
 		NumKVSharedLayers:       10,
 		HiddenActivation:        defaultHiddenActivation,
 		MaxPositionEmbeddings:   32768,
@@ -132,16 +123,6 @@ func E2BConfig() *Config {
 		EOSTokenIDs:             []int{1, 106},
 		TorchDType:              "bfloat16",
 	}
-	for i := range c.LayerTypes {
-		c.LayerTypes[i] = SlidingAttention
-		if (i+1)%fullAttentionInterval == 0 {
-			c.LayerTypes[i] = FullAttention
-		}
-	}
-	for i := range defaultSparseLayers {
-		c.ActivationSparsity[i] = defaultSparsity
-	}
-	return c
 }
 
 // tinyE2BConfig is E2B's depth and layout at a tiny width, over the tiny

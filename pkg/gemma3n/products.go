@@ -5,17 +5,17 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 )
 
-// Matrix products of bfloat16 operands run in float32 on GoMLX's pure-Go
-// backend. Its bfloat16 kernels accumulate in float32 too, so the result is
-// the same up to summation order, but they are slow: on an AVX-512 Xeon
-// (Sapphire Rapids) a 1024³ bfloat16 product runs at 0.45 GFLOP/s against
+// Matrix products of bfloat16 operands (spec §4) run in float32 on GoMLX's
+// pure-Go backend. Its bfloat16 kernels accumulate in float32 too, so the
+// result is the same up to summation order, but they are slow: on an AVX-512
+// Xeon (Sapphire Rapids) a 1024³ bfloat16 product runs at 0.45 GFLOP/s against
 // 71 GFLOP/s for float32, because the Go compiler emits a legacy-SSE MOVD
 // between AVX-512 instructions in the kernel's inner loop (each one pays an
 // SSE/AVX transition); on the machines where they do not stall (AMD) the
-// float32 kernels are still the faster ones (108 vs 76 GFLOP/s). Weights
-// stay in bfloat16: each product converts its operands, which costs one
-// pass over them, small next to the product itself. XLA computes bfloat16
-// products natively and is left alone.
+// float32 kernels are still the faster ones (108 vs 76 GFLOP/s). Weights stay
+// in bfloat16: each product converts its operands, which costs one pass over
+// them, small next to the product itself. XLA computes bfloat16 products
+// natively and is left alone.
 
 // f32Products reports whether products in g should be computed in float32.
 func f32Products(g *Graph) bool {

@@ -36,61 +36,22 @@ const initStd = 0.02
 type WeightSpec struct {
 	Name  string
 	Shape []int
-	init  initKind
+	// Module is the module path of a linear layer's weight, the one
+	// Model.Linear receives ("layers.0.self_attn.q_proj"); "" for the other
+	// tensors (embeddings, norms, scales).
+	Module string
+	init   initKind
+	clip   bool   // clipped to ±altup_coef_clip when loaded (the AltUp coefficients)
+	dims   string // the shape in the config's symbols (the field's shape tag)
 }
 
-// Weights lists every tensor the model uses, in a stable order (model-level
-// tensors, then each layer). KV-shared layers have no k_proj, v_proj or
-// k_norm (the checkpoint may carry them; they are never used), and the LM
-// head is tied to embed_tokens.
+// Weights lists every tensor the model uses (spec §2), in a stable order
+// (model-level tensors, then each layer; within a block, the order of its
+// struct's fields). KV-shared layers have no k_proj, v_proj or k_norm (the
+// checkpoint may carry them; they are never used), and the LM head is tied to
+// embed_tokens.
 func (c *Config) Weights() []WeightSpec {
-	D, P, L, n := c.HiddenSize, c.HiddenSizePerLayerInput, c.NumHiddenLayers, c.AltUpNumInputs
-	qDim, kvDim, d := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim, c.HeadDim
-	var specs []WeightSpec
-	add := func(name string, kind initKind, shape ...int) {
-		specs = append(specs, WeightSpec{Name: name, Shape: shape, init: kind})
-	}
-	add("embed_tokens.weight", initNormal, c.VocabSize, D)
-	add("embed_tokens_per_layer.weight", initNormal, c.VocabSizePerLayerInput, L*P)
-	add("per_layer_model_projection.weight", initNormal, L*P, D)
-	add("per_layer_projection_norm.weight", initOnes, P)
-	for k := range n - 1 {
-		add(fmt.Sprintf("altup_projections.%d.weight", k), initNormal, D, D)
-	}
-	for k := range n - 1 {
-		add(fmt.Sprintf("altup_unembed_projections.%d.weight", k), initNormal, D, D)
-	}
-	add("norm.weight", initOnes, D)
-	for l := range L {
-		p := layerPrefix(l)
-		F := c.IntermediateSize[l]
-		add(p+"self_attn.q_proj.weight", initNormal, qDim, D)
-		add(p+"self_attn.q_norm.weight", initOnes, d)
-		if !c.IsKVShared(l) {
-			add(p+"self_attn.k_proj.weight", initNormal, kvDim, D)
-			add(p+"self_attn.v_proj.weight", initNormal, kvDim, D)
-			add(p+"self_attn.k_norm.weight", initOnes, d)
-		}
-		add(p+"self_attn.o_proj.weight", initNormal, D, qDim)
-		add(p+"mlp.gate_proj.weight", initNormal, F, D)
-		add(p+"mlp.up_proj.weight", initNormal, F, D)
-		add(p+"mlp.down_proj.weight", initNormal, D, F)
-		add(p+"input_layernorm.weight", initOnes, D)
-		add(p+"post_attention_layernorm.weight", initOnes, D)
-		add(p+"pre_feedforward_layernorm.weight", initOnes, D)
-		add(p+"post_feedforward_layernorm.weight", initOnes, D)
-		add(p+"altup.correct_output_scale", initOnes, D)
-		add(p+"altup.correction_coefs.weight", initNormal, n, n)
-		add(p+"altup.prediction_coefs.weight", initNormal, n*n, n)
-		add(p+"altup.modality_router.weight", initNormal, n, D)
-		add(p+"altup.router_norm.weight", initOnes, D)
-		add(p+"laurel.linear_left.weight", initNormal, c.LaurelRank, D)
-		add(p+"laurel.linear_right.weight", initNormal, D, c.LaurelRank)
-		add(p+"laurel.post_laurel_norm.weight", initOnes, D)
-		add(p+"per_layer_input_gate.weight", initNormal, P, D)
-		add(p+"per_layer_projection.weight", initNormal, D, P)
-		add(p+"post_per_layer_input_norm.weight", initOnes, D)
-	}
+	_, specs := newTextModel(c)
 	return specs
 }
 
@@ -112,15 +73,22 @@ func (c *Config) NumParameters() int64 {
 // of KV-shared layers (present in the official checkpoint) and an untied
 // copy of the LM head.
 func (c *Config) unusedWeights() map[string][]int {
-	kvDim := c.NumKeyValueHeads * c.HeadDim
-	out := map[string][]int{"lm_head.weight": {c.VocabSize, c.HiddenSize}}
+	dims := configDimensions(c)
+	specs := fillWeights(&untiedHead{}, "", c, dims)
 	for l := c.FirstKVSharedLayer(); l < c.NumHiddenLayers; l++ {
-		p := layerPrefix(l)
-		out[p+"self_attn.k_proj.weight"] = []int{kvDim, c.HiddenSize}
-		out[p+"self_attn.v_proj.weight"] = []int{kvDim, c.HiddenSize}
-		out[p+"self_attn.k_norm.weight"] = []int{c.HeadDim}
+		specs = append(specs, fillWeights(&keyValueProjections{}, layerPrefix(l)+"self_attn", c, dims)...)
+	}
+	out := map[string][]int{}
+	for _, s := range specs {
+		out[s.Name] = s.Shape
 	}
 	return out
+}
+
+// untiedHead is the LM head some checkpoints carry although Gemma 3n ties
+// it to embed_tokens.
+type untiedHead struct {
+	Head linear `hf:"lm_head" shape:"V,D"`
 }
 
 // Checkpoint name prefixes: the official multimodal checkpoint stores the
@@ -239,12 +207,12 @@ func (m *Model) WeightVariable(name string) *model.Variable {
 	return m.Store.GetVariable(VariablePath(name))
 }
 
-// Load reads a Hugging Face Gemma 3n checkpoint directory (config.json plus
-// model.safetensors or a sharded index) with weights converted to dtype
-// (Float32 or BFloat16). Only text tensors are read; vision and audio
-// tensors are skipped, unused K/V tensors of shared layers and an untied
-// lm_head are accepted and ignored. The AltUp coefficients are clipped to
-// ±altup_coef_clip. The weights stay on the host; LoadWith places them on a
+// Load reads (spec §2.4) a Hugging Face Gemma 3n checkpoint directory
+// (config.json plus model.safetensors or a sharded index) with weights
+// converted to dtype (Float32 or BFloat16). Only text tensors are read; vision
+// and audio tensors are skipped, unused K/V tensors of shared layers and an
+// untied lm_head are accepted and ignored. The AltUp coefficients are clipped
+// to ±altup_coef_clip. The weights stay on the host; LoadWith places them on a
 // backend as they are read.
 func Load(dir string, dtype dtypes.DType) (*Model, error) {
 	return LoadWith(dir, dtype, WeightOptions{})
@@ -287,7 +255,7 @@ func loadWeights(cfg *Config, src weightSource, dtype dtypes.DType, opts WeightO
 			if err := src.ReadInto(names[spec.Name], dst, stType); err != nil {
 				return err
 			}
-			if isAltUpCoef(spec.Name) && cfg.AltUpCoefClip > 0 {
+			if spec.clip && cfg.AltUpCoefClip > 0 {
 				return clipBytes(dst, dtype, float32(cfg.AltUpCoefClip))
 			}
 			return nil
@@ -298,10 +266,6 @@ func loadWeights(cfg *Config, src weightSource, dtype dtypes.DType, opts WeightO
 		m.setWeight(spec.Name, t)
 	}
 	return m, nil
-}
-
-func isAltUpCoef(name string) bool {
-	return strings.HasSuffix(name, ".altup.prediction_coefs.weight") || strings.HasSuffix(name, ".altup.correction_coefs.weight")
 }
 
 // NewRandom returns a model with freshly initialised weights (deterministic

@@ -22,7 +22,7 @@ type e2bManifest struct {
 func readManifest(t *testing.T) e2bManifest {
 	t.Helper()
 	var m e2bManifest
-	testutil.ReadJSON(t, "testdata/e2b_text_manifest.json", &m)
+	testutil.ReadJSON(t, testutil.Fixture(t, "e2b", "e2b_text_manifest.json"), &m)
 	return m
 }
 
@@ -97,7 +97,7 @@ func (f *fakeSource) ReadInto(name string, dst []byte, _ safetensors.DType) erro
 // the tied lm_head) is skipped without being read.
 func TestMultimodalNamesMapToText(t *testing.T) {
 	var names []string
-	testutil.ReadJSON(t, "testdata/e2b_multimodal_names.json", &names)
+	testutil.ReadJSON(t, testutil.Fixture(t, "e2b", "e2b_multimodal_names.json"), &names)
 	cfg := E2BConfig()
 	expected := map[string][]int{}
 	for _, s := range cfg.Weights() {
@@ -369,5 +369,29 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		if len(info) != 2 {
 			t.Errorf("%s: %d files in the saved directory, want config.json and model.safetensors", dtype, len(info))
 		}
+	}
+}
+
+// TestWeightModules checks WeightSpec.Module: set on the linear layers
+// (the weights Model.Linear receives), empty on embeddings, norms and scales.
+func TestWeightModules(t *testing.T) {
+	linear := 0
+	for _, s := range E2BConfig().Weights() {
+		switch {
+		case s.Module != "":
+			linear++
+			if s.Name != s.Module+".weight" || len(s.Shape) != 2 {
+				t.Errorf("%s: module %q, shape %v", s.Name, s.Module, s.Shape)
+			}
+		case strings.HasPrefix(s.Name, "embed_tokens"):
+		case len(s.Shape) != 1:
+			t.Errorf("%s %v has no module but is not a vector", s.Name, s.Shape)
+		}
+	}
+	// Per layer q, o, gate, up, down, 3 AltUp, 2 LAuReL, 2 per-layer input;
+	// k and v on the 20 owner layers; the per-layer projection and 2×3 AltUp
+	// stream projections.
+	if want := 30*12 + 20*2 + 1 + 6; linear != want {
+		t.Errorf("%d linear layers, want %d", linear, want)
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 )
 
 // New adapters on the attention projections of a model; the warning says
 // which dead K/V projections of KV-shared layers were skipped.
 func ExampleNew() {
-	model, err := gemma3n.Load("testdata/gemma3n-tiny", dtypes.Float32)
+	model, err := gemma3n.Load(testutil.TinyModel(), dtypes.Float32)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -32,11 +33,11 @@ func ExampleNew() {
 
 // Load a PEFT adapter directory onto a model (what --adapter DIR does).
 func ExampleLoad() {
-	model, err := gemma3n.Load("testdata/gemma3n-tiny", dtypes.Float32)
+	model, err := gemma3n.Load(testutil.TinyModel(), dtypes.Float32)
 	if err != nil {
 		log.Fatal(err)
 	}
-	adapter, err := lora.Load(model, "testdata/gemma3n-tiny-lora")
+	adapter, err := lora.Load(model, testutil.TinyAdapter())
 	if err != nil {
 		log.Fatal(err)
 	}

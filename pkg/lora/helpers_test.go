@@ -17,9 +17,12 @@ import (
 // Fixtures (copied from the project's reference fixtures): the 6-layer tiny
 // Gemma 3n saved by transformers 5.17.0 and a PEFT 0.21.0 LoRA adapter for
 // it (r=4, alpha=8, q/k/v/o) with the logits and loss of base + adapter.
+var (
+	tinyDir        = testutil.TinyModel()
+	fixtureAdapter = testutil.TinyAdapter()
+)
+
 const (
-	tinyDir        = "testdata/gemma3n-tiny"
-	fixtureAdapter = "testdata/gemma3n-tiny-lora"
 	// baseLoss is the fixture's loss of the tiny model without adapter
 	// (fixtures README; the adapter's reference file holds only its own).
 	baseLoss = 6.28847

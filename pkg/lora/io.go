@@ -32,26 +32,30 @@ const maxConfigSize = 16 << 20
 // (written by older transformers versions) and on the vision or audio
 // towers are skipped with a warning (see Adapter.Warnings).
 func Load(model *gemma3n.Model, dir string) (*Adapter, error) {
-	p, err := readPEFTConfig(filepath.Join(dir, ConfigFileName))
+	p, path, f, err := openAdapter(dir)
 	if err != nil {
 		return nil, err
-	}
-	path := filepath.Join(dir, WeightsFileName)
-	f, err := safetensors.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if _, binErr := os.Stat(filepath.Join(dir, "adapter_model.bin")); binErr == nil {
-				return nil, fmt.Errorf("lora: %s: only safetensors adapters are supported, found adapter_model.bin (re-save it with PEFT's safe_serialization=True)", dir)
-			}
-		}
-		return nil, fmt.Errorf("lora: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	a, err := loadTensors(model, p, path, f)
-	if err != nil {
-		return nil, err
+	return loadTensors(model, p, path, f)
+}
+
+// openAdapter reads an adapter directory's adapter_config.json and opens
+// its adapter_model.safetensors (at path), for Load and ReadUpdates.
+func openAdapter(dir string) (p *peftFile, path string, f *safetensors.File, err error) {
+	if p, err = readPEFTConfig(filepath.Join(dir, ConfigFileName)); err != nil {
+		return nil, "", nil, err
 	}
-	return a, nil
+	path = filepath.Join(dir, WeightsFileName)
+	if f, err = safetensors.Open(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, binErr := os.Stat(filepath.Join(dir, "adapter_model.bin")); binErr == nil {
+				return nil, "", nil, fmt.Errorf("lora: %s: only safetensors adapters are supported, found adapter_model.bin (re-save it with PEFT's safe_serialization=True)", dir)
+			}
+		}
+		return nil, "", nil, fmt.Errorf("lora: %w", err)
+	}
+	return p, path, f, nil
 }
 
 func readPEFTConfig(path string) (*peftFile, error) {

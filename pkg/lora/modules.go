@@ -2,7 +2,6 @@ package lora
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
@@ -16,27 +15,16 @@ type linearModule struct {
 	dead    bool
 }
 
-// notLinear are the rank-2 weights that are looked up, not multiplied: the
-// embedding tables (the tied LM head reuses embed_tokens outside the hook).
-var notLinear = map[string]bool{
-	"embed_tokens.weight":           true,
-	"embed_tokens_per_layer.weight": true,
-}
-
 // linearModules lists the linear layers of a model with this config, in the
 // model's weight order, followed by the dead K/V projections of the
 // KV-shared layers.
 func linearModules(cfg *gemma3n.Config) []linearModule {
 	var mods []linearModule
 	for _, spec := range cfg.Weights() {
-		if len(spec.Shape) != 2 || notLinear[spec.Name] || !strings.HasSuffix(spec.Name, ".weight") {
+		if spec.Module == "" { // embeddings (the tied LM head reuses one outside the hook), norms, scales
 			continue
 		}
-		mods = append(mods, linearModule{
-			name: strings.TrimSuffix(spec.Name, ".weight"),
-			out:  spec.Shape[0],
-			in:   spec.Shape[1],
-		})
+		mods = append(mods, linearModule{name: spec.Module, out: spec.Shape[0], in: spec.Shape[1]})
 	}
 	kvDim := cfg.NumKeyValueHeads * cfg.HeadDim
 	for l := cfg.FirstKVSharedLayer(); l < cfg.NumHiddenLayers; l++ {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
 )
 
 // File names of a PEFT adapter directory.
@@ -205,28 +207,12 @@ func compactJSON(v json.RawMessage) string {
 	return b.String()
 }
 
-// describeJSONError adds the line and column of a syntax error.
+// describeJSONError adds the line and column of a syntax or type error.
 func describeJSONError(data []byte, err error) error {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		line, col := lineColumn(data, syn.Offset-1) // Offset counts the offending byte
-		return fmt.Errorf("line %d, column %d: %w", line, col, err)
-	}
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		line, col := lineColumn(data, typ.Offset)
-		return fmt.Errorf("line %d, column %d: %w", line, col, err)
+	if pos, ok := jsonpos.Of(data, err); ok {
+		return fmt.Errorf("%v: %w", pos, err)
 	}
 	return err
-}
-
-// lineColumn gives the 1-based line and column of the byte at offset.
-func lineColumn(data []byte, offset int64) (line, col int) {
-	offset = min(max(offset, 0), int64(len(data)))
-	before := data[:offset]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(offset) - bytes.LastIndexByte(before, '\n')
-	return line, col
 }
 
 // encodePEFTConfig renders adapter_config.json as PEFT does (sorted keys,

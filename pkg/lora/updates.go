@@ -2,12 +2,8 @@ package lora
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
@@ -38,19 +34,9 @@ type Updates struct {
 // plain slices and without a model, so that a merge can stream the base
 // checkpoint tensor by tensor.
 func ReadUpdates(cfg *gemma3n.Config, dir string) (*Updates, error) {
-	p, err := readPEFTConfig(filepath.Join(dir, ConfigFileName))
+	p, path, f, err := openAdapter(dir)
 	if err != nil {
 		return nil, err
-	}
-	path := filepath.Join(dir, WeightsFileName)
-	f, err := safetensors.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if _, binErr := os.Stat(filepath.Join(dir, "adapter_model.bin")); binErr == nil {
-				return nil, fmt.Errorf("lora: %s: only safetensors adapters are supported, found adapter_model.bin (re-save it with PEFT's safe_serialization=True)", dir)
-			}
-		}
-		return nil, fmt.Errorf("lora: %w", err)
 	}
 	defer func() { _ = f.Close() }()
 	pairs, layout, warnings, err := pairTensors(cfg, p, path, f)

@@ -43,6 +43,13 @@ func bf16Bytes(vs ...float32) []byte {
 
 func bf16ToFloat(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
 
+// The shared test model and adapter (pkg/internal/testutil/testdata, which
+// this package's tests name by path: testutil imports this package).
+const (
+	tinyModelFile   = "../internal/testutil/testdata/gemma3n-tiny/model.safetensors"
+	tinyAdapterFile = "../internal/testutil/testdata/gemma3n-tiny-lora/adapter_model.safetensors"
+)
+
 // openBoth runs fn on the file opened with and without memory mapping.
 func openBoth(t *testing.T, path string, fn func(t *testing.T, f *File)) {
 	t.Helper()
@@ -163,7 +170,7 @@ func TestRoundTrip(t *testing.T) {
 // TestWriteMatchesPython checks the writer byte for byte against a file made
 // by the Python library, and against the Rust library's own test vectors.
 func TestWriteMatchesPython(t *testing.T) {
-	const fixture = "testdata/gemma3n-tiny.safetensors"
+	const fixture = tinyModelFile
 	want, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +243,7 @@ func TestFixtures(t *testing.T) {
 	if err := json.Unmarshal(manifestJSON, &manifest); err != nil {
 		t.Fatal(err)
 	}
-	openBoth(t, "testdata/gemma3n-tiny.safetensors", func(t *testing.T, f *File) {
+	openBoth(t, tinyModelFile, func(t *testing.T, f *File) {
 		if got := len(f.Names()); got != len(manifest)-1 {
 			t.Errorf("%d tensors, want %d (the manifest less the tied lm_head)", got, len(manifest)-1)
 		}
@@ -274,7 +281,7 @@ func TestFixtures(t *testing.T) {
 			t.Errorf("embedding has only %d non-zero values of %d", nonzero, len(vals))
 		}
 	})
-	openBoth(t, "testdata/gemma3n-tiny-lora-adapter.safetensors", func(t *testing.T, f *File) {
+	openBoth(t, tinyAdapterFile, func(t *testing.T, f *File) {
 		checks := map[string][]int{
 			"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": {4, 64},
 			"base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": {64, 4},

@@ -1,6 +1,7 @@
 package sft
 
 import (
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,9 +16,24 @@ import (
 const (
 	configsDir  = "../../configs"
 	datasetsDir = "../../datasets"
-	// tinyFixture is pkg/gemma3n's 6-layer fixture model (vocabulary 512).
-	tinyFixture = "../gemma3n/testdata/gemma3n-tiny"
 )
+
+// tinyFixture is the shared 6-layer fixture model (vocabulary 512).
+var tinyFixture = testutil.TinyModel()
+
+// tinyWithoutTokenizer is the fixture model in a directory without its
+// tokenizer.json, so that a run falls back to the embedded Gemma 3
+// tokenizer, whose ids exceed the model's 512.
+func tinyWithoutTokenizer(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"config.json", "generation_config.json", "model.safetensors"} {
+		if err := os.Symlink(filepath.Join(tinyFixture, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
 
 // tinyOptions are the options of a small, fast run of the tiny preset on
 // the CPU: float32, sequences of at most 32 tokens (one length bucket),

@@ -371,7 +371,7 @@ func TestRunRejects(t *testing.T) {
 		{"invalid value", func(o *Options) { o.Overrides = append(o.Overrides, "training.learning_rate=7") }, "learning_rate"},
 		{"bad dtype", func(o *Options) { o.DType = "float16" }, `dtype "float16"`},
 		{"bad init adapter", func(o *Options) { o.InitAdapter = t.TempDir() }, "adapter_config.json"},
-		{"vocabulary mismatch", func(o *Options) { o.Model = tinyFixture }, "outside the model's vocabulary of 512 ids"},
+		{"vocabulary mismatch", func(o *Options) { o.Model = tinyWithoutTokenizer(t) }, "outside the model's vocabulary of 512 ids"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

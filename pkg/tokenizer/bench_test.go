@@ -9,24 +9,8 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
-// corpusTexts reads the shipped corpus: CounselChat questions (once per
-// question) and answers, and AnnoMI utterances.
-func corpusTexts(tb testing.TB) []string {
-	tb.Helper()
-	var texts []string
-	seenQuestion := map[string]bool{}
-	testutil.ReadCSV(tb, testutil.RepoPath(tb, testutil.CounselChatCSV), func(col map[string]int, row []string) {
-		if q := row[col["questionID"]]; !seenQuestion[q] {
-			seenQuestion[q] = true
-			texts = append(texts, row[col["questionTitle"]], row[col["questionText"]])
-		}
-		texts = append(texts, row[col["answerText"]])
-	})
-	testutil.ReadCSV(tb, testutil.RepoPath(tb, testutil.AnnoMISimpleCSV), func(col map[string]int, row []string) {
-		texts = append(texts, row[col["utterance_text"]])
-	})
-	return texts
-}
+// corpusTexts reads the shipped corpus (testutil.ShippedTexts).
+func corpusTexts(tb testing.TB) []string { return testutil.ShippedTexts(tb) }
 
 func corpusSize(texts []string) (bytes int64) {
 	for _, s := range texts {

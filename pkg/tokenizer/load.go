@@ -483,7 +483,7 @@ func (t *Tokenizer) applyConfig(name string, data []byte) error {
 	if cfg.AddBOS != nil {
 		t.addBOS = *cfg.AddBOS && t.bos >= 0
 	}
-	template, err := configTemplate(cfg.ChatTemplate)
+	template, err := ParseChatTemplate(cfg.ChatTemplate)
 	if err != nil {
 		return fmt.Errorf("%s: chat_template: %w", name, err)
 	}
@@ -509,9 +509,10 @@ func configToken(raw json.RawMessage) (tok string, present bool, err error) {
 	return *obj.Content, true, nil
 }
 
-// configTemplate reads chat_template: a string, or a list of named
-// templates of which "default" is taken.
-func configTemplate(raw json.RawMessage) (string, error) {
+// ParseChatTemplate reads the chat_template value of a
+// tokenizer_config.json: a string, or a list of named templates (the one
+// named "default", else the first); null or absent is "".
+func ParseChatTemplate(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}

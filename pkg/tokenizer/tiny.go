@@ -13,9 +13,9 @@ const TinyVocabSize = 8192
 // TinyName names the embedded tiny tokenizer in messages.
 const TinyName = "embedded tiny Gemma 3 tokenizer"
 
-// The tiny tokenizer: Gemma 3's cut to TinyVocabSize ids by Shrink on the
-// shipped corpus (ShrinkShipped; assets/tiny/NOTICE: the Gemma Terms of Use
-// apply to it too).
+// The tiny tokenizer: Gemma 3's cut to TinyVocabSize ids on the shipped
+// corpus by the generator in pkg/internal/tokshrink (assets/tiny/NOTICE:
+// the Gemma Terms of Use apply to it too).
 var (
 	//go:embed assets/tiny/tokenizer.json.gz
 	tinyTokenizerJSON []byte
@@ -45,18 +45,3 @@ func Tiny() (*Tokenizer, error) { return tinyOnce() }
 
 // TinyNotice returns the notice that must accompany the tiny tokenizer.
 func TinyNotice() string { return tinyNotice }
-
-// WriteTiny writes the tiny tokenizer's files into dir (created if needed):
-// tokenizer.json, tokenizer_config.json and NOTICE, uncompressed, as in a
-// Hugging Face model directory (for a tiny model saved or merged there).
-func WriteTiny(dir string) error {
-	tok, err := maybeGunzip(TinyName, tinyTokenizerJSON)
-	if err != nil {
-		return err
-	}
-	cfg, err := maybeGunzip(TinyName, tinyConfigJSON)
-	if err != nil {
-		return err
-	}
-	return (&Shrunk{TokenizerJSON: tok, ConfigJSON: cfg, Notice: tinyNotice}).WriteDir(dir, false)
-}

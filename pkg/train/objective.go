@@ -4,9 +4,10 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best unqualified, as in GoMLX itself
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logprob"
 )
 
 // Loss is what an Objective computes for one micro-batch. The loss the
@@ -61,32 +62,8 @@ func CausalLM(lm LogitsFn) Objective {
 // TokenLogProbs returns, in float32, log p(labels) under logits [..., V]
 // (labels have the shape of logits without its last axis), and a 0/1 float32
 // tensor that is 1 where the label is the arg-max of the logits. DPO uses the
-// log-probabilities to score sequences.
+// log-probabilities to score sequences. It is the project's one
+// cross-entropy (pkg/internal/logprob), shared with gemma3n.Loss.
 func TokenLogProbs(logits, labels *Node) (logProbs, correct *Node) {
-	if logits.Rank() != labels.Rank()+1 {
-		panic(fmt.Errorf("train.TokenLogProbs: logits %s must have one axis more than labels %s", logits.Shape(), labels.Shape()))
-	}
-	g := logits.Graph()
-	logits = ConvertDType(logits, dtypes.Float32)
-	vocab := logits.Shape().Dim(-1)
-	outer := labels.Shape().Dimensions
-	n := labels.Shape().Size()
-
-	// Stable log-softmax at the label only: logit[label] - logsumexp(logits).
-	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))
-	shifted := Sub(logits, maxLogit)
-	logSumExp := Log(ReduceSum(Exp(shifted), -1))
-
-	// Gather logit[row, label] from the flattened [n, V] logits; a gather
-	// avoids materialising an [n, V] one-hot tensor for large vocabularies.
-	flat := Reshape(shifted, n, vocab)
-	rows := Iota(g, shapes.Make(dtypes.Int32, n, 1), 0)
-	cols := Reshape(ConvertDType(labels, dtypes.Int32), n, 1)
-	picked := Reshape(Gather(flat, Concatenate([]*Node{rows, cols}, 1)), outer...)
-	logProbs = Sub(picked, logSumExp)
-
-	// The label is the arg-max when its logit equals the maximum.
-	best := Reshape(StopGradient(ReduceMax(shifted, -1)), outer...)
-	correct = ConvertDType(GreaterOrEqual(StopGradient(picked), best), dtypes.Float32)
-	return logProbs, correct
+	return logprob.AtLabelsWithArgMax(logits, labels)
 }

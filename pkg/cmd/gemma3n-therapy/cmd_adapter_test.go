@@ -12,9 +12,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// The PEFT adapter fixture of pkg/lora (made by PEFT 0.21.0 for the tiny model).
-const tinyLoRAFixture = "../../lora/testdata/gemma3n-tiny-lora"
-
 func TestLogitsCommandWithAdapterMatchesPEFT(t *testing.T) {
 	ref := tinyLoRAFixture + "/reference.safetensors"
 	ids := readTensor(t, ref, "input_ids", dtypes.Int32).Value().([][]int32)

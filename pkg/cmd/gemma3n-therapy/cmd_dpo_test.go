@@ -11,13 +11,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
-// pkg/dpo's fixtures: the tiny Gemma 3n (vocabulary 512) with a small
-// byte-fallback tokenizer in its directory, and a PEFT adapter for it.
-const (
-	dpoTinyModel   = "../../dpo/testdata/gemma3n-tiny"
-	dpoTinyAdapter = "../../dpo/testdata/gemma3n-tiny-lora"
-	shippedDPOYAML = "../../../configs/dpo.yaml"
-)
+const shippedDPOYAML = "../../../configs/dpo.yaml"
 
 // A debug DPO run on the shipped CounselChat pairs with the shipped
 // dpo.yaml, shrunk with --set, then resumed for one more step.
@@ -27,7 +21,7 @@ func TestDPOCommand(t *testing.T) {
 	}
 	runDir := t.TempDir()
 	args := func(maxSteps string, extra ...string) []string {
-		return append([]string{"dpo", "--model", dpoTinyModel, "--adapter", dpoTinyAdapter, "--config", shippedDPOYAML,
+		return append([]string{"dpo", "--model", tinyFixture, "--adapter", tinyLoRAFixture, "--config", shippedDPOYAML,
 			"--out", runDir, "--debug", "--max-steps", maxSteps, "--dtype", "float32",
 			"--set", "dpo.max_length=64", "--set", "dpo.max_prompt_length=32", "--set", "dpo.gradient_accumulation_steps=1",
 			"--set", "data.debug.counselchat_questions=6", "--set", "training.per_device_eval_batch_size=4"}, extra...)
@@ -72,14 +66,14 @@ func TestDPOCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"missing flags", []string{"dpo", "--model", dpoTinyModel}, "--model and --out are required"},
-		{"extra argument", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "extra"}, `unexpected argument "extra"`},
-		{"bad config", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
-		{"bad setting", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "--set", "dpo.beta=-1"}, "beta"},
-		{"unknown key", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "--set", "dpo.bta=1"}, "bta"},
-		{"bad dtype", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "--dtype", "fp8"}, "fp8"},
-		{"negative steps", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "--max-steps", "-1"}, "--max-steps"},
-		{"missing adapter", []string{"dpo", "--model", dpoTinyModel, "--out", dir, "--adapter", filepath.Join(dir, "nope"), "--dtype", "float32"}, "nope"},
+		{"missing flags", []string{"dpo", "--model", tinyFixture}, "--model and --out are required"},
+		{"extra argument", []string{"dpo", "--model", tinyFixture, "--out", dir, "extra"}, `unexpected argument "extra"`},
+		{"bad config", []string{"dpo", "--model", tinyFixture, "--out", dir, "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
+		{"bad setting", []string{"dpo", "--model", tinyFixture, "--out", dir, "--set", "dpo.beta=-1"}, "beta"},
+		{"unknown key", []string{"dpo", "--model", tinyFixture, "--out", dir, "--set", "dpo.bta=1"}, "bta"},
+		{"bad dtype", []string{"dpo", "--model", tinyFixture, "--out", dir, "--dtype", "fp8"}, "fp8"},
+		{"negative steps", []string{"dpo", "--model", tinyFixture, "--out", dir, "--max-steps", "-1"}, "--max-steps"},
+		{"missing adapter", []string{"dpo", "--model", tinyFixture, "--out", dir, "--adapter", filepath.Join(dir, "nope"), "--dtype", "float32"}, "nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runCmd(t, tc.args...)

@@ -11,10 +11,6 @@ import (
 	"testing"
 )
 
-// evalFixture is pkg/eval's tiny Gemma 3n fixture (vocabulary 512) with its
-// small tokenizer.
-const evalFixture = "../../eval/testdata/gemma3n-tiny"
-
 func runEvalCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -27,7 +23,7 @@ func runEvalCmd(t *testing.T, args ...string) (stdout, stderr string, err error)
 func TestEvalCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "base")
-	stdout, stderr, err := runEvalCmd(t, "eval", "--model", evalFixture, "--dtype", "float32", "--debug",
+	stdout, stderr, err := runEvalCmd(t, "eval", "--model", tinyFixture, "--dtype", "float32", "--debug",
 		"--limit", "1", "--max-new-tokens", "2", "--batch-size", "2", "--config", "../../../configs", "--out", out)
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, stderr)
@@ -102,7 +98,7 @@ func TestEvalCommandErrors(t *testing.T) {
 		{[]string{"eval", "--out", "x", "--source", "reddit"}, "--source"},
 		{[]string{"eval", "--out", "x", "--top-k", "5"}, "--temperature"},
 		{[]string{"eval", "--out", "x", "extra"}, "unexpected argument"},
-		{[]string{"eval", "--out", "x", "--limit", "-1", "--model", evalFixture}, "negative"},
+		{[]string{"eval", "--out", "x", "--limit", "-1", "--model", tinyFixture}, "negative"},
 		{[]string{"eval", "compare"}, "at least one"},
 		{[]string{"eval", "compare", "/nonexistent/run"}, "/nonexistent/run"},
 	} {

@@ -12,7 +12,7 @@ import (
 func TestExportGGUFCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "tiny.gguf")
-	stdout, stderr, err := runCmdAll("export", "gguf", "--model", curriculumTinyModel, "--adapter", curriculumTinyAdapter,
+	stdout, stderr, err := runCmdAll("export", "gguf", "--model", tinyFixture, "--adapter", tinyLoRAFixture,
 		"--out", out, "--type", "q8_0", "--ollama", "--name", "tiny-counsellor")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
@@ -41,8 +41,8 @@ func TestExportGGUFCommand(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"export", "gguf", "--out", out},
-		{"export", "gguf", "--model", curriculumTinyModel, "--out", out, "--type", "q4_0"},
-		{"export", "gguf", "--model", curriculumTinyModel, "--out", out, "extra"},
+		{"export", "gguf", "--model", tinyFixture, "--out", out, "--type", "q4_0"},
+		{"export", "gguf", "--model", tinyFixture, "--out", out, "extra"},
 	} {
 		if _, _, err := runCmdAll(args...); err == nil {
 			t.Errorf("%v: no error", args)

@@ -94,7 +94,7 @@ func runGenerate(ctx *runContext, args []string) error {
 	var tok *tokenizer.Tokenizer
 	var decision safety.Decision
 	if *idsPath != "" {
-		if prompts, err = gemma3n.ReadInputIDs(*idsPath, m.Config.VocabSize, false); err != nil {
+		if prompts, err = readInputIDs(*idsPath, m.Config.VocabSize, false); err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
 	} else {

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
@@ -48,7 +47,7 @@ func runLogits(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
-	ids, err := gemma3n.ReadInputIDs(*idsPath, m.Config.VocabSize, true)
+	ids, err := readInputIDs(*idsPath, m.Config.VocabSize, true)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}

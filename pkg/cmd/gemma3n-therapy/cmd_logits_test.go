@@ -14,11 +14,17 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
 
-// The float32 reference fixture of pkg/gemma3n (HF transformers outputs).
-const tinyFixture = "../../gemma3n/testdata/gemma3n-tiny"
+// The shared fixtures (pkg/internal/testutil/testdata): the tiny Gemma 3n
+// (vocabulary 512) with HF transformers' float32 outputs and a small
+// tokenizer in its directory, and a PEFT adapter for it with PEFT's outputs.
+var (
+	tinyFixture     = testutil.TinyModel()
+	tinyLoRAFixture = testutil.TinyAdapter()
+)
 
 func runCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()

@@ -8,13 +8,6 @@ import (
 	"testing"
 )
 
-// pkg/curriculum's fixtures: the tiny reference Gemma 3n (vocabulary 512,
-// with a small tokenizer in its directory) and a PEFT adapter for it.
-const (
-	curriculumTinyModel   = "../../curriculum/testdata/gemma3n-tiny"
-	curriculumTinyAdapter = "../../curriculum/testdata/gemma3n-tiny-lora"
-)
-
 // runCmdAll runs the program and returns stdout and stderr separately.
 func runCmdAll(args ...string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
@@ -24,7 +17,7 @@ func runCmdAll(args ...string) (stdout, stderr string, err error) {
 
 func TestMergeCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "merged")
-	stdout, stderr, err := runCmdAll("merge", "--model", curriculumTinyModel, "--adapter", curriculumTinyAdapter, "--out", out,
+	stdout, stderr, err := runCmdAll("merge", "--model", tinyFixture, "--adapter", tinyLoRAFixture, "--out", out,
 		"--verify", "--test-generation", "--max-new-tokens", "3", "--message", "I feel stuck.")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
@@ -45,7 +38,7 @@ func TestMergeCommand(t *testing.T) {
 		}
 	}
 	// The output directory now holds a model: a second merge refuses it.
-	if _, _, err := runCmdAll("merge", "--model", curriculumTinyModel, "--adapter", curriculumTinyAdapter, "--out", out); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if _, _, err := runCmdAll("merge", "--model", tinyFixture, "--adapter", tinyLoRAFixture, "--out", out); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("merge into a full directory: got %v", err)
 	}
 }

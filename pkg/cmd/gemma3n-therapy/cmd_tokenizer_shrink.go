@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/tokshrink"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -34,7 +35,7 @@ func runTokenizerShrink(ctx *runContext, args []string) error {
 	if *out == "" {
 		return fmt.Errorf("tokenizer-shrink: --out DIR is required")
 	}
-	s, err := tokenizer.ShrinkShipped(*dir, *vocab)
+	s, err := tokshrink.Shipped(*dir, *vocab)
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func runTokenizerShrink(ctx *runContext, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(ctx.stdout).Encode(struct {
 			Dir string `json:"dir"`
-			tokenizer.ShrinkStats
+			tokshrink.Stats
 			BaseTokensPerChar float64 `json:"base_tokens_per_char"`
 			TokensPerChar     float64 `json:"tokens_per_char"`
 			TokenRatio        float64 `json:"token_ratio"`

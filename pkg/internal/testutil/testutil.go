@@ -1,7 +1,8 @@
 // Package testutil holds the helpers that the tests of several packages
 // share: the test backend, comparisons of float32 values, readers of JSON,
-// JSONL, CSV and safetensors files, and the paths of the repository's
-// shipped files.
+// JSONL, CSV and safetensors files, the paths of the repository's shipped
+// files, and the one copy of the fixtures several packages test with (the
+// tiny Gemma 3n model and its LoRA adapter, in testdata; see its README).
 //
 // It is imported only by _test.go files. To stay free of import cycles it
 // imports no project package but pkg/backend and pkg/safetensors, whose own
@@ -198,6 +199,26 @@ const (
 	AnnoMISimpleCSV = "datasets/annomi/AnnoMI-simple.csv"
 )
 
+// ShippedTexts reads the texts of the shipped corpora: CounselChat
+// questions (title and text, once per question) and answers, and AnnoMI
+// utterances. The test is skipped when they are absent.
+func ShippedTexts(tb testing.TB) []string {
+	tb.Helper()
+	var texts []string
+	seenQuestion := map[string]bool{}
+	ReadCSV(tb, RepoPath(tb, CounselChatCSV), func(col map[string]int, row []string) {
+		if q := row[col["questionID"]]; !seenQuestion[q] {
+			seenQuestion[q] = true
+			texts = append(texts, row[col["questionTitle"]], row[col["questionText"]])
+		}
+		texts = append(texts, row[col["answerText"]])
+	})
+	ReadCSV(tb, RepoPath(tb, AnnoMISimpleCSV), func(col map[string]int, row []string) {
+		texts = append(texts, row[col["utterance_text"]])
+	})
+	return texts
+}
+
 const modulePath = "github.com/gemma3n-therapy/gemma3n-therapy"
 
 var (
@@ -205,6 +226,40 @@ var (
 	root     string
 	rootErr  error
 )
+
+// The shared fixtures, in this package's testdata folder.
+const (
+	fixturesDir        = "pkg/internal/testutil/testdata"
+	tinyModelFixture   = "gemma3n-tiny"
+	tinyAdapterFixture = "gemma3n-tiny-lora"
+)
+
+// Fixture joins elem to the folder of the shared fixtures
+// (pkg/internal/testutil/testdata).
+func Fixture(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	return RepoPath(tb, append([]string{fixturesDir}, elem...)...)
+}
+
+// TinyModel is the directory of the tiny Gemma 3n test model: 6 layers,
+// vocabulary 512, random float32 weights saved by transformers, with
+// transformers' reference outputs (reference.safetensors) and a small
+// Gemma-format tokenizer (tokenizer.json). It is a package-level value for
+// the tests' constants, so it panics when the repository's root cannot be
+// found.
+func TinyModel() string { return mustFixture(tinyModelFixture) }
+
+// TinyAdapter is the directory of a PEFT LoRA adapter for TinyModel (r=4,
+// alpha=8, q/k/v/o) with PEFT's reference outputs (reference.safetensors).
+func TinyAdapter() string { return mustFixture(tinyAdapterFixture) }
+
+func mustFixture(name string) string {
+	rootOnce.Do(func() { root, rootErr = findRoot() })
+	if rootErr != nil {
+		panic(rootErr)
+	}
+	return filepath.Join(root, fixturesDir, name)
+}
 
 // RepoPath joins elem to the root of the repository: the closest folder at
 // or above the working directory (a test's package folder) whose go.mod

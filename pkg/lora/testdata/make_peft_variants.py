@@ -11,9 +11,9 @@ from peft import LoraConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
-TINY = "pkg/lora/testdata/gemma3n-tiny"
+TINY = "pkg/internal/testutil/testdata/gemma3n-tiny"
 OUT = "pkg/lora/testdata"
-ids = load_file("pkg/lora/testdata/gemma3n-tiny-lora/reference.safetensors")["input_ids"]
+ids = load_file("pkg/internal/testutil/testdata/gemma3n-tiny-lora/reference.safetensors")["input_ids"]
 
 
 def fresh():
