@@ -13,8 +13,8 @@ import (
 )
 
 // TestProductGradients checks the bfloat16 products of the pure-Go backend
-// (float32 copies, recomputed for the backward pass) against the same
-// arithmetic written out without checkpoints: value and both gradients.
+// (float32 copies) against the same arithmetic written out: value and both
+// gradients.
 func TestProductGradients(t *testing.T) {
 	b := testutil.Backend(t)
 	if !f32Products(NewGraph(b, "probe")) {
