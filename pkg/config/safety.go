@@ -41,6 +41,7 @@ type HelpLine struct {
 // other_lines may name (package safety checks that they agree).
 var SafetyCategories = []string{
 	"suicidal_ideation", "suicide_plan", "self_harm", "harm_to_others", "abuse_violence", "overdose_medical",
+	"crisis_language",
 }
 
 // DefaultSafety returns the values of the shipped safety.yaml.

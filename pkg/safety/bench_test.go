@@ -39,3 +39,15 @@ func BenchmarkScreen(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScreenRules is BenchmarkScreen without the learned screen: the
+// difference is what the learned screen costs.
+func BenchmarkScreenRules(b *testing.B) {
+	for _, m := range benchMessages {
+		b.Run(m.name, func(b *testing.B) {
+			for b.Loop() {
+				ScreenRules(m.text)
+			}
+		})
+	}
+}

@@ -343,11 +343,27 @@ func (q question) answer(s *messageScreen) (Evidence, bool) {
 // conversation stays High (Result.Crisis is set when the High turn is not
 // the last one). Assistant turns are read only for the questions they ask;
 // system turns are ignored.
+//
+// The learned screen (DefaultLearned) reads each user turn alone and all of
+// them together; its level counts when it is higher than the rules'.
 func ScreenConversation(messages []data.Message) Result {
+	return screenConversationWith(messages, shipped())
+}
+
+// ScreenConversationRules screens a conversation with the rules alone,
+// without the learned screen: for comparisons.
+func ScreenConversationRules(messages []data.Message) Result {
+	return screenConversationWith(messages, nil)
+}
+
+func screenConversationWith(messages []data.Message, learned *Learned) Result {
 	r := Result{}
 	ctx := newRiskContext()
 	var pending *question
 	lastUser := -1
+	var turns []*learnedText
+	var userTexts []string
+	var userIdx []int
 	for i, m := range messages {
 		switch m.Role {
 		case data.RoleUser:
@@ -356,12 +372,21 @@ func ScreenConversation(messages []data.Message) Result {
 			s.collect(&r)
 			ctx.add(s.findings)
 			lastUser = i
+			turns = append(turns, &learnedText{c: s.c, markerIn: s.inAll, starts: []int{0}, msgs: []int{i}})
+			userTexts = append(userTexts, m.Content)
+			userIdx = append(userIdx, i)
 		case data.RoleAssistant:
 			pending = nil
 			if q, ok := askedAbout(m.Content, i); ok {
 				pending = &q
 			}
 		}
+	}
+	if learned != nil && len(turns) > 0 {
+		if len(turns) > 1 {
+			turns = append(turns, joinedTurns(userTexts, userIdx))
+		}
+		r.Evidence = append(r.Evidence, learned.screenTexts(turns...)...)
 	}
 	r.finish()
 	if r.Level == High {

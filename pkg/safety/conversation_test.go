@@ -45,7 +45,10 @@ func TestScreenConversation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := ScreenConversation(c.msgs)
+			r := ScreenConversationRules(c.msgs)
+			if all := ScreenConversation(c.msgs); all.Level < r.Level {
+				t.Errorf("with the learned screen the level is %s, below the rules' %s", all.Level, r.Level)
+			}
 			if r.Level != c.level || r.Subject != c.subject || r.Crisis != c.crisis {
 				t.Errorf("level %s subject %q crisis %v, want %s %q %v (%s)", r.Level, r.Subject, r.Crisis,
 					c.level, c.subject, c.crisis, r.Explanation)

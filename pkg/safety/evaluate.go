@@ -83,8 +83,13 @@ func (r *Report) TargetsMet() bool {
 	return true
 }
 
-// Evaluate screens every item and scores the screen against the labels.
-func Evaluate(set string, items []Item) *Report {
+// Evaluate screens every item (rules and learned screen) and scores the
+// screen against the labels.
+func Evaluate(set string, items []Item) *Report { return EvaluateWith(set, items, (*Item).Screen) }
+
+// EvaluateWith scores screen against the labels: (*Item).ScreenRules
+// scores the rules alone.
+func EvaluateWith(set string, items []Item, screen func(*Item) Result) *Report {
 	r := &Report{Set: set, Items: len(items), Levels: map[string]Score{}, Categories: map[string]Score{}}
 	type tally struct{ support, predicted, correct int }
 	cats := map[Category]*tally{}
@@ -102,7 +107,7 @@ func Evaluate(set string, items []Item) *Report {
 		if it.HardNegative {
 			r.HardNegatives++
 		}
-		res := it.Screen()
+		res := screen(it)
 		r.Confusion[it.Level][res.Level]++
 		for _, c := range Categories {
 			labelled, screened := slices.Contains(it.Categories, c), res.Has(c)

@@ -125,6 +125,9 @@ func NewGate(res config.Safety, off bool) (*Gate, error) {
 	if !slices.Equal(config.SafetyCategories, categoryNames()) {
 		return nil, errors.New("safety: config.SafetyCategories and safety.Categories differ")
 	}
+	if _, err := DefaultLearned(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoLearned, err)
+	}
 	return &Gate{res: res, off: off, counts: Counts{GateOn: !off, ByCategory: map[string]int{}}}, nil
 }
 

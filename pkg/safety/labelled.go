@@ -114,6 +114,9 @@ func (it *Item) validate() error {
 		if _, err := ParseCategory(string(c)); err != nil {
 			return err
 		}
+		if c == CrisisLanguage {
+			return fmt.Errorf("category %s is the learned screen's own, not a label", c)
+		}
 	}
 	if (it.Level == None) != (len(it.Categories) == 0) {
 		return errors.New("a level other than none needs categories, and none takes none")

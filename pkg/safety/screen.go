@@ -6,12 +6,25 @@ import (
 )
 
 // Screen screens one message written by the person a model talks to (a
-// user turn). It is deterministic and safe on any input, including invalid
-// UTF-8.
-func Screen(text string) Result {
-	m := screenMessage(text, 0, nil, nil)
+// user turn): the rules, and the learned screen (DefaultLearned), whose
+// level counts when it is higher. It is deterministic and safe on any
+// input, including invalid UTF-8.
+func Screen(text string) Result { return screenWith(text, shipped()) }
+
+// ScreenRules screens one message with the rules alone, without the
+// learned screen: for comparisons.
+func ScreenRules(text string) Result { return screenWith(text, nil) }
+
+// screenWith screens one message with the rules and, unless m is nil, the
+// learned screen m.
+func screenWith(text string, m *Learned) Result {
+	s := screenMessage(text, 0, nil, nil)
 	r := Result{}
-	m.collect(&r)
+	s.collect(&r)
+	if m != nil {
+		t := &learnedText{c: s.c, markerIn: s.inAll, starts: []int{0}, msgs: []int{0}}
+		r.Evidence = append(r.Evidence, m.screenTexts(t)...)
+	}
 	r.finish()
 	return r
 }

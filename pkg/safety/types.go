@@ -69,10 +69,14 @@ const (
 	HarmToOthers     Category = "harm_to_others"
 	AbuseViolence    Category = "abuse_violence"
 	OverdoseMedical  Category = "overdose_medical"
+	// CrisisLanguage is the category of a flag of the learned screen alone
+	// when no word class of a category above stands out in the text.
+	CrisisLanguage Category = "crisis_language"
 )
 
 // Categories lists every category in a fixed order.
-var Categories = []Category{SuicidalIdeation, SuicidePlan, SelfHarm, HarmToOthers, AbuseViolence, OverdoseMedical}
+var Categories = []Category{SuicidalIdeation, SuicidePlan, SelfHarm, HarmToOthers, AbuseViolence, OverdoseMedical,
+	CrisisLanguage}
 
 // ParseCategory checks a category name.
 func ParseCategory(s string) (Category, error) {
@@ -147,10 +151,20 @@ func (r *Result) finish() {
 	slices.SortStableFunc(r.Discounted, byPosition)
 	seen := map[Category]bool{}
 	best := -1
+	// The strongest evidence decides; at the same level a rule wins over
+	// the learned screen, and the writer over someone else.
+	better := func(e, b Evidence) bool {
+		if e.Level != b.Level {
+			return e.Level > b.Level
+		}
+		if el, bl := e.Rule == ruleLearned, b.Rule == ruleLearned; el != bl {
+			return bl
+		}
+		return e.Subject == Self && b.Subject != Self
+	}
 	for i, e := range r.Evidence {
 		seen[e.Category] = true
-		if best < 0 || e.Level > r.Evidence[best].Level ||
-			(e.Level == r.Evidence[best].Level && e.Subject == Self && r.Evidence[best].Subject != Self) {
+		if best < 0 || better(e, r.Evidence[best]) {
 			best = i
 		}
 	}
@@ -175,6 +189,10 @@ func (r *Result) finish() {
 	}
 	e := r.Evidence[best]
 	r.Level, r.Subject = e.Level, e.Subject
+	if e.Rule == ruleLearned {
+		r.Explanation = learnedExplanation(e, r.Evidence)
+		return
+	}
 	r.Explanation = fmt.Sprintf("%s: %q matched %s (%s", e.Level, e.Text, e.Rule, describeRule(e.Rule))
 	if e.Subject == ThirdParty {
 		r.Explanation += ", about someone else"

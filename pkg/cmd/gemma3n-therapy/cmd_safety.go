@@ -24,7 +24,7 @@ func init() {
 
 const (
 	safetyScreenUsage = "[--in FILE.jsonl] [--explain]"
-	safetyEvalUsage   = "[--part " + "dev|test|holdout|holdout2|holdout3|holdout4|all | --file FILE.jsonl] [--data-dir DIR] [--json] [--misses]"
+	safetyEvalUsage   = "[--part " + "dev|test|holdout|holdout2|holdout3|holdout4|all | --file FILE.jsonl] [--rules-only] [--data-dir DIR] [--json] [--misses]"
 	safetyCorpusUsage = "[--data-dir DIR] [--sample N] [--json]"
 	// noGateHelp documents the one way to turn the gate off.
 	noGateHelp = "turn the safety gate off: crisis messages reach the model and replies carry no crisis resources (prints a warning)"
@@ -63,17 +63,23 @@ func runSafetyEval(ctx *runContext, args []string) error {
 		"Screen the labelled set of datasets/safety and print, per part and for all parts together, precision and\n"+
 			"recall per level and per category, the confusion of levels, and the issue's targets. The parts and what\n"+
 			"was tuned on are described in datasets/safety/README.md. --file scores a labelled file instead (the same\n"+
-			"format), such as a fresh part measured once before it joins the set.")
+			"format), such as a fresh part measured once before it joins the set. The screen is the rules and the\n"+
+			"learned screen together, as the gate runs it; --rules-only scores the rules alone.")
 	part := fs.String("part", "all", "one part of the set ("+strings.Join(safety.Parts, ", ")+"), or all: each part, then all together")
 	file := fs.String("file", "", "a labelled JSON-lines file to score instead of the shipped parts (not with --part)")
 	dir := fs.String("data-dir", "", dataDirHelp)
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
 	misses := fs.Bool("misses", false, "list the items the screen gets wrong")
+	rulesOnly := fs.Bool("rules-only", false, "score the rules alone, without the learned screen")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("safety eval: unexpected argument %q", fs.Arg(0))
+	}
+	screen := (*safety.Item).Screen
+	if *rulesOnly {
+		screen = (*safety.Item).ScreenRules
 	}
 	partSet := false
 	fs.Visit(func(f *flag.Flag) { partSet = partSet || f.Name == "part" })
@@ -87,7 +93,7 @@ func runSafetyEval(ctx *runContext, args []string) error {
 			return fmt.Errorf("safety eval: %w", err)
 		}
 		name := strings.TrimSuffix(filepath.Base(*file), ".jsonl")
-		reports = append(reports, safety.Evaluate(name, items))
+		reports = append(reports, safety.EvaluateWith(name, items, screen))
 		return writeSafetyReports(ctx, reports, *asJSON, *misses)
 	}
 	parts := safety.Parts
@@ -107,11 +113,11 @@ func runSafetyEval(ctx *runContext, args []string) error {
 	}
 	var all []safety.Item
 	for _, p := range parts {
-		reports = append(reports, safety.Evaluate(p, sets[p]))
+		reports = append(reports, safety.EvaluateWith(p, sets[p], screen))
 		all = append(all, sets[p]...)
 	}
 	if len(parts) > 1 {
-		reports = append(reports, safety.Evaluate("all", all))
+		reports = append(reports, safety.EvaluateWith("all", all, screen))
 	}
 	return writeSafetyReports(ctx, reports, *asJSON, *misses)
 }
