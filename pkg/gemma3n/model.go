@@ -311,44 +311,9 @@ func takeRows(x, at *Node) *Node {
 // float32).
 func (t *textModel) lmHead(f *forward, h *Node) *Node {
 	table := t.Embed.node(f)
-	var logits *Node
-	if h.Rank() == 2 {
-		logits = fewRowsHead(h, table)
-	} else {
-		logits = Linear(h, table)
-	}
+	logits := Linear(h, table)
 	if c := f.cfg.FinalLogitSoftcapping; c > 0 {
 		logits = MulScalar(Tanh(DivScalar(logits, c)), c)
 	}
 	return logits
-}
-
-// headChunk is the largest vocabulary slice fewRowsHead multiplies at once.
-const headChunk = 8192
-
-// fewRowsHead computes h·tableᵀ for a few rows h [B, D] (decoding) as a
-// batch of products over vocabulary slices. The result is the same; the
-// point is SimpleGo, whose blocked matrix kernel would repack the whole
-// embedding table (64 MiB to 1 GiB) at every decoding step, while slices
-// this size take its direct kernel (17× faster decoding for the tiny
-// preset). XLA treats it as one batched product.
-func fewRowsHead(h, table *Node) *Node {
-	v, d := table.Shape().Dimensions[0], table.Shape().Dimensions[1]
-	b := h.Shape().Dimensions[0]
-	k := 1
-	for v/k > headChunk || v%k != 0 {
-		k++
-		if k > v {
-			return Linear(h, table)
-		}
-	}
-	if k == 1 {
-		return Linear(h, table)
-	}
-	slices := Reshape(table, k, v/k, d)
-	rows := BroadcastToDims(ExpandAxes(h, 0), k, b, d)
-	out := product(rows, slices, func(rows, slices *Node) *Node {
-		return DotGeneral(rows, []int{2}, []int{0}, slices, []int{2}, []int{0}) // [k, B, V/k]
-	})
-	return Reshape(TransposeAllAxes(out, 1, 0, 2), b, v)
 }

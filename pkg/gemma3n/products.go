@@ -51,8 +51,26 @@ func einsum(equation string, a, b *Node) *Node {
 }
 
 // Linear computes x·Wᵀ for x [..., in] and weight [out, in].
+//
+// On the pure-Go backend a weight of more than maxConvertedElements values
+// (in practice the LM head, which reuses the embedding table) is multiplied
+// in slices of its rows, concatenated: each slice's float32 copy is made,
+// used and dropped in turn, where E2B's whole table would need a 2 GiB
+// copy. Every output is the same sum as without slicing.
 func Linear(x, weight *Node) *Node {
-	return product(x, weight, func(x, w *Node) *Node {
-		return DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
-	})
+	dot := func(x, w *Node) *Node { return DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil) }
+	out, in := weight.Shape().Dimensions[0], weight.Shape().Dimensions[1]
+	if !f32Products(x.Graph()) || weight.DType() != dtypes.BFloat16 || out*in <= maxConvertedElements {
+		return product(x, weight, dot)
+	}
+	step := max(1, maxConvertedElements/in)
+	var parts []*Node
+	for lo := 0; lo < out; lo += step {
+		parts = append(parts, product(x, SliceAxis(weight, 0, AxisRange(lo, min(lo+step, out))), dot))
+	}
+	return Concatenate(parts, -1)
 }
+
+// maxConvertedElements bounds the float32 copy one product makes of a
+// bfloat16 weight on the pure-Go backend (256 MiB).
+const maxConvertedElements = 64 << 20

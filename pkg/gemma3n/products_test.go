@@ -57,3 +57,43 @@ func TestProductGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearInSlices multiplies by a bfloat16 weight larger than
+// maxConvertedElements, which Linear cuts into slices of rows, and compares
+// with one float32 product.
+func TestLinearInSlices(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 64 Mi-value weight")
+	}
+	b := testutil.Backend(t)
+	if !f32Products(NewGraph(b, "probe")) {
+		t.Skip("the backend computes bfloat16 products natively")
+	}
+	const in = 64
+	const out = maxConvertedElements/in + 3 // two slices, the second of 3 rows
+	exec := MustNewExec(b, func(x *Node) []*Node {
+		// Every row of the weight differs, so slices out of order would show.
+		w := Cos(MulScalar(IotaFull(x.Graph(), shapes.Make(dtypes.Float32, out, in)), 1e-3))
+		x16, w16 := ConvertDType(x, dtypes.BFloat16), ConvertDType(w, dtypes.BFloat16)
+		whole := DotGeneral(ConvertDType(x16, dtypes.Float32), []int{1}, nil, ConvertDType(w16, dtypes.Float32), []int{1}, nil)
+		return []*Node{ConvertDType(Linear(x16, w16), dtypes.Float32), whole}
+	})
+	x := make([]float32, 2*in)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)))
+	}
+	res, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, 2, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])
+	if len(got) != 2*out {
+		t.Fatalf("%d outputs, want %d", len(got), 2*out)
+	}
+	for i := range got {
+		// got is rounded to bfloat16: within half a unit in the last place.
+		if d := math.Abs(float64(got[i] - want[i])); d > math.Abs(float64(want[i]))/256+1e-6 {
+			t.Fatalf("output %d: %v, one product gives %v", i, got[i], want[i])
+		}
+	}
+}
