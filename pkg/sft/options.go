@@ -78,6 +78,10 @@ type Options struct {
 	// batch, optimizer state and random state). Without it, an Out that
 	// already has checkpoints is an error.
 	Resume bool
+	// ResumeFrom continues from this checkpoint of Out instead of the newest
+	// (train.Config.ResumeFrom), e.g. the intact one before a corrupt newest
+	// checkpoint; it needs Resume.
+	ResumeFrom string
 	// SaveOnCancel writes a checkpoint when ctx is cancelled (Ctrl-C), so
 	// that Resume loses no finished step.
 	SaveOnCancel bool
@@ -217,6 +221,7 @@ func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logge
 		CheckpointEvery:       t.SaveSteps,
 		KeepLast:              t.SaveTotalLimit,
 		Resume:                opts.Resume,
+		ResumeFrom:            opts.ResumeFrom,
 		SaveOnCancel:          opts.SaveOnCancel,
 		InitOptimizerFrom:     opts.InitOptimizer,
 		MaxBadSteps:           t.MaxConsecutiveNaNSteps,

@@ -19,7 +19,7 @@ func init() {
 	register("dpo", "preference tuning (DPO) on top of an SFT adapter", dpoUsage, runDPO)
 }
 
-const dpoUsage = "--model DIR|tiny [--adapter SFT_ADAPTER] --config configs/dpo.yaml --out RUN_DIR [--debug] [--resume] [--max-steps N] [--set key=value ...] [--dtype float32|bfloat16] [--backend CONFIG]"
+const dpoUsage = "--model DIR|tiny [--adapter SFT_ADAPTER] --config configs/dpo.yaml --out RUN_DIR [--debug] [--resume | --resume-from CHECKPOINT] [--max-steps N] [--set key=value ...] [--dtype float32|bfloat16] [--backend CONFIG]"
 
 // dpoSettings collects repeated --set flags.
 type dpoSettings []string
@@ -38,6 +38,7 @@ func runDPO(ctx *runContext, args []string) error {
 	out := fs.String("out", "", "run directory")
 	debug := fs.Bool("debug", false, "small subset: data.yaml's debug sizes and token budgets")
 	resume := fs.Bool("resume", false, "continue the newest checkpoint in the run directory")
+	resumeFrom := fs.String("resume-from", "", "continue from this checkpoint of the run directory (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	maxSteps := fs.Int("max-steps", 0, "stop after N optimizer steps (0: dpo.yaml's num_train_epochs)")
 	dtypeName := fs.String("dtype", "", "weight dtype: float32 or bfloat16 (default: training.bf16 of the config)")
 	tokenizerPath := fs.String("tokenizer", "", "tokenizer.json or a directory holding it (default: the model directory's, else the embedded Gemma 3 tokenizer)")
@@ -68,7 +69,7 @@ func runDPO(ctx *runContext, args []string) error {
 	}
 	opts := dpo.Options{
 		Config: cfg, Model: *model, Adapter: *adapter, RunDir: *out, Debug: *debug,
-		Resume: *resume, SaveOnCancel: true, MaxSteps: *maxSteps,
+		Resume: *resume || *resumeFrom != "", ResumeFrom: *resumeFrom, SaveOnCancel: true, MaxSteps: *maxSteps,
 		Logger: slog.New(slog.NewTextHandler(ctx.stderr, nil)),
 	}
 	if *dtypeName != "" {

@@ -41,6 +41,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly")
+	fs.StringVar(&o.ResumeFrom, "resume-from", "", "continue from this checkpoint of RUN_DIR (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
 	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
 	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after N optimizer steps (default: training_config.yaml)")
@@ -57,6 +58,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 		return errors.New("train sft: --data and --out are required")
 	}
 	o.Overrides = sets
+	o.Resume = o.Resume || o.ResumeFrom != ""
 	o.SaveOnCancel = true // Ctrl-C keeps every finished step for --resume
 	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
 
