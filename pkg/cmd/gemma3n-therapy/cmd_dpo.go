@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 
@@ -31,7 +28,8 @@ func runDPO(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "dpo", dpoUsage,
 		"Train the SFT adapter further on CounselChat preference pairs (more vs less upvoted answers, plus dpo.extra_pairs)\n"+
 			"with the DPO, IPO or hinge loss of dpo.yaml. RUN_DIR receives config.yaml, metrics.jsonl, checkpoints/,\n"+
-			"adapter/ (PEFT layout), adapter-best/ and dpo_summary.json. Ctrl-C saves a checkpoint; --resume continues it.")
+			"adapter/ (PEFT layout), adapter-best/ and dpo_summary.json. Ctrl-C, SIGTERM or SIGHUP save the last finished\n"+
+			"step and exit with 128 + the signal number; --resume continues it.")
 	model := fs.String("model", "", modelHelp)
 	adapter := fs.String("adapter", "", "SFT adapter directory (PEFT layout) to start from; empty: a fresh adapter from lora_config.yaml")
 	configPath := fs.String("config", "", "configs directory, dpo.yaml (other sections: shipped defaults) or a resolved config file; empty: the shipped defaults")
@@ -91,10 +89,15 @@ func runDPO(ctx *runContext, args []string) error {
 		return fmt.Errorf("dpo: %w", err)
 	}
 
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
+	// save it; --resume continues it.
+	runCtx, stop := stopContext()
 	defer stop()
 	res, err := dpo.Run(runCtx, opts)
 	if err != nil {
+		if stopped := stoppedRun(runCtx, "dpo", *out, args, err); stopped != nil {
+			return stopped
+		}
 		return fmt.Errorf("dpo: %w", err)
 	}
 	printDPOResult(ctx, res)

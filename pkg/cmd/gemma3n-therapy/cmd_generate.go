@@ -121,6 +121,11 @@ func runGenerate(ctx *runContext, args []string) error {
 		}
 		prompts = [][]int32{ex.IDs}
 	}
+	// Ctrl-C, SIGTERM or SIGHUP stop the decoding after the current token;
+	// nothing is printed then (the output is whole or absent).
+	runCtx, stop := stopContext()
+	defer stop()
+	generated := 0
 	out, err := m.Generate(b, prompts, gemma3n.GenerateOptions{
 		MaxNewTokens: *maxNew,
 		MinNewTokens: *minNew,
@@ -128,9 +133,18 @@ func runGenerate(ctx *runContext, args []string) error {
 			Temperature: *temperature, TopK: *topK, TopP: *topP, RepetitionPenalty: *penalty,
 		},
 		Seed: *seed,
+		OnToken: func(row int, _ int32) bool {
+			if row == 0 {
+				generated++
+			}
+			return runCtx.Err() == nil
+		},
 	})
 	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+		return signalled(runCtx, "generate", fmt.Errorf("generate: %w", err))
+	}
+	if sig := stoppedBy(runCtx); sig != nil {
+		return &signalError{sig: sig, msg: fmt.Sprintf("generate: stopped by %s after %d of at most %d new tokens; nothing was printed", signalName(sig), generated, *maxNew)}
 	}
 	if tok != nil {
 		_, err = fmt.Fprintln(ctx.stdout, decision.Finish(strings.TrimSpace(tok.Decode(out[0], true))))

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 
@@ -31,7 +29,8 @@ func runTrainSFT(ctx *runContext, args []string) error {
 		"Supervised fine-tuning of a LoRA adapter on the base model: the configuration of --config, overridden by the\n"+
 			"flags, trains on the train split and evaluates on the validation split of each source. RUN_DIR receives\n"+
 			"config.yaml, data_summary.json, metrics.jsonl, checkpoints/, adapter/ and best_adapter/ (PEFT layout) and\n"+
-			"summary.json; the run directory is printed on stdout at the end. Ctrl-C stops after the current step;\n"+
+			"summary.json; the run directory is printed on stdout at the end. Ctrl-C, SIGTERM or SIGHUP stop after the\n"+
+			"current step and save it (exit status 128 + the signal number);\n"+
 			"--resume continues from the last checkpoint.")
 	var o sft.Options
 	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
@@ -59,16 +58,17 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	}
 	o.Overrides = sets
 	o.Resume = o.Resume || o.ResumeFrom != ""
-	o.SaveOnCancel = true // Ctrl-C keeps every finished step for --resume
+	o.SaveOnCancel = true // a stop signal keeps every finished step for --resume
 	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
 
-	// Ctrl-C stops the run after the current step; --resume continues it.
-	runCtx, stop := interruptible()
+	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
+	// save it; --resume continues it.
+	runCtx, stop := stopContext()
 	defer stop()
 	res, err := sft.Run(runCtx, o)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("train sft: interrupted (continue with --resume): %w", err)
+		if stopped := stoppedRun(runCtx, "train sft", o.Out, args, err); stopped != nil {
+			return stopped
 		}
 		return fmt.Errorf("train sft: %w", err)
 	}
@@ -108,18 +108,6 @@ func (ctx *runContext) trainingOutput() (logger *slog.Logger, progress io.Writer
 		return logger, f, false
 	}
 	return logger, nil, true
-}
-
-// interruptible returns a context that the first Ctrl-C cancels, so that
-// a run can stop cleanly; the signal's default handling is then restored,
-// so that a second Ctrl-C kills the process.
-func interruptible() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	return ctx, stop
 }
 
 // isTerminalFile reports whether f is a character device (a terminal).
