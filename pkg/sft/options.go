@@ -169,13 +169,13 @@ func loadConfig(path string) (*config.All, error) {
 	}
 	datasets, err := data.FindDataDir("")
 	if err != nil {
-		return config.Default(), nil // data paths stay relative to the working directory
+		return config.BuiltIn("no --config and no repository configs directory found from the working directory"), nil // data paths stay relative to the working directory
 	}
 	root := filepath.Dir(datasets)
 	if info, err := os.Stat(filepath.Join(root, "configs")); err == nil && info.IsDir() {
 		return config.Load(filepath.Join(root, "configs"))
 	}
-	cfg := config.Default()
+	cfg := config.BuiltIn("no --config, and " + root + " has no configs directory")
 	cfg.BaseDir = root
 	return cfg, nil
 }

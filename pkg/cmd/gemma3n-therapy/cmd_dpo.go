@@ -55,12 +55,15 @@ func runDPO(ctx *runContext, args []string) error {
 	if *maxSteps < 0 {
 		return errors.New("dpo: --max-steps must be ≥ 0")
 	}
-	cfg := config.Default()
+	cfg := config.BuiltIn("no --config")
 	if *configPath != "" {
 		var err error
 		if cfg, err = config.LoadPath(*configPath); err != nil {
 			return fmt.Errorf("dpo: %w", err)
 		}
+	}
+	for _, note := range cfg.Notes() {
+		fmt.Fprintf(ctx.stderr, "dpo: configuration: %s\n", note)
 	}
 	if err := cfg.Apply(settings...); err != nil {
 		return fmt.Errorf("dpo: %w", err)
