@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,47 @@ func TestConfigDefaultsAreLoud(t *testing.T) {
 		}
 		if !strings.Contains(stderr, tc.wantStderr) {
 			t.Errorf("%q: stderr lacks %q:\n%s", tc.args, tc.wantStderr, stderr)
+		}
+	}
+}
+
+// TestStreamingCommandsAreAllOrNothing: tokenize, chat-template, metrics,
+// mi-classify and safety screen check every input line before writing
+// anything: a bad line (invalid JSON, or bytes that are not UTF-8) leaves
+// stdout empty, and the error names the 1-based line.
+func TestStreamingCommandsAreAllOrNothing(t *testing.T) {
+	many := func(line string, n int) string { return strings.Repeat(line+"\n", n) }
+	const badUTF8 = "caf\xe9"
+	for _, tc := range []struct {
+		cmd   []string
+		good  string // one valid line
+		bad   string // a line with a bad value
+		want  string // the error for the bad line after 3000 good ones
+		field string // where invalid UTF-8 goes in the good line
+	}{
+		{[]string{"tokenize"}, `{"text": "I have been feeling low for weeks and cannot sleep."}`, `{"txt": "x"}`, `line 3001: no "text"`, "feeling"},
+		{[]string{"chat-template"}, `{"messages": [{"role": "user", "content": "hello"}]}`, `{"messages": [{"role": "assistant", "content": "x"}]}`,
+			`line 3001: message 1: role "assistant"`, "hello"},
+		{[]string{"metrics"}, `{"hyp": "it sounds hard", "ref": "that sounds hard"}`, `{"hyp": "x"}`, `stdin:3001: missing field "ref"`, "hard"},
+		{[]string{"mi-classify"}, `{"text": "What brings you here today?"}`, `{"text": 5}`, `stdin:3001: field "text" is not a string`, "brings"},
+		{[]string{"safety", "screen"}, `{"id": 1, "text": "I had a long day at work."}`, `{"id": 2}`, `stdin:3001: missing "text"`, "long"},
+	} {
+		name := strings.Join(tc.cmd, " ")
+		for _, input := range []struct{ text, want string }{
+			{many(tc.good, 3000) + tc.bad + "\n" + tc.good + "\n", tc.want},
+			{tc.good + "\n" + strings.Replace(tc.good, tc.field, badUTF8, 1) + "\n", "2: column"},
+		} {
+			var stdout, stderr strings.Builder
+			err := runMain(&runContext{stdin: strings.NewReader(input.text), stdout: &stdout, stderr: &stderr}, tc.cmd)
+			if err == nil || !strings.Contains(err.Error(), input.want) {
+				t.Errorf("%s: err = %v, want %q", name, err, input.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("%s: %d bytes of output before the error", name, stdout.Len())
+			}
+		}
+		if err := runMain(&runContext{stdin: strings.NewReader(tc.good + "\n" + strings.Replace(tc.good, tc.field, badUTF8, 1) + "\n"), stdout: io.Discard, stderr: io.Discard}, tc.cmd); err == nil || !strings.Contains(err.Error(), "invalid UTF-8 (byte 0xe9)") {
+			t.Errorf("%s: invalid UTF-8: err = %v", name, err)
 		}
 	}
 }
