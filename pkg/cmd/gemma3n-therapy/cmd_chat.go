@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/eval"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
@@ -94,9 +95,24 @@ func runChat(ctx *runContext, args []string) error {
 		SamplingOptions: gemma3n.SamplingOptions{Temperature: *temperature, TopK: *topK, TopP: *topP, RepetitionPenalty: *penalty},
 	}
 	respond := func(ctx context.Context, msgs []data.Message, out io.Writer) (string, error) {
-		prompt, err := eval.FitPrompt(tok, msgs, m.Config.MaxPositionEmbeddings-*maxNew)
-		if err != nil {
-			return "", err
+		budget := m.Config.MaxPositionEmbeddings - *maxNew
+		prompt, err := eval.FitPrompt(tok, msgs, budget)
+		if err != nil || prompt.Truncated {
+			// The newest turn (or the system message) does not fit whole:
+			// refuse it rather than answer a message cut short.
+			least := msgs[len(msgs)-1:] // what must fit: the system message, if any, and the newest turn
+			if msgs[0].Role == data.RoleSystem && len(msgs) > 1 {
+				least = []data.Message{msgs[0], msgs[len(msgs)-1]}
+			}
+			n := 0
+			if ex, terr := chat.Tokenize(tok, least, true); terr == nil {
+				n = len(ex.IDs)
+			}
+			return "", &contextError{what: "your message (with the chat template and any system message)", tokens: n, newTok: *maxNew, limit: m.Config.MaxPositionEmbeddings}
+		}
+		if prompt.DroppedTurns > 0 {
+			fmt.Fprintf(out, "(the oldest %d exchange(s) no longer fit in the model's context of %d positions and are left out of what it sees)\n",
+				prompt.DroppedTurns, m.Config.MaxPositionEmbeddings)
 		}
 		o := opts
 		o.Seed += uint64(len(msgs)) // a new draw each turn, the same for the same conversation
@@ -106,6 +122,10 @@ func runChat(ctx *runContext, args []string) error {
 			return ctx.Err() == nil
 		}
 		if _, err := gen.Generate([][]int32{prompt.IDs}, o); err != nil {
+			var nonFinite *gemma3n.NonFiniteLogitsError
+			if errors.As(err, &nonFinite) {
+				return "", fmt.Errorf("%w; %s", err, nonFiniteCause(b, m, [][]int32{prompt.IDs}))
+			}
 			return "", err
 		}
 		return stream.finish(), nil
@@ -207,6 +227,15 @@ func chatLoop(sigs <-chan os.Signal, ctx *runContext, gate *safety.Gate, respond
 		turn, sig, err := chatTurn(sigs, gate, history, func(c context.Context, msgs []data.Message) (string, error) {
 			return respond(c, msgs, ctx.stdout)
 		})
+		var tooLong *contextError
+		if errors.As(err, &tooLong) {
+			fmt.Fprintf(ctx.stdout, "(not sent: %v)\n", tooLong)
+			history = history[:len(history)-1]
+			if sig != nil && sig != os.Interrupt {
+				return stopped(sig)
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("chat: %w", err)
 		}

@@ -96,3 +96,14 @@ func TestStreamingCommandsAreAllOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesFileWithInvalidUTF8: generate --messages names the line.
+func TestMessagesFileWithInvalidUTF8(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.json")
+	if err := os.WriteFile(path, []byte("[\n  {\"role\": \"user\", \"content\": \"caf\xe9\"}\n]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readMessages(path); err == nil || !strings.Contains(err.Error(), path+":2: column 35: invalid UTF-8 (byte 0xe9)") {
+		t.Errorf("err = %v", err)
+	}
+}
