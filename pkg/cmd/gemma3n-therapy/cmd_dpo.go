@@ -96,9 +96,11 @@ func runDPO(ctx *runContext, args []string) error {
 	// save it; --resume continues it.
 	runCtx, stop := stopContext()
 	defer stop()
+	guard := guardRunDir(*out)
 	res, err := dpo.Run(runCtx, opts)
 	if err != nil {
-		if stopped := stoppedRun(runCtx, "dpo", *out, args, err); stopped != nil {
+		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
+		if stopped := stoppedRun(runCtx, "dpo", *out, args, err, removed); stopped != nil {
 			return stopped
 		}
 		return fmt.Errorf("dpo: %w", err)

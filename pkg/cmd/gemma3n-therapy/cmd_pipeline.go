@@ -100,12 +100,14 @@ func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string
 	if pipeline == curriculum.PipelineSequential {
 		run = curriculum.RunSequential
 	}
+	guard := guardRunDir(o.Out)
 	s, err := run(runCtx, o)
 	if err != nil {
-		if !slices.Contains(args, "--out") && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--out=") }) {
+		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
+		if !removed && !slices.Contains(args, "--out") && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--out=") }) {
 			args = append(slices.Clip(args), "--out", o.Out) // the default run directory, named for --resume
 		}
-		if stopped := stoppedRun(runCtx, name, o.Out, args, err); stopped != nil {
+		if stopped := stoppedRun(runCtx, name, o.Out, args, err, removed); stopped != nil {
 			return stopped
 		}
 		return fmt.Errorf("%s: %w", name, err)

@@ -65,9 +65,11 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	// save it; --resume continues it.
 	runCtx, stop := stopContext()
 	defer stop()
+	guard := guardRunDir(o.Out)
 	res, err := sft.Run(runCtx, o)
 	if err != nil {
-		if stopped := stoppedRun(runCtx, "train sft", o.Out, args, err); stopped != nil {
+		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
+		if stopped := stoppedRun(runCtx, "train sft", o.Out, args, err, removed); stopped != nil {
 			return stopped
 		}
 		return fmt.Errorf("train sft: %w", err)

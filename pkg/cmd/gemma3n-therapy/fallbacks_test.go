@@ -107,3 +107,84 @@ func TestMessagesFileWithInvalidUTF8(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestFailedStartRemovesTheNewRunDirectory: a start that fails after the
+// run directory got its config.yaml and data_summary.json (here: an
+// adapter without weights) removes the directory it created, and leaves
+// alone one that existed before.
+func TestFailedStartRemovesTheNewRunDirectory(t *testing.T) {
+	adapter := t.TempDir()
+	cfg, err := os.ReadFile(filepath.Join(tinyLoRAFixture, "adapter_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(adapter, "adapter_config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := func(out string) []string {
+		return []string{"train", "sft", "--model", tinyFixture, "--adapter", adapter, "--data", "counselchat", "--debug", "--max-steps", "1",
+			"--out", out, "--config", "../../../configs", "--dtype", "float32", "--set", "data.debug.counselchat_questions=4"}
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	_, stderr, err := runCmdAll(args(fresh)...)
+	if err == nil {
+		t.Fatal("no error for an adapter without weights")
+	}
+	if _, statErr := os.Stat(fresh); !os.IsNotExist(statErr) {
+		entries, _ := os.ReadDir(fresh)
+		t.Errorf("the failed start left %s behind (%v): %v\n%s", fresh, entries, err, stderr)
+	}
+	if !strings.Contains(stderr, "removed the run directory "+fresh+", which this failed start created (it held only config.yaml, data_summary.json)") {
+		t.Errorf("stderr does not say what was removed:\n%s", stderr)
+	}
+
+	existing := t.TempDir()
+	if _, _, err := runCmdAll(args(existing)...); err == nil {
+		t.Fatal("no error")
+	}
+	if _, err := os.Stat(filepath.Join(existing, "config.yaml")); err != nil {
+		t.Errorf("a directory that existed before was cleaned: %v", err)
+	}
+}
+
+// TestCleanUpFailedStartKeepsWork: only a new directory holding nothing but
+// start files is removed; a checkpoint, a metric record or an adapter keeps it.
+func TestCleanUpFailedStartKeepsWork(t *testing.T) {
+	for _, tc := range []struct {
+		files  map[string]string
+		remove bool
+	}{
+		{map[string]string{"config.yaml": "x", "data_summary.json": "{}", "metrics.jsonl": "", "checkpoints/.keep/": ""}, true},
+		{map[string]string{"config.yaml": "x", "run.json": "{}", "phases/01-a/config.yaml": "x", "summary.json": "{}"}, true},
+		{map[string]string{"config.yaml": "x", "metrics.jsonl": `{"kind":"train","step":1}` + "\n"}, false},
+		{map[string]string{"config.yaml": "x", "checkpoints/step-00000001/state.json": "{}"}, false},
+		{map[string]string{"config.yaml": "x", "phases/01-a/adapter/adapter_config.json": "{}"}, false},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		guard := guardRunDir(dir)
+		for name, content := range tc.files {
+			path := filepath.Join(dir, name)
+			if strings.HasSuffix(name, "/") {
+				if err := os.MkdirAll(path, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out strings.Builder
+		removed := guard.cleanUpFailedStart(&out)
+		_, statErr := os.Stat(dir)
+		if removed != tc.remove || os.IsNotExist(statErr) != tc.remove {
+			t.Errorf("%v: removed %v (exists: %v), want %v", tc.files, removed, statErr == nil, tc.remove)
+		}
+		if existed := guardRunDir(t.TempDir()); existed.cleanUpFailedStart(&out) {
+			t.Error("removed a directory that existed before")
+		}
+	}
+}

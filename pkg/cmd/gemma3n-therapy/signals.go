@@ -115,15 +115,20 @@ func signalled(ctx context.Context, name string, err error) error {
 // stoppedRun turns the error of a training run stopped by a signal into a
 // *signalError whose one line says where the newest checkpoint under
 // runDir is and how to continue: the command line of this run with
-// --resume. It returns nil when err is nil or no signal stopped the run.
-func stoppedRun(ctx context.Context, name, runDir string, args []string, err error) *signalError {
+// --resume (or without it, when the run directory was removed because
+// nothing had been done yet). It returns nil when err is nil or no signal
+// stopped the run.
+func stoppedRun(ctx context.Context, name, runDir string, args []string, err error, removed bool) *signalError {
 	sig := stoppedBy(ctx)
 	if err == nil || sig == nil {
 		return nil
 	}
 	resume := "gemma3n-therapy " + name + " " + resumeArgs(args)
 	var msg string
-	if ckpt := newestCheckpoint(runDir); ckpt != "" {
+	if removed {
+		msg = fmt.Sprintf("%s: stopped by %s before the first step finished; nothing was saved; start again with: gemma3n-therapy %s %s",
+			name, signalName(sig), name, startArgs(args))
+	} else if ckpt := newestCheckpoint(runDir); ckpt != "" {
 		msg = fmt.Sprintf("%s: stopped by %s; the last finished step is saved in %s; continue with: %s", name, signalName(sig), ckpt, resume)
 	} else {
 		msg = fmt.Sprintf("%s: stopped by %s before a checkpoint was written (no step of this stage finished); continue with: %s", name, signalName(sig), resume)
@@ -181,6 +186,24 @@ func resumeArgs(args []string) string {
 	}
 	if !hasResume {
 		out = append(out, "--resume")
+	}
+	return strings.Join(out, " ")
+}
+
+// startArgs is the command line args without --resume and --resume-from,
+// quoted for a shell.
+func startArgs(args []string) string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "resume" || name == "resume-from") {
+			if name == "resume-from" && !hasValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, shellQuote(a))
 	}
 	return strings.Join(out, " ")
 }
