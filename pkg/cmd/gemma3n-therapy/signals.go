@@ -124,6 +124,9 @@ func stoppedRun(ctx context.Context, name, runDir string, args []string, err err
 		return nil
 	}
 	resume := "gemma3n-therapy " + name + " " + resumeArgs(args)
+	if _, statErr := os.Stat(runDir); errors.Is(statErr, fs.ErrNotExist) {
+		removed = true // stopped before the run directory was made
+	}
 	var msg string
 	if removed {
 		msg = fmt.Sprintf("%s: stopped by %s before the first step finished; nothing was saved; start again with: gemma3n-therapy %s %s",

@@ -290,3 +290,32 @@ func TestResumeArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedRunMessages: the one line of a stopped run names the
+// checkpoint and the --resume command, or says to start again when nothing
+// was saved.
+func TestStoppedRunMessages(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&signalStop{syscall.SIGTERM})
+	args := []string{"--out", "r", "--resume-from", "r/checkpoints/step-00000001"}
+	if se := stoppedRun(context.Background(), "train sft", t.TempDir(), args, context.Canceled, false); se != nil {
+		t.Errorf("a run not stopped by a signal: %v", se)
+	}
+	missing := filepath.Join(t.TempDir(), "never-made")
+	se := stoppedRun(ctx, "train sft", missing, args, context.Canceled, false)
+	if se == nil || se.ExitCode() != 143 || se.Error() != "train sft: stopped by SIGTERM before the first step finished; nothing was saved; start again with: gemma3n-therapy train sft --out r" {
+		t.Errorf("got %v", se)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "checkpoints", "step-00000003"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "checkpoints", "step-00000003", "state.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	se = stoppedRun(ctx, "dpo", dir, args, context.Canceled, false)
+	want := "dpo: stopped by SIGTERM; the last finished step is saved in " + filepath.Join(dir, "checkpoints", "step-00000003") + "; continue with: gemma3n-therapy dpo --out r --resume"
+	if se == nil || se.Error() != want {
+		t.Errorf("got %v\nwant %s", se, want)
+	}
+}
