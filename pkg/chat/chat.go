@@ -61,11 +61,11 @@ func parse(messages []data.Message) (conversation, error) {
 	if len(messages) == 0 {
 		return c, errors.New("no messages")
 	}
-	rest, offset := messages, 0
+	rest, offset := messages, 1 // messages are numbered from 1 in errors, as editors count
 	if messages[0].Role == data.RoleSystem {
 		// Not trimmed: the template adds the system text as it is.
 		c.systemPrefix = messages[0].Content + "\n\n"
-		rest, offset = messages[1:], 1
+		rest, offset = messages[1:], 2
 		if len(rest) == 0 {
 			return c, errors.New("only a system message: the conversation needs a user message")
 		}

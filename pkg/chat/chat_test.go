@@ -184,11 +184,11 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{"empty", nil, "no messages"},
 		{"only system", msgs(sys, "x"), "only a system message"},
-		{"starts with assistant", msgs(asst, "x"), `message 0: role "assistant" where "user" is due`},
-		{"two users", msgs(user, "a", user, "b"), `message 1: role "user" where "assistant" is due`},
-		{"second system", msgs(sys, "s", user, "a", sys, "b"), `message 2: role "system" where "assistant" is due`},
-		{"unknown role", msgs(user, "a", asst, "b", "tool", "c"), `message 2: role "tool"`},
-		{"model as user", msgs("model", "a"), `message 0: role "model" where "user" is due`},
+		{"starts with assistant", msgs(asst, "x"), `message 1: role "assistant" where "user" is due`},
+		{"two users", msgs(user, "a", user, "b"), `message 2: role "user" where "assistant" is due`},
+		{"second system", msgs(sys, "s", user, "a", sys, "b"), `message 3: role "system" where "assistant" is due`},
+		{"unknown role", msgs(user, "a", asst, "b", "tool", "c"), `message 3: role "tool"`},
+		{"model as user", msgs("model", "a"), `message 1: role "model" where "user" is due`},
 	} {
 		_, err := Render(c.in, false)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -334,7 +334,7 @@ func TestBuildExamples(t *testing.T) {
 	if st.Tokens != tokens || st.TrainableTokens != trainable {
 		t.Errorf("token counts %d/%d, want %d/%d", st.Tokens, st.TrainableTokens, tokens, trainable)
 	}
-	if !strings.Contains(st.Errors[0], "conversation 1: message 0") {
+	if !strings.Contains(st.Errors[0], "conversation 2: message 1") {
 		t.Errorf("first error %q", st.Errors[0])
 	}
 	if ex, st, err := BuildExamples(tok, nil, Options{}); err != nil || len(ex) != 0 || st.Conversations != 0 {

@@ -290,7 +290,7 @@ func BuildExamples(tok *tokenizer.Tokenizer, conversations [][]data.Message, opt
 				st.SkippedInvalid++
 			}
 			if len(st.Errors) < maxStatErrors {
-				st.Errors = append(st.Errors, fmt.Sprintf("conversation %d: %v", i, r.err))
+				st.Errors = append(st.Errors, fmt.Sprintf("conversation %d: %v", i+1, r.err))
 			}
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -36,29 +37,37 @@ type templateResponse struct {
 // "add_generation_prompt": bool} from r and writes, in the same order, one
 // line {"text", "ids", "mask"} for each to w: the rendered conversation
 // (with <bos>), its ids and the loss mask as 0/1 (1 on every model turn's
-// content and closing <end_of_turn>). Blank lines are skipped. Errors name
-// the line and the message.
+// content and closing <end_of_turn>). Blank lines are skipped. Every line
+// is rendered before anything is written, so a bad line leaves no partial
+// output. Errors name the 1-based line and message.
 func TemplateJSONLines(tok *tokenizer.Tokenizer, r io.Reader, w io.Writer) error {
 	in := bufio.NewReaderSize(r, 1<<16)
-	out := bufio.NewWriterSize(w, 1<<16)
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false) // keep "<start_of_turn>" readable
+	var resps []templateResponse
 	for lineNo := 1; ; lineNo++ {
 		line, readErr := in.ReadBytes('\n')
 		if readErr != nil && readErr != io.EOF {
 			return fmt.Errorf("reading line %d: %w", lineNo, readErr)
+		}
+		if err := utf8check.Line(line); err != nil {
+			return fmt.Errorf("line %d: %w", lineNo, err)
 		}
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
 			resp, err := templateLine(tok, trimmed)
 			if err != nil {
 				return fmt.Errorf("line %d: %w", lineNo, err)
 			}
-			if err := enc.Encode(resp); err != nil {
-				return err
-			}
+			resps = append(resps, resp)
 		}
 		if readErr == io.EOF {
 			break
+		}
+	}
+	out := bufio.NewWriterSize(w, 1<<16)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false) // keep "<start_of_turn>" readable
+	for _, resp := range resps {
+		if err := enc.Encode(resp); err != nil {
+			return err
 		}
 	}
 	return out.Flush()
@@ -76,7 +85,7 @@ func templateLine(tok *tokenizer.Tokenizer, line []byte) (templateResponse, erro
 	for i, m := range req.Messages {
 		content, err := messageContent(m.Content)
 		if err != nil {
-			return templateResponse{}, fmt.Errorf("message %d: %w", i, err)
+			return templateResponse{}, fmt.Errorf("message %d: %w", i+1, err)
 		}
 		msgs[i] = data.Message{Role: m.Role, Content: content}
 	}
@@ -113,7 +122,7 @@ func messageContent(raw json.RawMessage) (string, error) {
 	var b strings.Builder
 	for j, p := range parts {
 		if p.Type != "text" || p.Text == nil {
-			return "", fmt.Errorf("content part %d: only {\"type\": \"text\", \"text\": ...} parts are supported", j)
+			return "", fmt.Errorf("content part %d: only {\"type\": \"text\", \"text\": ...} parts are supported", j+1)
 		}
 		b.WriteString(pyTrim(*p.Text))
 	}

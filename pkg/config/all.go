@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -43,6 +44,33 @@ type All struct {
 
 	sources   map[string]source // section → where it was read, for error positions
 	overrides map[string]string // dotted key → raw value, from Set
+	notes     []string          // built-in defaults used for want of a file (Notes)
+}
+
+// Notes says which parts of the configuration are the built-in defaults
+// because no file holds them: a configs directory without a section file,
+// a single section file given for the whole configuration, or no
+// configuration at all (BuiltIn). Commands print them on stderr, so that a
+// run on defaults is never silent.
+func (a *All) Notes() []string { return slices.Clone(a.notes) }
+
+// BuiltIn is Default for a run that found no configuration file at all;
+// its Notes say so.
+func BuiltIn(why string) *All {
+	a := Default()
+	a.notes = append(a.notes, why+": every setting is a built-in default")
+	return a
+}
+
+// sectionNames lists the sections in order, e.g. for a note.
+func sectionNames(skip string) []string {
+	var names []string
+	for _, s := range sections {
+		if s.file != skip {
+			names = append(names, s.name)
+		}
+	}
+	return names
 }
 
 // source records where a section was read from.
@@ -174,21 +202,31 @@ func Load(dir string) (*All, error) {
 	a := Default()
 	a.BaseDir = parentDir(dir)
 	errs := misspeltFiles(dir)
+	var missing, files []string
 	for _, s := range sections {
 		path := filepath.Join(dir, s.file)
 		data, err := readFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, s.file)
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		files = append(files, s.file)
 		root, decodeErrs := decode(path, data, s.ptr(a))
 		errs = append(errs, decodeErrs...)
 		a.setSource(s.name, source{file: path, root: root})
 	}
+	if len(files) == 0 && len(errs) == 0 {
+		return nil, Errors{{File: dir, Msg: "a configs directory without any configuration file (want one or more of " + strings.Join(missing, ", ") + "); give a directory that has them, or no --config for the defaults"}}
+	}
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	for _, f := range missing {
+		s, _ := sectionByFile(f)
+		a.notes = append(a.notes, fmt.Sprintf("%s has no %s: the %s section is the built-in defaults", dir, f, s.name))
 	}
 	if err := a.Validate(); err != nil {
 		return nil, err
@@ -248,6 +286,7 @@ func LoadPath(path string) (*All, error) {
 		return nil, errs
 	}
 	a.setSource(s.name, source{file: path, root: root})
+	a.notes = append(a.notes, fmt.Sprintf("only %s was given: the other sections (%s) are the built-in defaults", path, strings.Join(sectionNames(s.file), ", ")))
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,6 +158,10 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key in list element", CurriculumFile, strings.Replace(twoPhases, "    epochs: 1\n  - name: b", "    epoch: 1\n  - name: b", 1),
 			[]string{`FILE:6:5: phases.0.epoch: unknown key (did you mean "epochs"?)`}},
 		{"duplicate key", LoRAFile, "r: 8\nr: 16\n", []string{"FILE:2:1: r: duplicate key (first set at line 1)"}},
+		// An existing file is never silently the defaults.
+		{"empty file", LoRAFile, "", []string{"FILE: the file is empty (no YAML document, only blanks or comments)"}},
+		{"blank file", TrainingFile, "\n  \n", []string{"FILE: the file is empty"}},
+		{"comments only", DPOFile, "# nothing to change\n", []string{"FILE: the file is empty", "write {} to keep every default"}},
 
 		// Types.
 		{"string for int", LoRAFile, "r: sixty-four\n", []string{`FILE:1:4: r: expected an integer, got "sixty-four"`}},
@@ -282,14 +287,9 @@ func TestLoadValidFiles(t *testing.T) {
 				t.Errorf("got %+v, %v", got, err)
 			}
 		}},
-		{"empty file keeps defaults", LoRAFile, "", func(t *testing.T, path string) {
-			if got, _ := LoadLoRA(path); !reflect.DeepEqual(got, DefaultLoRA()) {
-				t.Errorf("got %+v", got)
-			}
-		}},
-		{"comments only keep defaults", DPOFile, "# nothing to change\n", func(t *testing.T, path string) {
-			if got, _ := LoadDPO(path); !reflect.DeepEqual(got, DefaultDPO()) {
-				t.Errorf("got %+v", got)
+		{"an empty mapping keeps defaults", DPOFile, "# nothing to change\n{}\n", func(t *testing.T, path string) {
+			if got, err := LoadDPO(path); err != nil || !reflect.DeepEqual(got, DefaultDPO()) {
+				t.Errorf("got %+v, %v", got, err)
 			}
 		}},
 		{"partial file keeps other defaults", TrainingFile, "learning_rate: 1e-4\nlr_scheduler_type: linear\n", func(t *testing.T, path string) {
@@ -402,6 +402,37 @@ func TestLoadDir(t *testing.T) {
 			t.Errorf("Path(abs) = %q", got)
 		}
 	})
+	t.Run("missing files are noted", func(t *testing.T) {
+		// A configs directory without training_config.yaml runs on the
+		// training defaults, and says so.
+		dir := writeFiles(t, map[string]string{LoRAFile: "r: 8\n", ModelFile: "dtype: float32\n", CurriculumFile: "{}\n",
+			DPOFile: "beta: 0.2\n", DataFile: "seed: 1\n", SafetyFile: "{}\n"})
+		a, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{dir + " has no " + TrainingFile + ": the training section is the built-in defaults"}
+		if !slices.Equal(a.Notes(), want) {
+			t.Errorf("notes %q, want %q", a.Notes(), want)
+		}
+		if shipped, err := Load(shippedDir); err != nil || len(shipped.Notes()) != 0 {
+			t.Errorf("the shipped directory: notes %q, %v", shipped.Notes(), err)
+		}
+	})
+	t.Run("a directory without configuration files", func(t *testing.T) {
+		for _, files := range []map[string]string{{}, {"notes.yaml": "anything: goes\n", "README": "x"}} {
+			dir := writeFiles(t, files)
+			if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), dir+": a configs directory without any configuration file") {
+				t.Errorf("files %v: err = %v", files, err)
+			}
+		}
+	})
+	t.Run("an empty section file", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{LoRAFile: "r: 8\n", TrainingFile: ""})
+		if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, TrainingFile)+": the file is empty") {
+			t.Errorf("err = %v", err)
+		}
+	})
 	t.Run("misspelt file name", func(t *testing.T) {
 		dir := writeFiles(t, map[string]string{"traning_config.yaml": "learning_rate: 1e-4\n"})
 		_, err := Load(dir)
@@ -449,6 +480,15 @@ func TestLoadPath(t *testing.T) {
 	}
 	if a.DPO.Beta != 0.2 || a.LoRA.R != DefaultLoRA().R {
 		t.Errorf("single file: dpo %+v lora %+v", a.DPO, a.LoRA)
+	}
+	if notes := a.Notes(); len(notes) != 1 || !strings.Contains(notes[0], "only "+filepath.Join(dir, DPOFile)+" was given: the other sections (model, training, lora, curriculum, data, safety) are the built-in defaults") {
+		t.Errorf("single file: notes %q", notes)
+	}
+	if notes := BuiltIn("no configs directory").Notes(); len(notes) != 1 || notes[0] != "no configs directory: every setting is a built-in default" {
+		t.Errorf("BuiltIn: notes %q", notes)
+	}
+	if len(Default().Notes()) != 0 {
+		t.Error("Default has notes")
 	}
 	if a, err = LoadPath(dir); err != nil || a.LoRA.R != 4 || a.DPO.Beta != 0.2 {
 		t.Errorf("directory: %v", err)

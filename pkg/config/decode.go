@@ -26,8 +26,11 @@ const (
 // decode fills out, a pointer to a struct that already holds defaults, from
 // YAML data. It is strict: unknown or duplicate keys, values of the wrong
 // shape or type, and empty values are errors located at their line and
-// column. It returns the document's root node for later error positions (nil
-// for an empty document).
+// column. A file without a document (empty, blank or comments only) is an
+// error too: the defaults are used only where no file exists, so that a
+// truncated or emptied file is never taken for "use the defaults" (an
+// explicit empty mapping, {}, keeps them). It returns the document's root
+// node for later error positions.
 func decode(file string, data []byte, out any) (*yaml.Node, Errors) {
 	if len(data) > maxFileSize {
 		return nil, Errors{{File: file, Msg: fmt.Sprintf("%d bytes is too large for a configuration file (limit %d)", len(data), maxFileSize)}}
@@ -37,7 +40,7 @@ func decode(file string, data []byte, out any) (*yaml.Node, Errors) {
 		return nil, Errors{syntaxError(file, err)}
 	}
 	if root == nil {
-		return nil, nil
+		return nil, Errors{{File: file, Msg: "the file is empty (no YAML document, only blanks or comments): set at least one key, write {} to keep every default, or delete the file to use the built-in defaults"}}
 	}
 	w := &walker{file: file}
 	w.decode(root, reflect.ValueOf(out).Elem(), "", 0)

@@ -22,6 +22,33 @@ func TestStepsPerEpoch(t *testing.T) {
 	}
 }
 
+// TestWarmupRatioNeverInvalidatesAShortRun: warmup_ratio rounds to 0 steps
+// below one step and leaves at least one step after the warmup, so that
+// --max-steps 1 with the shipped configuration is a valid run.
+func TestWarmupRatioNeverInvalidatesAShortRun(t *testing.T) {
+	for _, tc := range []struct {
+		ratio       float64
+		total, want int
+	}{
+		{0.03, 1, 0}, {0.03, 33, 0}, {0.03, 34, 2}, {0.03, 100, 3}, {0.5, 2, 1}, {0.9, 2, 1}, {0.99, 3, 2}, {0.5, 1, 0}, {0, 10, 0},
+	} {
+		if got := WarmupSteps(0, tc.ratio, tc.total); got != tc.want {
+			t.Errorf("WarmupSteps(0, %v, %d) = %d, want %d", tc.ratio, tc.total, got, tc.want)
+		}
+	}
+	shipped, err := LoadPath(shippedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shipped.Apply("training.max_steps=1"); err != nil {
+		t.Fatal(err)
+	}
+	total, warmup, err := shipped.Training.Schedule(1000)
+	if err != nil || total != 1 || warmup != 0 {
+		t.Errorf("--max-steps 1 with the shipped configuration: Schedule = %d, %d, %v; want 1 step without warmup", total, warmup, err)
+	}
+}
+
 func TestSchedule(t *testing.T) {
 	tr := DefaultTraining() // 3 epochs, batch 2 × 8, warmup ratio 0.03
 	total, warmup, err := tr.Schedule(1600)
@@ -33,7 +60,7 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("warmup_steps should take precedence, got %d", warmup)
 	}
 	tr.MaxSteps = 10
-	if _, _, err = tr.Schedule(1600); err == nil || !strings.Contains(err.Error(), "warmup (10 steps) must be shorter than training (10 steps)") {
+	if _, _, err = tr.Schedule(1600); err == nil || !strings.Contains(err.Error(), "warmup_steps (10) must be less than the run's 10 optimizer steps") {
 		t.Errorf("got %v", err)
 	}
 	if _, _, err = DefaultTraining().Schedule(0); err == nil {

@@ -150,7 +150,8 @@ func (t Training) Schedule(numExamples int) (total, warmup int, err error) {
 	}
 	warmup = WarmupSteps(t.WarmupSteps, t.WarmupRatio, total)
 	if warmup >= total {
-		return total, warmup, fmt.Errorf("warmup (%d steps) must be shorter than training (%d steps)", warmup, total)
+		// Only warmup_steps can get here: a ratio never takes the whole run.
+		return total, warmup, fmt.Errorf("warmup_steps (%d) must be less than the run's %d optimizer steps (lower warmup_steps, or set it to 0 to use warmup_ratio)", warmup, total)
 	}
 	return total, warmup, nil
 }
@@ -165,11 +166,17 @@ func StepsPerEpoch(numExamples, batchSize, accumulation int) int {
 	return (microBatches + accumulation - 1) / accumulation
 }
 
-// WarmupSteps resolves warmup as Hugging Face does: steps when > 0, else
-// ceil(ratio × total).
+// WarmupSteps resolves warmup: steps when > 0, else ceil(ratio × total) as
+// Hugging Face does, except that a ratio never makes a short run invalid:
+// it gives 0 steps when ratio × total is below one step, and at most
+// total − 1 steps.
 func WarmupSteps(steps int, ratio float64, total int) int {
 	if steps > 0 {
 		return steps
 	}
-	return int(math.Ceil(ratio * float64(total)))
+	w := ratio * float64(total)
+	if !(w >= 1) {
+		return 0
+	}
+	return min(int(math.Ceil(w)), total-1)
 }

@@ -116,6 +116,9 @@ func (r *runner) prepare(pipeline string) error {
 	if r.cfg, fresh, err = runConfig(&r.opts); err != nil {
 		return err
 	}
+	for _, note := range r.cfg.Notes() {
+		r.log.Warn(pipeline + ": configuration: " + note)
+	}
 	if fresh {
 		// run.json first: config.yaml marks a run directory as started.
 		if err := os.MkdirAll(r.opts.Out, 0o755); err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
 // ParseError is a problem in an input file, located as precisely as the
@@ -68,6 +70,12 @@ func newTable(r io.Reader, name string, required []string) (*table, error) {
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], utf8BOM)
 	}
+	for _, h := range header {
+		if i := utf8check.FirstInvalid([]byte(h)); i >= 0 {
+			line, _ := cr.FieldPos(0)
+			return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("header: invalid UTF-8 (byte 0x%02x); the file must be UTF-8 text", h[i])}
+		}
+	}
 	t := &table{name: name, r: cr, header: header, index: make(map[string]int, len(header))}
 	for i, h := range header {
 		if h == "" {
@@ -104,7 +112,29 @@ func (t *table) next() error {
 		return csvError(t.name, err)
 	}
 	t.record = rec
+	for i, field := range rec {
+		if err := t.checkUTF8(i, field); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// checkUTF8 refuses a field that is not valid UTF-8, naming the line of
+// the bad byte and the column.
+func (t *table) checkUTF8(i int, field string) error {
+	bad := utf8check.FirstInvalid([]byte(field))
+	if bad < 0 {
+		return nil
+	}
+	line, _ := t.r.FieldPos(i)
+	line += strings.Count(field[:bad], "\n") // a quoted field may span lines
+	column := ""
+	if i < len(t.header) {
+		column = t.header[i]
+	}
+	return &ParseError{File: t.name, Line: line, Field: column,
+		Err: fmt.Errorf("invalid UTF-8 (byte 0x%02x at byte %d of the field); the file must be UTF-8 text", field[bad], bad+1)}
 }
 
 // line is the first line of the current record.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
 // EncodeJSONL writes one JSON object per line. HTML characters are not
@@ -58,6 +59,9 @@ func ReadConversations(r io.Reader, name string) ([]Conversation, error) {
 		text, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, &ParseError{File: name, Line: line, Err: err}
+		}
+		if uerr := utf8check.Line(text); uerr != nil {
+			return nil, &ParseError{File: name, Line: line, Err: uerr}
 		}
 		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
 			c, perr := parseConversationLine(trimmed, line)

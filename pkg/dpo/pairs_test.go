@@ -172,7 +172,7 @@ func TestEncodePairsSkips(t *testing.T) {
 		"pair ends-with-assistant: the prompt must end with a user message",
 		"pair no-prompt: the prompt must end with a user message",
 		"pair empty-chosen: the chosen answer is empty",
-		`pair bad-roles: prompt: message 1: role "user" where "assistant" is due`,
+		`pair bad-roles: prompt: message 2: role "user" where "assistant" is due`,
 		"pair too-long: the prompt's",
 	} {
 		if !strings.HasPrefix(st.Errors[i], want) {

@@ -56,6 +56,9 @@ type Options struct {
 	Debug bool
 	// Resume continues the newest checkpoint of RunDir.
 	Resume bool
+	// ResumeFrom continues from this checkpoint of RunDir instead of the
+	// newest (train.Config.ResumeFrom); it needs Resume.
+	ResumeFrom string
 	// SaveOnCancel writes a checkpoint when runCtx is cancelled (e.g. on
 	// Ctrl-C), so that Resume continues from there.
 	SaveOnCancel bool
@@ -368,7 +371,7 @@ func trainConfig(t config.Training, opts Options) train.Config {
 	tc.EarlyStoppingMinDelta = t.EarlyStoppingThreshold
 	tc.MaxBadSteps = t.MaxConsecutiveNaNSteps
 	tc.LogEvery = t.LoggingSteps
-	tc.Resume, tc.SaveOnCancel = opts.Resume, opts.SaveOnCancel
+	tc.Resume, tc.ResumeFrom, tc.SaveOnCancel = opts.Resume, opts.ResumeFrom, opts.SaveOnCancel
 	tc.Progress, tc.NoProgress = opts.Progress, opts.NoProgress
 	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
 	return tc

@@ -15,6 +15,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
 // maxTRLLine bounds one JSON line of a pairs file (a corrupt file must not
@@ -54,6 +55,9 @@ func ParseTRLPairs(r io.Reader, name string) ([]data.PreferencePair, error) {
 		line, readErr := readLine(in)
 		if readErr != nil && readErr != io.EOF {
 			return nil, fmt.Errorf("dpo: %s:%d: %w", name, lineNo, readErr)
+		}
+		if err := utf8check.Line(line); err != nil {
+			return nil, fmt.Errorf("dpo: %s:%d: %w", name, lineNo, err)
 		}
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
 			p, err := parseTRLLine(trimmed)
@@ -198,16 +202,16 @@ func parseTurns(key string, raw json.RawMessage) ([]data.Message, error) {
 	out := make([]data.Message, len(list))
 	for i, m := range list {
 		if m.Role == nil {
-			return nil, fmt.Errorf("%q message %d: no \"role\"", key, i)
+			return nil, fmt.Errorf("%q message %d: no \"role\"", key, i+1)
 		}
 		switch *m.Role {
 		case data.RoleSystem, data.RoleUser, data.RoleAssistant, "model":
 		default:
-			return nil, fmt.Errorf("%q message %d: role %q (want system, user or assistant)", key, i, *m.Role)
+			return nil, fmt.Errorf("%q message %d: role %q (want system, user or assistant)", key, i+1, *m.Role)
 		}
 		content, err := messageContent(m.Content)
 		if err != nil {
-			return nil, fmt.Errorf("%q message %d: %w", key, i, err)
+			return nil, fmt.Errorf("%q message %d: %w", key, i+1, err)
 		}
 		role := *m.Role
 		if role == "model" {
@@ -237,7 +241,7 @@ func messageContent(raw json.RawMessage) (string, error) {
 	var b strings.Builder
 	for j, p := range parts {
 		if p.Type != "text" || p.Text == nil {
-			return "", fmt.Errorf(`content part %d: only {"type": "text", "text": …} parts are supported`, j)
+			return "", fmt.Errorf(`content part %d: only {"type": "text", "text": …} parts are supported`, j+1)
 		}
 		b.WriteString(strings.TrimSpace(*p.Text))
 	}

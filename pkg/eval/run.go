@@ -132,6 +132,9 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
+	for _, note := range cfg.Notes() {
+		log.Warn("eval: configuration: " + note)
+	}
 	s, err := resolveSettings(&opts, cfg)
 	if err != nil {
 		return nil, err

@@ -160,6 +160,11 @@ func (g *Generator) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32
 			if done[row] {
 				continue
 			}
+			if i := firstNonFinite32(logits[row]); i >= 0 {
+				// A sampler would pick an arbitrary token (argmax of NaN is
+				// token 0, forever): stop with an error instead.
+				return nil, &NonFiniteLogitsError{Row: row, Step: step, Index: i, Value: logits[row][i]}
+			}
 			tok := int32(smp.next(logits[row], seqs[row], banned))
 			seqs[row] = append(seqs[row], tok)
 			out[row] = append(out[row], tok)
@@ -320,4 +325,28 @@ func PadLeft(rows [][]int32, bucket int, pad int32) PaddedBatch {
 		b.Mask = append(b.Mask, mask)
 	}
 	return b
+}
+
+// NonFiniteLogitsError reports logits with a NaN or an Inf during
+// generation: the weights or the activations of the model are broken, and
+// no token can be chosen.
+type NonFiniteLogitsError struct {
+	Row   int     // the prompt (0-based)
+	Step  int     // the generation step (0: the logits after the prompt)
+	Index int     // the vocabulary id whose logit is not finite
+	Value float32 // NaN, +Inf or -Inf
+}
+
+func (e *NonFiniteLogitsError) Error() string {
+	return fmt.Sprintf("gemma3n: generate: the logits of prompt %d at new token %d are not finite (token id %d: %v)", e.Row+1, e.Step+1, e.Index, e.Value)
+}
+
+// firstNonFinite32 returns the index of the first NaN or ±Inf of x, or -1.
+func firstNonFinite32(x []float32) int {
+	for i, v := range x {
+		if v-v != 0 { // NaN - NaN and Inf - Inf are NaN; finite - itself is 0
+			return i
+		}
+	}
+	return -1
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
 // TextScores are the text metrics of one hypothesis against one reference:
@@ -31,11 +33,15 @@ func ScoreText(hyp, ref string) TextScores {
 }
 
 // forEachJSONLine calls fn with the 1-based number and bytes of every
-// non-blank line of r, stopping at the first error.
-func forEachJSONLine(r io.Reader, fn func(line int, raw []byte) error) error {
+// non-blank line of r (named name in errors), stopping at the first error.
+// A line that is not valid UTF-8 is an error.
+func forEachJSONLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
 	br := bufio.NewReader(r)
 	for line := 1; ; line++ {
 		raw, err := br.ReadBytes('\n')
+		if uerr := utf8check.Line(raw); uerr != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, uerr)
+		}
 		if len(bytes.TrimSpace(raw)) > 0 {
 			if ferr := fn(line, raw); ferr != nil {
 				return ferr
@@ -93,33 +99,41 @@ func decodeStringFields(raw []byte, required, optional []string) (map[string]str
 // ScoreTextJSONL reads JSON lines {"hyp": ..., "ref": ...} from r and
 // writes one line of TextScores per input line to w. With corpus it adds a
 // final line {"corpus_bleu": x}, sacreBLEU's corpus BLEU of all pairs.
-// Errors name the input (name) and line.
+// Every line is read and checked before anything is written, so a bad line
+// leaves no partial output; errors name the input (name) and the 1-based
+// line.
 func ScoreTextJSONL(r io.Reader, name string, w io.Writer, corpus bool) error {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
 	var hyps, refs []string
-	err := forEachJSONLine(r, func(line int, raw []byte) error {
+	err := forEachJSONLine(r, name, func(line int, raw []byte) error {
 		f, err := decodeStringFields(raw, []string{"hyp", "ref"}, nil)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		if corpus {
-			hyps, refs = append(hyps, f["hyp"]), append(refs, f["ref"])
-		}
-		return enc.Encode(ScoreText(f["hyp"], f["ref"]))
+		hyps, refs = append(hyps, f["hyp"]), append(refs, f["ref"])
+		return nil
 	})
 	if err != nil {
-		bw.Flush() // keep the lines scored before the bad one
 		return err
 	}
+	var corpusBLEU float64
 	if corpus {
 		score, err := CorpusBLEU(hyps, refs)
 		if err != nil {
 			return err
 		}
+		corpusBLEU = score.Score
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range hyps {
+		if err := enc.Encode(ScoreText(hyps[i], refs[i])); err != nil {
+			return err
+		}
+	}
+	if corpus {
 		if err := enc.Encode(struct {
 			CorpusBLEU float64 `json:"corpus_bleu"`
-		}{score.Score}); err != nil {
+		}{corpusBLEU}); err != nil {
 			return err
 		}
 	}
@@ -128,19 +142,27 @@ func ScoreTextJSONL(r io.Reader, name string, w io.Writer, corpus bool) error {
 
 // ClassifyMIJSONL reads JSON lines {"text": ..., "context": ...} (context
 // optional) from r and writes one MIPrediction line per input line to w.
+// Every line is read and checked before anything is written; errors name
+// the input (name) and the 1-based line.
 func ClassifyMIJSONL(m *MIClassifier, r io.Reader, name string, w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	err := forEachJSONLine(r, func(line int, raw []byte) error {
+	var texts, contexts []string
+	err := forEachJSONLine(r, name, func(line int, raw []byte) error {
 		f, err := decodeStringFields(raw, []string{"text"}, []string{"context"})
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		return enc.Encode(m.Classify(f["text"], f["context"]))
+		texts, contexts = append(texts, f["text"]), append(contexts, f["context"])
+		return nil
 	})
 	if err != nil {
-		bw.Flush() // keep the lines classified before the bad one
 		return err
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range texts {
+		if err := enc.Encode(m.Classify(texts[i], contexts[i])); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

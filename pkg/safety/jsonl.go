@@ -34,7 +34,7 @@ type ScreenLine struct {
 // input and the 1-based line; blank lines are skipped.
 func ReadScreenRequests(r io.Reader, name string) ([]ScreenRequest, error) {
 	var reqs []ScreenRequest
-	err := forEachLine(r, func(line int, raw []byte) error {
+	err := forEachLine(r, name, func(line int, raw []byte) error {
 		req, err := parseScreenRequest(raw)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)

@@ -60,7 +60,7 @@ func TestScreenJSONLErrorsNameTheLine(t *testing.T) {
 		{`{"text": "x"}`, `in:3: missing "id"`},
 		{`{"id": null, "text": "x"}`, `in:3: missing "id"`},
 		{`{"id": 3, "text": "x", "messages": []}`, "in:3: give \"text\" or \"messages\", not both"},
-		{`{"id": 3, "messages": [{"role": "robot", "content": "x"}]}`, `in:3: message 0: unknown role "robot"`},
+		{`{"id": 3, "messages": [{"role": "robot", "content": "x"}]}`, `in:3: message 1: unknown role "robot"`},
 		{`{"id": 3, "messages": [{"role": "assistant", "content": "x"}]}`, "in:3: no user message"},
 		{`{"id": 3, "text": 5}`, "in:3: not a valid request"},
 		{`[1, 2]`, "in:3: want a JSON object"},

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
 // Item is one labelled example of the evaluation set (datasets/safety/):
@@ -70,7 +71,7 @@ func LoadLabelled(path string) ([]Item, error) {
 func ReadLabelled(r io.Reader, name string) ([]Item, error) {
 	var items []Item
 	ids := map[string]int{}
-	err := forEachLine(r, func(line int, raw []byte) error {
+	err := forEachLine(r, name, func(line int, raw []byte) error {
 		var it Item
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
@@ -145,7 +146,7 @@ func checkMessages(msgs []data.Message) error {
 			user = true
 		case data.RoleAssistant, data.RoleSystem:
 		default:
-			return fmt.Errorf("message %d: unknown role %q (want user, assistant or system)", i, m.Role)
+			return fmt.Errorf("message %d: unknown role %q (want user, assistant or system)", i+1, m.Role)
 		}
 	}
 	if !user {
@@ -156,10 +157,13 @@ func checkMessages(msgs []data.Message) error {
 
 // forEachLine calls fn with the 1-based number and bytes of every
 // non-blank line of r, stopping at the first error.
-func forEachLine(r io.Reader, fn func(line int, raw []byte) error) error {
+func forEachLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
 	br := bufio.NewReader(r)
 	for line := 1; ; line++ {
 		raw, err := br.ReadBytes('\n')
+		if uerr := utf8check.Line(raw); uerr != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, uerr)
+		}
 		if len(bytes.TrimSpace(raw)) > 0 {
 			if ferr := fn(line, raw); ferr != nil {
 				return ferr

@@ -78,6 +78,10 @@ type Options struct {
 	// batch, optimizer state and random state). Without it, an Out that
 	// already has checkpoints is an error.
 	Resume bool
+	// ResumeFrom continues from this checkpoint of Out instead of the newest
+	// (train.Config.ResumeFrom), e.g. the intact one before a corrupt newest
+	// checkpoint; it needs Resume.
+	ResumeFrom string
 	// SaveOnCancel writes a checkpoint when ctx is cancelled (Ctrl-C), so
 	// that Resume loses no finished step.
 	SaveOnCancel bool
@@ -165,13 +169,13 @@ func loadConfig(path string) (*config.All, error) {
 	}
 	datasets, err := data.FindDataDir("")
 	if err != nil {
-		return config.Default(), nil // data paths stay relative to the working directory
+		return config.BuiltIn("no --config and no repository configs directory found from the working directory"), nil // data paths stay relative to the working directory
 	}
 	root := filepath.Dir(datasets)
 	if info, err := os.Stat(filepath.Join(root, "configs")); err == nil && info.IsDir() {
 		return config.Load(filepath.Join(root, "configs"))
 	}
-	cfg := config.Default()
+	cfg := config.BuiltIn("no --config, and " + root + " has no configs directory")
 	cfg.BaseDir = root
 	return cfg, nil
 }
@@ -217,6 +221,7 @@ func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logge
 		CheckpointEvery:       t.SaveSteps,
 		KeepLast:              t.SaveTotalLimit,
 		Resume:                opts.Resume,
+		ResumeFrom:            opts.ResumeFrom,
 		SaveOnCancel:          opts.SaveOnCancel,
 		InitOptimizerFrom:     opts.InitOptimizer,
 		MaxBadSteps:           t.MaxConsecutiveNaNSteps,

@@ -115,6 +115,9 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sft: configuration: %w", err)
 	}
+	for _, note := range cfg.Notes() {
+		logger.Warn("sft: configuration: " + note)
+	}
 	latest, err := train.LatestCheckpoint(opts.Out)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)

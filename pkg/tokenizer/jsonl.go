@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
 // jsonLinesBatch is how many lines EncodeJSONLines encodes at once (in
@@ -15,14 +17,40 @@ const jsonLinesBatch = 1024
 
 // EncodeJSONLines reads JSON lines {"text": "..."} from r and writes, in
 // the same order, one line {"ids": [...]} for each to w; with withBOS the
-// ids start with <bos>. Blank lines are skipped. Errors name the line.
+// ids start with <bos>. Blank lines are skipped. Every line is read and
+// checked before anything is written, so a bad line leaves no partial
+// output; errors name the 1-based line.
 func (t *Tokenizer) EncodeJSONLines(r io.Reader, w io.Writer, withBOS bool) error {
 	in := bufio.NewReaderSize(r, 1<<16)
-	out := bufio.NewWriterSize(w, 1<<16)
 	var texts []string
+	for lineNo := 1; ; lineNo++ {
+		line, readErr := in.ReadBytes('\n')
+		if readErr != nil && readErr != io.EOF {
+			return fmt.Errorf("reading line %d: %w", lineNo, readErr)
+		}
+		if err := utf8check.Line(line); err != nil {
+			return fmt.Errorf("line %d: %w", lineNo, err)
+		}
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
+			var rec struct {
+				Text *string `json:"text"`
+			}
+			if err := json.Unmarshal(trimmed, &rec); err != nil {
+				return fmt.Errorf("line %d: %w", lineNo, err)
+			}
+			if rec.Text == nil {
+				return fmt.Errorf("line %d: no \"text\" string", lineNo)
+			}
+			texts = append(texts, *rec.Text)
+		}
+		if readErr == io.EOF {
+			break
+		}
+	}
+	out := bufio.NewWriterSize(w, 1<<16)
 	var buf []byte
-	flush := func() error {
-		for _, ids := range t.EncodeBatch(texts) {
+	for start := 0; start < len(texts); start += jsonLinesBatch {
+		for _, ids := range t.EncodeBatch(texts[start:min(start+jsonLinesBatch, len(texts))]) {
 			buf = append(buf[:0], `{"ids":[`...)
 			if withBOS && t.bos >= 0 {
 				buf = strconv.AppendInt(buf, int64(t.bos), 10)
@@ -41,37 +69,6 @@ func (t *Tokenizer) EncodeJSONLines(r io.Reader, w io.Writer, withBOS bool) erro
 				return err
 			}
 		}
-		texts = texts[:0]
-		return nil
-	}
-	for lineNo := 1; ; lineNo++ {
-		line, readErr := in.ReadBytes('\n')
-		if readErr != nil && readErr != io.EOF {
-			return fmt.Errorf("reading line %d: %w", lineNo, readErr)
-		}
-		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			var rec struct {
-				Text *string `json:"text"`
-			}
-			if err := json.Unmarshal(trimmed, &rec); err != nil {
-				return fmt.Errorf("line %d: %w", lineNo, err)
-			}
-			if rec.Text == nil {
-				return fmt.Errorf("line %d: no \"text\" string", lineNo)
-			}
-			texts = append(texts, *rec.Text)
-			if len(texts) == jsonLinesBatch {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if readErr == io.EOF {
-			break
-		}
-	}
-	if err := flush(); err != nil {
-		return err
 	}
 	return out.Flush()
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,10 +22,12 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 )
 
-// Checkpoint layout: RUN_DIR/checkpoints/step-00000042/{state.json,variables.bin}.
+// Checkpoint layout: RUN_DIR/checkpoints/step-00000042/{state.json,variables.bin,checksums.sha256}.
 // A checkpoint is written in a ".tmp-*" directory next to it and renamed into
 // place, so a directory named step-N is always complete; leftovers of a
-// killed write are ignored and removed on the next start.
+// killed write are ignored and removed on the next start. checksums.sha256
+// holds the SHA-256 of the other files, checked whenever a checkpoint is
+// loaded (see VerifyCheckpoint).
 const (
 	checkpointsDirName = "checkpoints"
 	stateFileName      = "state.json"
@@ -99,6 +102,11 @@ type Checkpoint struct {
 	Variables map[string]*tensors.Tensor
 	// Trainable lists the keys of Variables that were trained, in save order.
 	Trainable []string
+	// Verified reports that every file matched its checksum; false for a
+	// checkpoint written before checkpoints carried checksums, which loads
+	// with a warning in Warnings.
+	Verified bool
+	Warnings []string
 }
 
 // CheckpointDirs lists the complete checkpoints of a run directory, oldest first.
@@ -188,7 +196,8 @@ func writeCheckpoint(runDir string, meta checkpointMeta, vars []*model.Variable)
 
 	meta.Format = checkpointFormat
 	meta.Variables = nil
-	if err := writeVariables(filepath.Join(tmp, variablesFileName), vars, &meta); err != nil {
+	varsSum, err := writeVariables(filepath.Join(tmp, variablesFileName), vars, &meta)
+	if err != nil {
 		return "", err
 	}
 	data, err := json.MarshalIndent(meta, "", "  ")
@@ -197,6 +206,13 @@ func writeCheckpoint(runDir string, meta checkpointMeta, vars []*model.Variable)
 	}
 	if err := writeFileSync(filepath.Join(tmp, stateFileName), data); err != nil {
 		return "", err
+	}
+	stateSum := sha256.Sum256(data)
+	if err := writeChecksums(tmp, map[string][]byte{variablesFileName: varsSum, stateFileName: stateSum[:]}); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp made it 0700
+		return "", fmt.Errorf("train: checkpoint: %w", err)
 	}
 	final := filepath.Join(root, checkpointDirName(meta.State.Step))
 	if _, err := os.Stat(final); err == nil {
@@ -216,19 +232,21 @@ func writeCheckpoint(runDir string, meta checkpointMeta, vars []*model.Variable)
 	return final, nil
 }
 
-// writeVariables writes the raw bytes of each variable and records where.
-func writeVariables(path string, vars []*model.Variable, meta *checkpointMeta) error {
+// writeVariables writes the raw bytes of each variable, records where, and
+// returns the SHA-256 of the file.
+func writeVariables(path string, vars []*model.Variable, meta *checkpointMeta) ([]byte, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
+		return nil, fmt.Errorf("train: checkpoint: %w", err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
+	h := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
 	var offset int64
 	for _, v := range vars {
 		value, err := v.Value()
 		if err != nil {
 			f.Close()
-			return fmt.Errorf("train: checkpoint: variable %s: %w", v.Path(), err)
+			return nil, fmt.Errorf("train: checkpoint: variable %s: %w", v.Path(), err)
 		}
 		var writeErr error
 		var n int
@@ -237,7 +255,7 @@ func writeVariables(path string, vars []*model.Variable, meta *checkpointMeta) e
 		}
 		if writeErr != nil {
 			f.Close()
-			return fmt.Errorf("train: checkpoint: writing variable %s: %w", v.Path(), writeErr)
+			return nil, fmt.Errorf("train: checkpoint: writing variable %s: %w", v.Path(), writeErr)
 		}
 		shape := value.Shape()
 		scope, name := model.SplitPath(v.Path())
@@ -249,16 +267,16 @@ func writeVariables(path string, vars []*model.Variable, meta *checkpointMeta) e
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("train: checkpoint: %w", err)
+		return nil, fmt.Errorf("train: checkpoint: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("train: checkpoint: %w", err)
+		return nil, fmt.Errorf("train: checkpoint: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
+		return nil, fmt.Errorf("train: checkpoint: %w", err)
 	}
-	return nil
+	return h.Sum(nil), nil
 }
 
 func writeFileSync(path string, data []byte) error {
@@ -307,8 +325,16 @@ func removeTempDirs(runDir string) {
 	}
 }
 
-// LoadCheckpoint reads a checkpoint directory written by a Trainer.
+// LoadCheckpoint reads a checkpoint directory written by a Trainer, after
+// checking its files against their checksums (VerifyCheckpoint): a file
+// that differs is a *CorruptCheckpointError naming it. A checkpoint
+// without checksums (written before they existed) loads with a warning in
+// Checkpoint.Warnings.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	verified, err := VerifyCheckpoint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	statePath := filepath.Join(dir, stateFileName)
 	data, err := os.ReadFile(statePath)
 	if err != nil {
@@ -329,6 +355,10 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("train: checkpoint %s: %w", dir, err)
 	}
 	ckpt.Dir = dir
+	ckpt.Verified = verified
+	if !verified {
+		ckpt.Warnings = append(ckpt.Warnings, fmt.Sprintf("checkpoint %s has no %s (written before checkpoints carried checksums): its files cannot be verified", dir, ChecksumsFileName))
+	}
 	return ckpt, nil
 }
 
@@ -523,6 +553,9 @@ func (t *Trainer) loadInitOptimizer(dir string) error {
 	ckpt, err := LoadCheckpoint(dir)
 	if err != nil {
 		return fmt.Errorf("train: initialising the optimizer: %w", err)
+	}
+	for _, w := range ckpt.Warnings {
+		t.log.Warn("train: initialising the optimizer: " + w)
 	}
 	moments := ckpt.optimizerMoments()
 	if len(moments) == 0 {

@@ -25,15 +25,18 @@ type Schedule struct {
 }
 
 // WarmupSteps resolves a warmup given as steps or as a ratio of the total
-// steps (rounded up, as HF does); steps win when both are set.
+// steps; steps win when both are set. A ratio is rounded up, as HF does,
+// except that it never makes a short run invalid: below one step it gives
+// no warmup, and it leaves at least one step after the warmup.
 func WarmupSteps(steps int, ratio float64, total int) int {
 	if steps > 0 {
 		return steps
 	}
-	if ratio > 0 {
-		return int(math.Ceil(ratio * float64(total)))
+	w := ratio * float64(total)
+	if !(w >= 1) {
+		return 0
 	}
-	return 0
+	return min(int(math.Ceil(w)), total-1)
 }
 
 // Validate reports a schedule that cannot be computed.

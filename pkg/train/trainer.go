@@ -73,6 +73,13 @@ type Config struct {
 	// Resume continues from the newest checkpoint in RunDir (or starts fresh
 	// when there is none). Without it, a RunDir with checkpoints is an error.
 	Resume bool
+	// ResumeFrom continues from this checkpoint of RunDir (a directory
+	// RunDir/checkpoints/step-N) instead of the newest one, e.g. the last
+	// intact one when the newest is corrupt. It implies Resume. The newer
+	// checkpoints are moved aside (renamed discarded-step-N in the
+	// checkpoints directory, never deleted), so that a later Resume does
+	// not return to them.
+	ResumeFrom string
 	// SaveOnCancel writes a checkpoint when the run's context is cancelled;
 	// without it a cancelled run behaves like a killed one.
 	SaveOnCancel bool
@@ -442,6 +449,9 @@ func (t *Trainer) prepare() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if t.cfg.ResumeFrom != "" && latest == "" {
+		return "", fmt.Errorf("train: cannot resume from %s: run directory %s has no checkpoint", t.cfg.ResumeFrom, t.cfg.RunDir)
+	}
 	if latest == "" {
 		if err := t.store.SetRNGStateFromSeed(t.cfg.Seed); err != nil {
 			return "", fmt.Errorf("train: seeding: %w", err)
@@ -453,13 +463,27 @@ func (t *Trainer) prepare() (string, error) {
 		}
 		return "", nil
 	}
-	if !t.cfg.Resume {
+	if !t.cfg.Resume && t.cfg.ResumeFrom == "" {
 		return "", fmt.Errorf("train: run directory %s already has checkpoints (newest %s): set Resume to continue it, or use a new directory", t.cfg.RunDir, filepath.Base(latest))
 	}
-	ckpt, err := LoadCheckpoint(latest)
+	from := latest
+	if t.cfg.ResumeFrom != "" {
+		if from, err = t.resumeFromDir(); err != nil {
+			return "", err
+		}
+	}
+	ckpt, err := LoadCheckpoint(from)
+	var corrupt *CorruptCheckpointError
+	if errors.As(err, &corrupt) && t.cfg.ResumeFrom == "" {
+		return "", corruptNewestError(t.cfg.RunDir, latest, corrupt)
+	}
 	if err != nil {
 		return "", err
 	}
+	for _, w := range ckpt.Warnings {
+		t.log.Warn("train: " + w)
+	}
+	latest = from
 	if n := t.data.NumBatches(); ckpt.meta.BatchesPerEpoch != n || ckpt.meta.GradAccum != t.cfg.GradAccum {
 		return "", fmt.Errorf("train: cannot resume from %s: it was written with %d batches per epoch and gradient accumulation %d, this run has %d and %d (the data or batching changed)",
 			latest, ckpt.meta.BatchesPerEpoch, ckpt.meta.GradAccum, n, t.cfg.GradAccum)
@@ -472,6 +496,11 @@ func (t *Trainer) prepare() (string, error) {
 	}
 	t.state = ckpt.meta.State
 	t.lastCkpt = latest
+	if t.cfg.ResumeFrom != "" {
+		if err := t.discardNewerCheckpoints(ckpt.Step); err != nil {
+			return "", err
+		}
+	}
 	t.log.Info("train: resumed", "checkpoint", latest, "step", t.state.Step, "epoch", t.state.Position.Epoch, "batch", t.state.Position.Index)
 	return latest, nil
 }

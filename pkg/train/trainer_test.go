@@ -613,6 +613,16 @@ func TestSchedule(t *testing.T) {
 	if got := WarmupSteps(7, 0.5, 100); got != 7 {
 		t.Errorf("warmup steps win: %d", got)
 	}
+	// A ratio never makes a short run invalid: no warmup below one step,
+	// and at least one step after the warmup.
+	for _, tc := range []struct {
+		ratio       float64
+		total, want int
+	}{{0.03, 1, 0}, {0.03, 20, 0}, {0.03, 34, 2}, {0.9, 2, 1}, {1, 3, 2}} {
+		if got := WarmupSteps(0, tc.ratio, tc.total); got != tc.want {
+			t.Errorf("WarmupSteps(0, %v, %d) = %d, want %d", tc.ratio, tc.total, got, tc.want)
+		}
+	}
 }
 
 func TestExecuteReportsGraphErrors(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/eval"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
@@ -94,9 +95,24 @@ func runChat(ctx *runContext, args []string) error {
 		SamplingOptions: gemma3n.SamplingOptions{Temperature: *temperature, TopK: *topK, TopP: *topP, RepetitionPenalty: *penalty},
 	}
 	respond := func(ctx context.Context, msgs []data.Message, out io.Writer) (string, error) {
-		prompt, err := eval.FitPrompt(tok, msgs, m.Config.MaxPositionEmbeddings-*maxNew)
-		if err != nil {
-			return "", err
+		budget := m.Config.MaxPositionEmbeddings - *maxNew
+		prompt, err := eval.FitPrompt(tok, msgs, budget)
+		if err != nil || prompt.Truncated {
+			// The newest turn (or the system message) does not fit whole:
+			// refuse it rather than answer a message cut short.
+			least := msgs[len(msgs)-1:] // what must fit: the system message, if any, and the newest turn
+			if msgs[0].Role == data.RoleSystem && len(msgs) > 1 {
+				least = []data.Message{msgs[0], msgs[len(msgs)-1]}
+			}
+			n := 0
+			if ex, terr := chat.Tokenize(tok, least, true); terr == nil {
+				n = len(ex.IDs)
+			}
+			return "", &contextError{what: "your message (with the chat template and any system message)", tokens: n, newTok: *maxNew, limit: m.Config.MaxPositionEmbeddings}
+		}
+		if prompt.DroppedTurns > 0 {
+			fmt.Fprintf(out, "(the oldest %d exchange(s) no longer fit in the model's context of %d positions and are left out of what it sees)\n",
+				prompt.DroppedTurns, m.Config.MaxPositionEmbeddings)
 		}
 		o := opts
 		o.Seed += uint64(len(msgs)) // a new draw each turn, the same for the same conversation
@@ -106,17 +122,25 @@ func runChat(ctx *runContext, args []string) error {
 			return ctx.Err() == nil
 		}
 		if _, err := gen.Generate([][]int32{prompt.IDs}, o); err != nil {
+			var nonFinite *gemma3n.NonFiniteLogitsError
+			if errors.As(err, &nonFinite) {
+				return "", fmt.Errorf("%w; %s", err, nonFiniteCause(b, m, [][]int32{prompt.IDs}))
+			}
 			return "", err
 		}
 		return stream.finish(), nil
 	}
-	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	return chatLoop(sigCtx, ctx, gate, respond, *system)
+	// Ctrl-C during a reply stops the reply and returns to the prompt;
+	// Ctrl-C at the prompt, SIGTERM and SIGHUP end the conversation.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals...)
+	defer signal.Stop(sigs)
+	return chatLoop(sigs, ctx, gate, respond, *system)
 }
 
 // streamingResponder replies to a conversation, writing the reply to out as
-// it decodes, and returns it.
+// it decodes, and returns it. It stops early, returning the reply so far,
+// when ctx is cancelled.
 type streamingResponder func(ctx context.Context, msgs []data.Message, out io.Writer) (string, error)
 
 // chatCommands are shown by /help and after the banner.
@@ -124,8 +148,10 @@ const chatCommands = "Commands: /reset (new conversation), /save FILE (write it 
 
 // chatLoop runs the conversation: it reads one user turn per line of
 // ctx.stdin, answers it through the gate and handles the slash commands.
-// It ends at /quit or at the end of the input.
-func chatLoop(sig context.Context, ctx *runContext, gate *safety.Gate, respond streamingResponder, system string) error {
+// It ends at /quit or at the end of the input, or with a *signalError on
+// a stop signal from sigs: SIGINT during a reply only stops that reply
+// (what was shown of it stays in the history) and returns to the prompt.
+func chatLoop(sigs <-chan os.Signal, ctx *runContext, gate *safety.Gate, respond streamingResponder, system string) error {
 	fmt.Fprintf(ctx.stdout, "%s\n%s\n", safety.Disclaimer, chatCommands)
 	newHistory := func() []data.Message {
 		if system == "" {
@@ -134,15 +160,45 @@ func chatLoop(sig context.Context, ctx *runContext, gate *safety.Gate, respond s
 		return []data.Message{{Role: data.RoleSystem, Content: system}}
 	}
 	history := newHistory()
-	in := bufio.NewScanner(ctx.stdin)
-	in.Buffer(make([]byte, 64*1024), 1<<20)
+	type input struct {
+		line string
+		ok   bool
+		err  error
+	}
+	// The input is read in its own goroutine, so that a signal ends the
+	// conversation while it waits for a line.
+	lines := make(chan input, 1)
+	next := make(chan struct{}, 1)
+	go func() {
+		in := bufio.NewScanner(ctx.stdin)
+		in.Buffer(make([]byte, 64*1024), 1<<20)
+		for range next {
+			ok := in.Scan()
+			lines <- input{in.Text(), ok, in.Err()}
+			if !ok {
+				return
+			}
+		}
+	}()
+	defer close(next)
+	stopped := func(sig os.Signal) error {
+		fmt.Fprintln(ctx.stdout)
+		return &signalError{sig: sig, msg: "chat: stopped by " + signalName(sig)}
+	}
 	for {
 		fmt.Fprint(ctx.stdout, "\n> ")
-		if !in.Scan() {
-			fmt.Fprintln(ctx.stdout)
-			return in.Err()
+		next <- struct{}{}
+		var in input
+		select {
+		case in = <-lines:
+		case sig := <-sigs:
+			return stopped(sig)
 		}
-		line := strings.TrimSpace(in.Text())
+		if !in.ok {
+			fmt.Fprintln(ctx.stdout)
+			return in.err
+		}
+		line := strings.TrimSpace(in.line)
 		if line == "" {
 			continue
 		}
@@ -168,25 +224,62 @@ func chatLoop(sig context.Context, ctx *runContext, gate *safety.Gate, respond s
 			continue
 		}
 		history = append(history, data.Message{Role: data.RoleUser, Content: line})
-		turn, err := gate.Reply(sig, history, func(c context.Context, msgs []data.Message) (string, error) {
+		turn, sig, err := chatTurn(sigs, gate, history, func(c context.Context, msgs []data.Message) (string, error) {
 			return respond(c, msgs, ctx.stdout)
 		})
+		var tooLong *contextError
+		if errors.As(err, &tooLong) {
+			fmt.Fprintf(ctx.stdout, "(not sent: %v)\n", tooLong)
+			history = history[:len(history)-1]
+			if sig != nil && sig != os.Interrupt {
+				return stopped(sig)
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("chat: %w", err)
 		}
-		switch {
-		case !turn.ModelCalled:
-			fmt.Fprintln(ctx.stdout, turn.Reply)
-		case turn.Resources != "":
-			fmt.Fprintf(ctx.stdout, "\n\n%s\n", turn.Resources)
-		default:
-			fmt.Fprintln(ctx.stdout)
+		if sig != nil && turn.ModelReply == "" {
+			history = history[:len(history)-1] // nothing was said: as if the turn had not been sent
+		} else {
+			switch {
+			case !turn.ModelCalled:
+				fmt.Fprintln(ctx.stdout, turn.Reply)
+			case turn.Resources != "":
+				fmt.Fprintf(ctx.stdout, "\n\n%s\n", turn.Resources)
+			default:
+				fmt.Fprintln(ctx.stdout)
+			}
+			history = append(history, data.Message{Role: data.RoleAssistant, Content: turn.Reply})
 		}
-		history = append(history, data.Message{Role: data.RoleAssistant, Content: turn.Reply})
-		if sig.Err() != nil {
-			return sig.Err()
+		switch {
+		case sig == os.Interrupt:
+			fmt.Fprintln(ctx.stdout, "(reply stopped)")
+		case sig != nil:
+			return stopped(sig)
 		}
 	}
+}
+
+// chatTurn answers one turn through the gate. A stop signal from sigs
+// during the reply cancels it; the signal is returned with the reply so far.
+func chatTurn(sigs <-chan os.Signal, gate *safety.Gate, history []data.Message, respond safety.Responder) (safety.Turn, os.Signal, error) {
+	turnCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sig os.Signal
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case sig = <-sigs:
+			cancel()
+		case <-done:
+		}
+	}()
+	turn, err := gate.Reply(turnCtx, history, respond)
+	close(done)
+	<-watched
+	return turn, sig, err
 }
 
 // saveConversation writes the history as {"messages": [...]}, atomically.

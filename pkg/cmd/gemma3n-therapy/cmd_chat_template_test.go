@@ -77,13 +77,13 @@ func TestChatTemplateCommandErrors(t *testing.T) {
 		stdin string
 		want  string
 	}{
-		{`{"messages": [{"role": "assistant", "content": "x"}]}`, `line 1: message 0: role "assistant" where "user" is due`},
-		{"{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}]}\n{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"user\", \"content\": \"b\"}]}", `line 2: message 1: role "user"`},
+		{`{"messages": [{"role": "assistant", "content": "x"}]}`, `line 1: message 1: role "assistant" where "user" is due`},
+		{"{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}]}\n{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"user\", \"content\": \"b\"}]}", `line 2: message 2: role "user"`},
 		{`{"messages": []}`, "line 1: no messages"},
 		{`{"msgs": []}`, `line 1: no "messages" list`},
-		{`{"messages": [{"role": "user", "content": 5}]}`, "line 1: message 0: \"content\" must be a string"},
-		{`{"messages": [{"role": "user"}]}`, `line 1: message 0: no "content"`},
-		{`{"messages": [{"role": "user", "content": [{"type": "image"}]}]}`, "content part 0: only"},
+		{`{"messages": [{"role": "user", "content": 5}]}`, "line 1: message 1: \"content\" must be a string"},
+		{`{"messages": [{"role": "user"}]}`, `line 1: message 1: no "content"`},
+		{`{"messages": [{"role": "user", "content": [{"type": "image"}]}]}`, "content part 1: only"},
 		{`{"messages": `, "line 1:"},
 	} {
 		_, err := runWithStdin(t, c.stdin, "chat-template")

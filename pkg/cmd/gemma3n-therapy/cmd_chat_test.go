@@ -45,7 +45,7 @@ func TestChatLoop(t *testing.T) {
 	}, "\n")
 	var out bytes.Buffer
 	ctx := &runContext{stdin: strings.NewReader(script), stdout: &out, stderr: io.Discard}
-	if err := chatLoop(context.Background(), ctx, gate, respond, "You are a counsellor."); err != nil {
+	if err := chatLoop(nil, ctx, gate, respond, "You are a counsellor."); err != nil {
 		t.Fatal(err)
 	}
 	if calls != 2 {

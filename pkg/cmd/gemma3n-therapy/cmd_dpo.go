@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 
@@ -19,7 +16,7 @@ func init() {
 	register("dpo", "preference tuning (DPO) on top of an SFT adapter", dpoUsage, runDPO)
 }
 
-const dpoUsage = "--model DIR|tiny [--adapter SFT_ADAPTER] --config configs/dpo.yaml --out RUN_DIR [--debug] [--resume] [--max-steps N] [--set key=value ...] [--dtype float32|bfloat16] [--backend CONFIG]"
+const dpoUsage = "--model DIR|tiny [--adapter SFT_ADAPTER] --config configs/dpo.yaml --out RUN_DIR [--debug] [--resume | --resume-from CHECKPOINT] [--max-steps N] [--set key=value ...] [--dtype float32|bfloat16] [--backend CONFIG]"
 
 // dpoSettings collects repeated --set flags.
 type dpoSettings []string
@@ -31,13 +28,15 @@ func runDPO(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "dpo", dpoUsage,
 		"Train the SFT adapter further on CounselChat preference pairs (more vs less upvoted answers, plus dpo.extra_pairs)\n"+
 			"with the DPO, IPO or hinge loss of dpo.yaml. RUN_DIR receives config.yaml, metrics.jsonl, checkpoints/,\n"+
-			"adapter/ (PEFT layout), adapter-best/ and dpo_summary.json. Ctrl-C saves a checkpoint; --resume continues it.")
+			"adapter/ (PEFT layout), adapter-best/ and dpo_summary.json. Ctrl-C, SIGTERM or SIGHUP save the last finished\n"+
+			"step and exit with 128 + the signal number; --resume continues it.")
 	model := fs.String("model", "", modelHelp)
 	adapter := fs.String("adapter", "", "SFT adapter directory (PEFT layout) to start from; empty: a fresh adapter from lora_config.yaml")
 	configPath := fs.String("config", "", "configs directory, dpo.yaml (other sections: shipped defaults) or a resolved config file; empty: the shipped defaults")
 	out := fs.String("out", "", "run directory")
 	debug := fs.Bool("debug", false, "small subset: data.yaml's debug sizes and token budgets")
 	resume := fs.Bool("resume", false, "continue the newest checkpoint in the run directory")
+	resumeFrom := fs.String("resume-from", "", "continue from this checkpoint of the run directory (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	maxSteps := fs.Int("max-steps", 0, "stop after N optimizer steps (0: dpo.yaml's num_train_epochs)")
 	dtypeName := fs.String("dtype", "", "weight dtype: float32 or bfloat16 (default: training.bf16 of the config)")
 	tokenizerPath := fs.String("tokenizer", "", "tokenizer.json or a directory holding it (default: the model directory's, else the embedded Gemma 3 tokenizer)")
@@ -56,19 +55,22 @@ func runDPO(ctx *runContext, args []string) error {
 	if *maxSteps < 0 {
 		return errors.New("dpo: --max-steps must be ≥ 0")
 	}
-	cfg := config.Default()
+	cfg := config.BuiltIn("no --config")
 	if *configPath != "" {
 		var err error
 		if cfg, err = config.LoadPath(*configPath); err != nil {
 			return fmt.Errorf("dpo: %w", err)
 		}
 	}
+	for _, note := range cfg.Notes() {
+		fmt.Fprintf(ctx.stderr, "dpo: configuration: %s\n", note)
+	}
 	if err := cfg.Apply(settings...); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	opts := dpo.Options{
 		Config: cfg, Model: *model, Adapter: *adapter, RunDir: *out, Debug: *debug,
-		Resume: *resume, SaveOnCancel: true, MaxSteps: *maxSteps,
+		Resume: *resume || *resumeFrom != "", ResumeFrom: *resumeFrom, SaveOnCancel: true, MaxSteps: *maxSteps,
 		Logger: slog.New(slog.NewTextHandler(ctx.stderr, nil)),
 	}
 	if *dtypeName != "" {
@@ -90,10 +92,17 @@ func runDPO(ctx *runContext, args []string) error {
 		return fmt.Errorf("dpo: %w", err)
 	}
 
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
+	// save it; --resume continues it.
+	runCtx, stop := stopContext()
 	defer stop()
+	guard := guardRunDir(*out)
 	res, err := dpo.Run(runCtx, opts)
 	if err != nil {
+		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
+		if stopped := stoppedRun(runCtx, "dpo", *out, args, err, removed); stopped != nil {
+			return stopped
+		}
 		return fmt.Errorf("dpo: %w", err)
 	}
 	printDPOResult(ctx, res)

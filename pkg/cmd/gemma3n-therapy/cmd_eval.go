@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
@@ -90,11 +88,11 @@ func runEval(ctx *runContext, args []string) error {
 		o.Progress = f
 	}
 
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	runCtx, stop := stopContext()
 	defer stop()
 	rep, err := eval.Run(runCtx, o)
 	if err != nil {
-		return fmt.Errorf("eval: %w", err)
+		return signalled(runCtx, "eval", fmt.Errorf("eval: %w", err))
 	}
 	if *asJSON {
 		data, err := json.MarshalIndent(rep.Metrics, "", "  ")

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sort"
 	"strings"
 
@@ -45,11 +42,11 @@ func runExportGGUF(ctx *runContext, args []string) error {
 		return errors.New("export gguf: --model and --out are required")
 	}
 	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, nil))
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	runCtx, stop := stopContext()
 	defer stop()
 	res, err := export.ExportGGUF(runCtx, o)
 	if err != nil {
-		return err
+		return signalled(runCtx, "export gguf", err)
 	}
 	w := ctx.stdout
 	var types []string

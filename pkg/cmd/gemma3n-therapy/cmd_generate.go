@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
@@ -97,6 +99,9 @@ func runGenerate(ctx *runContext, args []string) error {
 		if prompts, err = readInputIDs(*idsPath, m.Config.VocabSize, false); err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
+		if err := checkContext(m.Config, "input_ids", prompts, *maxNew); err != nil {
+			return fmt.Errorf("generate: %s: %w", *idsPath, err)
+		}
 	} else {
 		msgs := []data.Message{{Role: data.RoleUser, Content: *promptText}}
 		if *messagesPath != "" {
@@ -120,7 +125,15 @@ func runGenerate(ctx *runContext, args []string) error {
 			return fmt.Errorf("generate: %w", err)
 		}
 		prompts = [][]int32{ex.IDs}
+		if err := checkContext(m.Config, "the prompt", prompts, *maxNew); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
 	}
+	// Ctrl-C, SIGTERM or SIGHUP stop the decoding after the current token;
+	// nothing is printed then (the output is whole or absent).
+	runCtx, stop := stopContext()
+	defer stop()
+	generated := 0
 	out, err := m.Generate(b, prompts, gemma3n.GenerateOptions{
 		MaxNewTokens: *maxNew,
 		MinNewTokens: *minNew,
@@ -128,9 +141,22 @@ func runGenerate(ctx *runContext, args []string) error {
 			Temperature: *temperature, TopK: *topK, TopP: *topP, RepetitionPenalty: *penalty,
 		},
 		Seed: *seed,
+		OnToken: func(row int, _ int32) bool {
+			if row == 0 {
+				generated++
+			}
+			return runCtx.Err() == nil
+		},
 	})
+	var nonFinite *gemma3n.NonFiniteLogitsError
+	if errors.As(err, &nonFinite) {
+		return fmt.Errorf("generate: %w; %s", err, nonFiniteCause(b, m, prompts[nonFinite.Row:nonFinite.Row+1]))
+	}
 	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+		return signalled(runCtx, "generate", fmt.Errorf("generate: %w", err))
+	}
+	if sig := stoppedBy(runCtx); sig != nil {
+		return &signalError{sig: sig, msg: fmt.Sprintf("generate: stopped by %s after %d of at most %d new tokens; nothing was printed", signalName(sig), generated, *maxNew)}
 	}
 	if tok != nil {
 		_, err = fmt.Fprintln(ctx.stdout, decision.Finish(strings.TrimSpace(tok.Decode(out[0], true))))
@@ -199,6 +225,10 @@ func readMessages(path string) ([]data.Message, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if i := utf8check.FirstInvalid(raw); i >= 0 {
+		line := bytes.Count(raw[:i], []byte("\n")) + 1
+		return nil, fmt.Errorf("%s:%d: %w", path, line, utf8check.Line(raw[bytes.LastIndexByte(raw[:i], '\n')+1:]))
 	}
 	var msgs []data.Message
 	if err := json.Unmarshal(raw, &msgs); err != nil {

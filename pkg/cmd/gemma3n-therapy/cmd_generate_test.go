@@ -67,7 +67,7 @@ func TestGenerateCommandErrors(t *testing.T) {
 		{"greedy and temperature", []string{"generate", "--model", tinyFixture, "--ids", ids, "--max-new-tokens", "2", "--greedy", "--temperature", "1"}, "excludes"},
 		{"top-k without temperature", []string{"generate", "--model", tinyFixture, "--ids", ids, "--max-new-tokens", "2", "--top-k", "3"}, "temperature"},
 		{"bad dtype", []string{"generate", "--model", tinyFixture, "--ids", ids, "--max-new-tokens", "2", "--dtype", "f16"}, "dtype"},
-		{"id out of range", []string{"generate", "--model", tinyFixture, "--ids", writeIDs(t, [][]int{{2, 9999}}), "--max-new-tokens", "2"}, "row 0, column 1"},
+		{"id out of range", []string{"generate", "--model", tinyFixture, "--ids", writeIDs(t, [][]int{{2, 9999}}), "--max-new-tokens", "2"}, "row 1, column 2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"os"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -39,6 +41,9 @@ func runLogits(ctx *runContext, args []string) error {
 	if *model == "" || *idsPath == "" || *outPath == "" {
 		return errors.New("logits: --model, --ids and --out are required")
 	}
+	if info, err := os.Stat(*outPath); err == nil && info.IsDir() {
+		return fmt.Errorf("logits: --out %s is a directory; give the path of the .safetensors file to write", *outPath)
+	}
 	b, err := backend.New(*backendFlag)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
@@ -51,9 +56,21 @@ func runLogits(ctx *runContext, args []string) error {
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
 	}
+	if err := checkContext(m.Config, "input_ids", ids, 0); err != nil {
+		return fmt.Errorf("logits: %s: %w", *idsPath, err)
+	}
 	logits, loss, err := m.Score(b, ids)
 	if err != nil {
 		return fmt.Errorf("logits: %w", err)
+	}
+	if i, what := firstNonFinite(logits); i >= 0 || math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		where := fmt.Sprintf("the loss is %v", loss)
+		if i >= 0 {
+			dims := logits.Shape().Dimensions // [B, T, V]
+			v, t := dims[2], dims[1]
+			where = fmt.Sprintf("the logits are not finite: row %d, position %d, token id %d is %s", i/(t*v)+1, i/v%t+1, i%v, what)
+		}
+		return fmt.Errorf("logits: %s; %s (nothing was written)", where, nonFiniteCause(b, m, ids))
 	}
 	logitsEntry, err := safetensors.EntryFromTensor("logits", logits, safetensors.F32)
 	if err != nil {

@@ -110,8 +110,8 @@ func TestLogitsCommandErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"missing flags", []string{"logits", "--model", tinyFixture}, "required"},
-		{"unequal rows", []string{"logits", "--model", tinyFixture, "--ids", writeIDs(t, [][]int{{2, 3}, {4}}), "--out", out}, "row 1"},
-		{"id out of range", []string{"logits", "--model", tinyFixture, "--ids", writeIDs(t, [][]int{{2, 512}}), "--out", out}, "column 1"},
+		{"unequal rows", []string{"logits", "--model", tinyFixture, "--ids", writeIDs(t, [][]int{{2, 3}, {4}}), "--out", out}, "row 2 has 1 ids, row 1 has 2"},
+		{"id out of range", []string{"logits", "--model", tinyFixture, "--ids", writeIDs(t, [][]int{{2, 512}}), "--out", out}, "row 1, column 2"},
 		{"bad json", []string{"logits", "--model", tinyFixture, "--ids", bad, "--out", out}, "bad.json"},
 		{"no model", []string{"logits", "--model", filepath.Join(dir, "nope"), "--ids", bad, "--out", out}, "nope"},
 		{"bad backend", []string{"logits", "--backend", "tpu", "--model", tinyFixture, "--ids", bad, "--out", out}, "backend"},

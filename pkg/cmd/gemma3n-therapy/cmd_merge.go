@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/curriculum"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
@@ -50,11 +47,11 @@ func runMerge(ctx *runContext, args []string) error {
 		return errors.New("merge: --max-new-tokens must be ≥ 1")
 	}
 	o.Logger = slog.New(slog.NewTextHandler(ctx.stderr, nil))
-	runCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	runCtx, stop := stopContext()
 	defer stop()
 	res, err := export.Merge(runCtx, o)
 	if err != nil {
-		return err
+		return signalled(runCtx, "merge", err)
 	}
 	w := ctx.stdout
 	fmt.Fprintf(w, "merged %d of %d tensors (%s, %s, %s) into %d file(s)\n", res.MergedTensors, res.Tensors, res.DType, res.Architecture, res.Layout, res.Shards)

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +34,8 @@ func runTrainCurriculum(ctx *runContext, args []string) error {
 			"each from the previous phase's adapter and evaluated on both held-out sets; then DPO and the merge as\n"+
 			"configured. RUN_DIR (default runs/curriculum-YYYYmmdd-HHMMSS) receives config.yaml, data_summary.json,\n"+
 			"metrics.jsonl, phases/NN-name/, dpo/, adapter/, merged/ and summary.json. The last line of stdout is RUN_DIR.\n"+
-			"Ctrl-C stops after the current step; --resume continues from the last checkpoint of the current stage.")
+			"Ctrl-C, SIGTERM or SIGHUP stop after the current step and save it (exit status 128 + the signal number);\n"+
+			"--resume continues from the last checkpoint of the current stage.")
 }
 
 func runTrainSequential(ctx *runContext, args []string) error {
@@ -92,17 +92,23 @@ func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string
 	}
 	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
 
-	// Ctrl-C stops the run after the current step; --resume continues it.
-	runCtx, stop := interruptible()
+	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
+	// save it; --resume continues it.
+	runCtx, stop := stopContext()
 	defer stop()
 	run := curriculum.RunCurriculum
 	if pipeline == curriculum.PipelineSequential {
 		run = curriculum.RunSequential
 	}
+	guard := guardRunDir(o.Out)
 	s, err := run(runCtx, o)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%s: interrupted (continue with --resume --out %s): %w", name, o.Out, err)
+		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
+		if !removed && !slices.Contains(args, "--out") && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--out=") }) {
+			args = append(slices.Clip(args), "--out", o.Out) // the default run directory, named for --resume
+		}
+		if stopped := stoppedRun(runCtx, name, o.Out, args, err, removed); stopped != nil {
+			return stopped
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}

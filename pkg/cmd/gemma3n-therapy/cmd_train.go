@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 
@@ -31,7 +29,8 @@ func runTrainSFT(ctx *runContext, args []string) error {
 		"Supervised fine-tuning of a LoRA adapter on the base model: the configuration of --config, overridden by the\n"+
 			"flags, trains on the train split and evaluates on the validation split of each source. RUN_DIR receives\n"+
 			"config.yaml, data_summary.json, metrics.jsonl, checkpoints/, adapter/ and best_adapter/ (PEFT layout) and\n"+
-			"summary.json; the run directory is printed on stdout at the end. Ctrl-C stops after the current step;\n"+
+			"summary.json; the run directory is printed on stdout at the end. Ctrl-C, SIGTERM or SIGHUP stop after the\n"+
+			"current step and save it (exit status 128 + the signal number);\n"+
 			"--resume continues from the last checkpoint.")
 	var o sft.Options
 	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
@@ -41,6 +40,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly")
+	fs.StringVar(&o.ResumeFrom, "resume-from", "", "continue from this checkpoint of RUN_DIR (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
 	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
 	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after N optimizer steps (default: training_config.yaml)")
@@ -57,16 +57,20 @@ func runTrainSFT(ctx *runContext, args []string) error {
 		return errors.New("train sft: --data and --out are required")
 	}
 	o.Overrides = sets
-	o.SaveOnCancel = true // Ctrl-C keeps every finished step for --resume
+	o.Resume = o.Resume || o.ResumeFrom != ""
+	o.SaveOnCancel = true // a stop signal keeps every finished step for --resume
 	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
 
-	// Ctrl-C stops the run after the current step; --resume continues it.
-	runCtx, stop := interruptible()
+	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
+	// save it; --resume continues it.
+	runCtx, stop := stopContext()
 	defer stop()
+	guard := guardRunDir(o.Out)
 	res, err := sft.Run(runCtx, o)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("train sft: interrupted (continue with --resume): %w", err)
+		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
+		if stopped := stoppedRun(runCtx, "train sft", o.Out, args, err, removed); stopped != nil {
+			return stopped
 		}
 		return fmt.Errorf("train sft: %w", err)
 	}
@@ -106,18 +110,6 @@ func (ctx *runContext) trainingOutput() (logger *slog.Logger, progress io.Writer
 		return logger, f, false
 	}
 	return logger, nil, true
-}
-
-// interruptible returns a context that the first Ctrl-C cancels, so that
-// a run can stop cleanly; the signal's default handling is then restored,
-// so that a second Ctrl-C kills the process.
-func interruptible() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	return ctx, stop
 }
 
 // isTerminalFile reports whether f is a character device (a terminal).

@@ -14,7 +14,7 @@ import (
 // parseInputIDs parses the JSON token-id input of the logits and generate
 // commands, {"input_ids": [[...], ...]}: at least one row, each non-empty,
 // every id in [0, vocabSize). With equalLength, all rows must have the same
-// length. Errors name the row and column.
+// length. Errors name the row and column, counted from 1.
 func parseInputIDs(data []byte, vocabSize int, equalLength bool) ([][]int32, error) {
 	var doc struct {
 		InputIDs [][]json.Number `json:"input_ids"`
@@ -38,16 +38,16 @@ func parseInputIDs(data []byte, vocabSize int, equalLength bool) ([][]int32, err
 	ids := make([][]int32, len(doc.InputIDs))
 	for r, row := range doc.InputIDs {
 		if len(row) == 0 {
-			return nil, fmt.Errorf("input_ids row %d is empty", r)
+			return nil, fmt.Errorf("input_ids row %d is empty", r+1)
 		}
 		if equalLength && len(row) != len(doc.InputIDs[0]) {
-			return nil, fmt.Errorf("input_ids row %d has %d ids, row 0 has %d (rows must have equal length)", r, len(row), len(doc.InputIDs[0]))
+			return nil, fmt.Errorf("input_ids row %d has %d ids, row 1 has %d (rows must have equal length)", r+1, len(row), len(doc.InputIDs[0]))
 		}
 		ids[r] = make([]int32, len(row))
 		for c, num := range row {
 			v, err := num.Int64()
 			if err != nil || v < 0 || v >= int64(vocabSize) || v > math.MaxInt32 {
-				return nil, fmt.Errorf("input_ids row %d, column %d: %s is not a token id in [0, %d)", r, c, num, vocabSize)
+				return nil, fmt.Errorf("input_ids row %d, column %d: %s is not a token id in [0, %d)", r+1, c+1, num, vocabSize)
 			}
 			ids[r][c] = int32(v)
 		}

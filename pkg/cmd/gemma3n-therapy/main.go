@@ -74,7 +74,8 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err)) // 128 + n for a run stopped by signal n
+
 	}
 }
 
