@@ -84,6 +84,24 @@ type Options struct {
 	// Phase names the run in metrics and the progress bar (optional).
 	Phase string
 
+	// Full trains every weight of the model instead of a LoRA adapter
+	// (see full.go): float32 master weights, weight decay on matrices
+	// only, and the run ends with model/ and best_model/, whole model
+	// directories in Hugging Face layout, instead of adapter directories.
+	Full bool
+	// FromScratch (with Full) starts from random weights (gemma3n.NewRandom
+	// with training.seed) of the architecture Model names — a preset, or a
+	// directory of which only config.json is read — instead of its weights.
+	FromScratch bool
+	// LossOn is where the training loss goes: LossOnAssistant (default:
+	// the assistant turns) or LossOnAll (every token after <bos>: language-
+	// model pretraining). Evaluation always measures the assistant turns.
+	LossOn string
+	// SaveDType is the dtype of the weights a full run writes to model/ and
+	// best_model/: "float32" (default: the master weights as they are) or
+	// "bfloat16".
+	SaveDType string
+
 	// BackendInstance, when set, is used instead of creating a backend from
 	// the configuration (notebooks and tests share one).
 	BackendInstance compute.Backend
@@ -234,11 +252,14 @@ func (opts *Options) check() error {
 	case opts.Out == "":
 		return errors.New("no run directory (Out) given")
 	case opts.Data == "" && opts.Conversations == nil:
-		return errors.New("no training data: want counselchat, annomi, both or a JSONL file of conversations")
+		return errors.New("no training data: want counselchat, annomi, both, corpus or a JSONL file of conversations")
 	case opts.Data != "" && opts.Conversations != nil:
 		return errors.New("give either Data or Conversations, not both")
 	case opts.MaxEvalExamples < 0:
 		return fmt.Errorf("max eval examples %d must be ≥ 0", opts.MaxEvalExamples)
 	}
-	return nil
+	if _, err := parseSaveDType(opts.SaveDType); err != nil {
+		return err
+	}
+	return checkFullOptions(opts)
 }
