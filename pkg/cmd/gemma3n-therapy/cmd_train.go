@@ -91,6 +91,13 @@ func printTrainSummary(w io.Writer, res *sft.Result) {
 	for _, name := range names {
 		fmt.Fprintf(w, "eval loss %s %.4f\n", name, s.FinalEvalLoss[name])
 	}
+	if s.Full {
+		fmt.Fprintf(w, "model: %s (%s)\n", s.SavedModel, s.SaveDType)
+		if s.BestSavedModel != "" && s.BestStep != nil && s.BestEvalLoss != nil {
+			fmt.Fprintf(w, "best model: %s (step %d, %s loss %.4f)\n", s.BestSavedModel, *s.BestStep, s.BestEvalSet, *s.BestEvalLoss)
+		}
+		return
+	}
 	fmt.Fprintf(w, "adapter: %s\n", s.Adapter)
 	if s.BestAdapter != "" && s.BestStep != nil && s.BestEvalLoss != nil {
 		fmt.Fprintf(w, "best adapter: %s (step %d, %s loss %.4f)\n", s.BestAdapter, *s.BestStep, s.BestEvalSet, *s.BestEvalLoss)
