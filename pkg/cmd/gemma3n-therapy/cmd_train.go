@@ -34,7 +34,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 			"summary.json; the run directory is printed on stdout at the end. Ctrl-C stops after the current step;\n"+
 			"--resume continues from the last checkpoint.")
 	var o sft.Options
-	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
+	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or a preset: mini, tiny (default: model_config.yaml, mini)")
 	fs.StringVar(&o.Data, "data", "", "counselchat, annomi, both, or a JSONL file of {\"messages\": [...]} conversations (required)")
 	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the repository's configs/, found from the working directory)")
 	fs.StringVar(&o.Out, "out", "", "run directory (required)")
