@@ -1,6 +1,7 @@
 package pretrain
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -23,11 +24,14 @@ const (
 // scores. README.md is rendered from it (Render), so the model card's
 // numbers always come from the measurements.
 type Card struct {
-	Preset       string          `json:"preset"`
-	Created      string          `json:"created"` // UTC, RFC 3339
-	Parameters   int64           `json:"parameters"`
-	ParamGroups  ParamGroups     `json:"parameter_groups"`
-	Config       *gemma3n.Config `json:"config"`
+	Preset      string      `json:"preset"`
+	Created     string      `json:"created"` // UTC, RFC 3339
+	Parameters  int64       `json:"parameters"`
+	ParamGroups ParamGroups `json:"parameter_groups"`
+	// Config is the architecture; card.json holds it as config.json does
+	// (RawConfig, the Hugging Face layout).
+	Config       *gemma3n.Config `json:"-"`
+	RawConfig    json.RawMessage `json:"config"`
 	WeightsDType string          `json:"weights_dtype"`
 	Data         DataCard        `json:"data"`
 	Training     TrainingCard    `json:"training"`
@@ -35,8 +39,10 @@ type Card struct {
 	// on the assistant tokens of each split and source (sft.HeldOutLoss).
 	Losses []sft.LossResult `json:"losses"`
 	// TrainLimit is the number of training examples per source scored for
-	// the train rows of Losses (spread evenly; 0: all).
-	TrainLimit int `json:"train_limit"`
+	// the train rows of Losses (spread evenly; 0: all); HeldOutLimit the
+	// same for the validation and test rows (0: all, as shipped).
+	TrainLimit   int `json:"train_limit"`
+	HeldOutLimit int `json:"held_out_limit,omitempty"`
 	// Samples are greedy replies to validation prompts, through the safety gate.
 	Samples []Sample `json:"samples"`
 	// Reproduction is the result of rebuilding the model from scratch and
@@ -154,6 +160,8 @@ func (c *Card) Render() string {
 		split := l.Split
 		if split == "train" && c.TrainLimit > 0 {
 			split = fmt.Sprintf("train (%d spread examples)", c.TrainLimit)
+		} else if split != "train" && c.HeldOutLimit > 0 {
+			split = fmt.Sprintf("%s (%d spread examples)", split, c.HeldOutLimit)
 		}
 		p("| %s | %s | %d | %.0f | **%.3f** | %.1f | %.3f |\n", split, l.Source, l.Examples, l.Targets, l.Loss, math.Exp(l.Loss), l.Accuracy)
 	}

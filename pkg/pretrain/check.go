@@ -61,7 +61,7 @@ func Check(ctx stdcontext.Context, opts CheckOptions) (*Reproduction, error) {
 	}
 	rebuilt, err := Ship(ctx, ShipOptions{
 		Run: opts.Run, Out: out, Preset: opts.Preset, Command: opts.Command, Samples: -1,
-		TrainLimit: shippedCard.TrainLimit, BackendInstance: opts.BackendInstance, Logger: opts.Logger,
+		TrainLimit: shippedCard.TrainLimit, HeldOutLimit: shippedCard.HeldOutLimit, BackendInstance: opts.BackendInstance, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: check: %w", err)

@@ -54,9 +54,11 @@ type ShipOptions struct {
 	// Command is how the run was made, for the card (e.g. "make pretrain").
 	Command string
 	// TrainLimit is the number of training examples per source scored for
-	// the card (default DefaultTrainLimit); Samples the sample replies per
-	// source (default DefaultSamples; negative: none).
-	TrainLimit, Samples int
+	// the card (default DefaultTrainLimit); HeldOutLimit the same for the
+	// validation and test splits (default 0: all of them, as the shipped
+	// card has it); Samples the sample replies per source (default
+	// DefaultSamples; negative: none).
+	TrainLimit, HeldOutLimit, Samples int
 	// BackendInstance runs the measurements (default: the run's backend).
 	BackendInstance compute.Backend
 	Logger          *slog.Logger
@@ -142,7 +144,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 	card := &Card{
 		Preset: preset, Created: time.Now().UTC().Format(time.RFC3339), Config: shipped.Config,
 		Parameters: shipped.Config.NumParameters(), ParamGroups: paramGroups(shipped.Config), WeightsDType: config.DTypeBFloat16,
-		TrainLimit: opts.TrainLimit,
+		TrainLimit: opts.TrainLimit, HeldOutLimit: opts.HeldOutLimit,
 	}
 	if card.TrainLimit == 0 {
 		card.TrainLimit = DefaultTrainLimit
@@ -154,7 +156,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 
 	start := time.Now()
 	held, err := sft.HeldOutLoss(ctx, sft.LossOptions{
-		ConfigPath: runCfgPath, ModelInstance: shipped, Tokenizer: tok,
+		ConfigPath: runCfgPath, ModelInstance: shipped, Tokenizer: tok, Limit: opts.HeldOutLimit,
 		Splits: []data.Split{data.SplitValidation, data.SplitTest}, BackendInstance: b, Logger: logger,
 	})
 	if err != nil {
@@ -333,6 +335,11 @@ func Machine() string {
 
 // writeCard writes card.json and README.md into dir.
 func writeCard(dir string, c *Card) error {
+	raw, err := c.Config.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	c.RawConfig = raw
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
@@ -349,9 +356,14 @@ func ReadCard(dir string) (*Card, error) {
 	if err := readJSON(filepath.Join(dir, CardFileName), &c); err != nil {
 		return nil, err
 	}
-	if c.Config == nil {
+	if len(c.RawConfig) == 0 {
 		return nil, fmt.Errorf("%s: no config", filepath.Join(dir, CardFileName))
 	}
+	cfg, err := gemma3n.ParseConfig(c.RawConfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: config: %w", filepath.Join(dir, CardFileName), err)
+	}
+	c.Config = cfg
 	return &c, nil
 }
 
