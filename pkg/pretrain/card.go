@@ -43,6 +43,11 @@ type Card struct {
 	// same for the validation and test rows (0: all, as shipped).
 	TrainLimit   int `json:"train_limit"`
 	HeldOutLimit int `json:"held_out_limit,omitempty"`
+	// Quick are the validation losses on QuickLimit spread examples per
+	// source: cheap enough for a test to measure again and compare, which
+	// ties the embedded weights to this card.
+	Quick      []sft.LossResult `json:"quick_validation"`
+	QuickLimit int              `json:"quick_limit"`
 	// Samples are greedy replies to validation prompts, through the safety gate.
 	Samples []Sample `json:"samples"`
 	// Reproduction is the result of rebuilding the model from scratch and

@@ -102,6 +102,11 @@ func TestShipAndCheck(t *testing.T) {
 	if err != nil || back.Loss("test", "counselchat") != card.Loss("test", "counselchat") {
 		t.Errorf("card.json: %v", err)
 	}
+	// The quick losses measure again from the shipped files alone.
+	if len(card.Quick) != 2 || card.QuickLimit != QuickLimit {
+		t.Errorf("quick losses %+v (limit %d)", card.Quick, card.QuickLimit)
+	}
+	checkQuick(t, back, m)
 
 	// The same run checked against the shipped model: identical.
 	r, err := Check(context.Background(), CheckOptions{
@@ -153,5 +158,23 @@ func TestShipRejects(t *testing.T) {
 				t.Errorf("got %v, want an error mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// checkQuick measures a card's quick validation losses again on m.
+func checkQuick(t *testing.T, card *Card, m *gemma3n.Model) {
+	t.Helper()
+	quick, err := QuickLosses(context.Background(), card, m, testutil.Backend(t), testutil.QuietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(quick) != len(card.Quick) {
+		t.Fatalf("%d quick losses, the card has %d", len(quick), len(card.Quick))
+	}
+	for i, q := range quick {
+		want := card.Quick[i]
+		if q.Source != want.Source || q.Examples != want.Examples || math.Abs(q.Loss-want.Loss) > 1e-4 {
+			t.Errorf("quick loss %+v, the card says %+v", q, want)
+		}
 	}
 }

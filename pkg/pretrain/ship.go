@@ -32,6 +32,9 @@ import (
 const (
 	DefaultTrainLimit = 256 // training examples per source scored for the card
 	DefaultSamples    = 2   // sample replies per source
+	// QuickLimit is the number of validation examples per source of the
+	// card's quick losses (Card.Quick).
+	QuickLimit = 24
 	// DefaultTolerance is the largest difference of validation loss (nats)
 	// between a rebuild and the shipped model that Check accepts.
 	DefaultTolerance = 0.05
@@ -170,6 +173,10 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	card.Losses = append(trainLoss, held...)
+	card.QuickLimit = QuickLimit
+	if card.Quick, err = QuickLosses(ctx, card, shipped, b, logger); err != nil {
+		return nil, fmt.Errorf("pretrain: ship: %w", err)
+	}
 	logger.Info("pretrain: losses measured", "seconds", time.Since(start).Seconds())
 
 	if n := opts.Samples; n >= 0 {
@@ -188,6 +195,28 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 	}
 	logger.Info("pretrain: shipped", "dir", opts.Out, "parameters", card.Parameters)
 	return card, nil
+}
+
+// QuickLosses measures a model's validation loss on card.QuickLimit
+// spread examples per source, with the repository's configs (found from
+// the working directory) set to the card's data settings, so that a test
+// can measure the shipped model again without its training run.
+func QuickLosses(ctx stdcontext.Context, card *Card, m *gemma3n.Model, b compute.Backend, logger *slog.Logger) ([]sft.LossResult, error) {
+	d := card.Data
+	ratios := strings.Split(d.Ratios, "/")
+	if len(ratios) != 3 {
+		return nil, fmt.Errorf("card: split ratios %q: want train/validation/test", d.Ratios)
+	}
+	n := d.MaxSeqLength
+	return sft.HeldOutLoss(ctx, sft.LossOptions{
+		Overrides: []string{
+			fmt.Sprintf("model.max_seq_length=%d", n), fmt.Sprintf("data.debug.max_seq_length=%d", n),
+			fmt.Sprintf("dpo.max_length=%d", n), fmt.Sprintf("dpo.max_prompt_length=%d", n/2),
+			fmt.Sprintf("data.seed=%d", d.Seed), "data.splits.train=" + ratios[0], "data.splits.validation=" + ratios[1], "data.splits.test=" + ratios[2],
+			"data.annomi.quality_filter=" + d.Quality, fmt.Sprintf("data.annomi.context_turns=%d", d.ContextTurns),
+		},
+		ModelInstance: m, Limit: card.QuickLimit, Splits: []data.Split{data.SplitValidation}, BackendInstance: b, Logger: logger,
+	})
 }
 
 // paramGroups splits the parameter count of cfg.
