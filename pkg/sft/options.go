@@ -33,9 +33,10 @@ type Options struct {
 	// fields below and after Debug, so they win over both.
 	Overrides []string
 
-	// Model overrides model.model_name_or_path: a preset name ("tiny": the
-	// full-vocabulary random-init tiny Gemma 3n, seed 0), a model directory
-	// or a Hugging Face repo id (downloaded through package hub).
+	// Model overrides model.model_name_or_path: a preset name ("mini": the
+	// embedded pretrained default; "tiny": a random-init Gemma 3n, seed 0),
+	// a model directory or a Hugging Face repo id (downloaded through
+	// package hub).
 	Model string
 	// DType overrides model.dtype ("float32" or "bfloat16") and sets
 	// training.bf16 to match.
@@ -45,10 +46,11 @@ type Options struct {
 	// MaxSteps overrides training.max_steps when > 0.
 	MaxSteps int
 
-	// Data is "counselchat", "annomi", "both" or a JSONL file of
-	// conversations (data.LoadConversations). Conversations of a file are
-	// split by their "split" field, or, when none has one, by group with
-	// the splits and seed of data.yaml.
+	// Data is "counselchat", "annomi", "both", "corpus" (DataCorpus: the
+	// training splits of both for language-model pretraining) or a JSONL
+	// file of conversations (data.LoadConversations). Conversations of a
+	// file are split by their "split" field, or, when none has one, by
+	// group with the splits and seed of data.yaml.
 	Data string
 	// Conversations, when not nil, are trained instead of Data (with the
 	// rules of a JSONL file). The curriculum passes its mixes this way.
