@@ -24,17 +24,17 @@ build:
 	$(GO) build -o $(BIN) ./pkg/cmd/gemma3n-therapy
 
 # The main job on the embedded default: the debug-size curriculum (five phases, DPO, merge) on
-# the shipped data and the built-in tiny Gemma 3n, on the CPU (about 4 minutes on 2 cores).
-# The tiny model is random-init and LoRA moves its loss only a little (it starts near
-# ln 8192), so each phase trains its 20 examples as one batch for 4 epochs at scaled-up
-# learning rates: every step sees the same data and the fall within each phase is steady.
-# The run directory goes under runs/ and is the last line printed.
-TRAIN_FLAGS ?= --model tiny --debug --dtype float32 --lr-scale 100 --epochs 4 --max-eval-examples 16 \
-	--dpo-max-steps 4 --verify-merge --set data.debug.max_seq_length=128 \
-	--set training.per_device_train_batch_size=20 --set training.gradient_accumulation_steps=1 \
-	--set training.warmup_ratio=0 --set training.logging_steps=1 --set lora.lora_dropout=0 \
-	--set dpo.per_device_train_batch_size=8 --set dpo.gradient_accumulation_steps=1 \
-	--set dpo.num_train_epochs=4 --set dpo.learning_rate=5e-5 --set dpo.warmup_ratio=0
+# the shipped data and the built-in pretrained mini Gemma 3n (pkg/gemma3n/assets/mini), on the
+# CPU, at the configuration's own learning rates. Each phase trains its 20 examples once (the
+# phases' epochs) in batches of 4 rows of 128 tokens, packed; evaluation batches of 8 keep one
+# graph shape per phase; DPO takes two steps of 4 pairs of at most 128 tokens. The run directory
+# goes under runs/ and is the last line printed.
+TRAIN_FLAGS ?= --model mini --debug --dtype float32 --max-eval-examples 16 \
+	--dpo-max-steps 2 --verify-merge --set data.debug.max_seq_length=128 --set training.packing=true \
+	--set training.per_device_train_batch_size=4 --set training.gradient_accumulation_steps=1 \
+	--set training.per_device_eval_batch_size=8 --set training.warmup_ratio=0 --set training.logging_steps=1 \
+	--set lora.lora_dropout=0 --set dpo.per_device_train_batch_size=4 --set dpo.gradient_accumulation_steps=1 \
+	--set dpo.warmup_ratio=0 --set dpo.max_length=128 --set dpo.max_prompt_length=64
 train: build
 	./$(BIN) train curriculum $(TRAIN_FLAGS) --out runs/curriculum-$$(date +%Y%m%d-%H%M%S)
 
