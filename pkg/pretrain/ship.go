@@ -23,6 +23,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/eval"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -329,7 +330,7 @@ func samples(ctx stdcontext.Context, cfgPath string, m *gemma3n.Model, tok *toke
 	var out []Sample
 	for _, e := range rep.Examples {
 		s := Sample{Source: e.Source, ID: e.ID, Prompt: e.Context, Reference: e.Reference, Reply: e.Generated, Stopped: e.Stopped}
-		if e.Safety != nil && e.Safety.Action != "" && string(e.Safety.Action) != "none" {
+		if e.Safety != nil && e.Safety.Action != "" && e.Safety.Action != safety.Respond {
 			s.Safety = string(e.Safety.Action)
 		}
 		out = append(out, s)
