@@ -97,8 +97,21 @@ type TrainingCard struct {
 	TokensPerSec   float64 `json:"tokens_per_sec"`
 	FinalTrainLoss float64 `json:"final_train_loss"` // mean of the last logged steps (all tokens)
 	FinalLossSteps int     `json:"final_train_loss_steps"`
-	Backend        string  `json:"backend"`
-	Machine        string  `json:"machine"`
+	// Curve is the run's learning curve: every logged step's training loss
+	// (all tokens) and every evaluation (assistant tokens, the first
+	// examples of each validation set), from its metrics.jsonl.
+	Curve   []CurvePoint `json:"curve"`
+	Backend string       `json:"backend"`
+	Machine string       `json:"machine"`
+}
+
+// CurvePoint is one record of a training run's metrics: a logged step
+// (Set empty) or an evaluation on the validation set Set.
+type CurvePoint struct {
+	Step   int     `json:"step"`
+	Tokens int64   `json:"tokens,omitempty"` // trained so far (logged steps)
+	Set    string  `json:"set,omitempty"`
+	Loss   float64 `json:"loss"`
 }
 
 // Sample is one generated reply.
@@ -171,6 +184,19 @@ func (c *Card) Render() string {
 		p("| %s | %s | %d | %.0f | **%.3f** | %.1f | %.3f |\n", split, l.Source, l.Examples, l.Targets, l.Loss, math.Exp(l.Loss), l.Accuracy)
 	}
 	p("\nFinal training loss (all tokens, mean of the last %d logged steps): %.3f.\n\n", c.Training.FinalLossSteps, c.Training.FinalTrainLoss)
+	if rows := c.evalRows(); len(rows) > 0 {
+		p("Learning curve: the loss on the assistant tokens of the first validation examples of each set, as the run\n")
+		p("evaluated it (float32 weights), and the training loss of the step (all tokens):\n\n")
+		p("| step | tokens | training loss | %s |\n|---:|---:|---:|%s\n", strings.Join(rows[0].sets, " | "), strings.Repeat("---:|", len(rows[0].sets)))
+		for _, r := range rows {
+			p("| %d | %d | %.3f |", r.step, r.tokens, r.train)
+			for _, l := range r.losses {
+				p(" %.3f |", l)
+			}
+			p("\n")
+		}
+		p("\n")
+	}
 
 	p("## Architecture\n\n")
 	p("The Gemma 3n text decoder of `pkg/gemma3n` (Hugging Face `Gemma3nForCausalLM`), preset `%s` (`gemma3n.Preset`):\n\n", c.Preset)
@@ -287,4 +313,32 @@ func clip(text string, n int) string {
 		return string(r)
 	}
 	return string(r[:n]) + " …"
+}
+
+// evalRow is one evaluation step of the learning curve.
+type evalRow struct {
+	step   int
+	tokens int64
+	train  float64
+	sets   []string
+	losses []float64
+}
+
+// evalRows groups the curve's evaluations by step, with the training loss
+// and tokens of the step logged last before them.
+func (c *Card) evalRows() []evalRow {
+	var rows []evalRow
+	var last CurvePoint
+	for _, pt := range c.Training.Curve {
+		if pt.Set == "" {
+			last = pt
+			continue
+		}
+		if len(rows) == 0 || rows[len(rows)-1].step != pt.Step {
+			rows = append(rows, evalRow{step: pt.Step, tokens: last.Tokens, train: last.Loss})
+		}
+		r := &rows[len(rows)-1]
+		r.sets, r.losses = append(r.sets, pt.Set), append(r.losses, pt.Loss)
+	}
+	return rows
 }

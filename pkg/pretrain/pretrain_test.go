@@ -89,11 +89,22 @@ func TestShipAndCheck(t *testing.T) {
 		card.Data.Data != sft.DataCorpus || len(card.Data.Train) != 2 || card.Training.FinalLossSteps != 3 || len(card.Samples) != 2 {
 		t.Errorf("card: training %+v, data %+v, %d samples", card.Training, card.Data, len(card.Samples))
 	}
+	var trainPoints, evalPoints int
+	for _, pt := range card.Training.Curve {
+		if pt.Set == "" {
+			trainPoints++
+		} else {
+			evalPoints++
+		}
+	}
+	if trainPoints != 3 || evalPoints != 2 {
+		t.Errorf("learning curve: %d steps and %d evaluations, want 3 and 2: %+v", trainPoints, evalPoints, card.Training.Curve)
+	}
 	readme, err := os.ReadFile(filepath.Join(shipped, ReadmeFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"go test", "annomi-sessions", "Not yet checked", "MIT", "Public Domain", strings.Split(card.Render(), "\n")[0]} {
+	for _, want := range []string{"go test", "annomi-sessions", "Not yet checked", "MIT", "Public Domain", "| 3 | 1536 |", strings.Split(card.Render(), "\n")[0]} {
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md lacks %q", want)
 		}

@@ -259,9 +259,15 @@ func dataCard(cfg *config.All, ds *sft.DataSummary, sum *sft.Summary) DataCard {
 
 func trainingCard(opts ShipOptions, cfg *config.All, sum *sft.Summary, d *DataCard) (TrainingCard, error) {
 	t := cfg.Training
-	steps, err := trainLosses(filepath.Join(opts.Run, train.MetricsFileName))
+	curve, err := readCurve(filepath.Join(opts.Run, train.MetricsFileName))
 	if err != nil {
 		return TrainingCard{}, err
+	}
+	var steps []float64
+	for _, p := range curve {
+		if p.Set == "" {
+			steps = append(steps, p.Loss)
+		}
 	}
 	tc := TrainingCard{
 		Command: opts.Command, Seed: t.Seed, Steps: sum.Steps, Tokens: sum.Tokens,
@@ -285,17 +291,19 @@ func trainingCard(opts ShipOptions, cfg *config.All, sum *sft.Summary, d *DataCa
 		}
 		tc.FinalTrainLoss, tc.FinalLossSteps = total/float64(n), n
 	}
+	tc.Curve = curve
 	return tc, nil
 }
 
-// trainLosses reads the losses of the applied training steps of a metrics log.
-func trainLosses(path string) ([]float64, error) {
+// readCurve reads the logged (applied) training steps and the evaluations
+// of a metrics log.
+func readCurve(path string) ([]CurvePoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []float64
+	var out []CurvePoint
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for line := 1; sc.Scan(); line++ {
@@ -303,15 +311,22 @@ func trainLosses(path string) ([]float64, error) {
 			continue
 		}
 		var r struct {
-			Kind    string   `json:"kind"`
-			Loss    *float64 `json:"loss"`
-			Skipped bool     `json:"skipped"`
+			Kind     string   `json:"kind"`
+			Step     int      `json:"step"`
+			Tokens   int64    `json:"tokens"`
+			Loss     *float64 `json:"loss"`
+			Skipped  bool     `json:"skipped"`
+			EvalSet  string   `json:"eval_set"`
+			EvalLoss *float64 `json:"eval_loss"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		if r.Kind == "train" && r.Loss != nil && !r.Skipped {
-			out = append(out, *r.Loss)
+		switch {
+		case r.Kind == "train" && r.Loss != nil && !r.Skipped:
+			out = append(out, CurvePoint{Step: r.Step, Tokens: r.Tokens, Loss: *r.Loss})
+		case r.Kind == "eval" && r.EvalLoss != nil && r.EvalSet != "":
+			out = append(out, CurvePoint{Step: r.Step, Set: r.EvalSet, Loss: *r.EvalLoss})
 		}
 	}
 	return out, sc.Err()
