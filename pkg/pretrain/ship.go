@@ -397,16 +397,27 @@ func writeCard(dir string, c *Card) error {
 
 // ReadCard reads the card.json of a shipped model directory.
 func ReadCard(dir string) (*Card, error) {
-	var c Card
-	if err := readJSON(filepath.Join(dir, CardFileName), &c); err != nil {
+	path := filepath.Join(dir, CardFileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
 		return nil, err
 	}
+	return ParseCard(path, b)
+}
+
+// ParseCard decodes a card.json (name stands for it in errors), e.g. the
+// embedded one of the mini preset (gemma3n.PretrainedFile).
+func ParseCard(name string, b []byte) (*Card, error) {
+	var c Card
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	if len(c.RawConfig) == 0 {
-		return nil, fmt.Errorf("%s: no config", filepath.Join(dir, CardFileName))
+		return nil, fmt.Errorf("%s: no config", name)
 	}
 	cfg, err := gemma3n.ParseConfig(c.RawConfig)
 	if err != nil {
-		return nil, fmt.Errorf("%s: config: %w", filepath.Join(dir, CardFileName), err)
+		return nil, fmt.Errorf("%s: config: %w", name, err)
 	}
 	c.Config = cfg
 	return &c, nil
