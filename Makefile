@@ -16,7 +16,7 @@ export GOEXPERIMENT := simd
 # notebooks get it from here.
 export GODEBUG := asyncpreemptoff=1
 
-.PHONY: all build train test test-short lint fuzz clean llamacpp-deps
+.PHONY: all build train pretrain pretrain-check test test-short lint fuzz clean llamacpp-deps
 
 all: build
 
@@ -24,19 +24,49 @@ build:
 	$(GO) build -o $(BIN) ./pkg/cmd/gemma3n-therapy
 
 # The main job on the embedded default: the debug-size curriculum (five phases, DPO, merge) on
-# the shipped data and the built-in tiny Gemma 3n, on the CPU (about 4 minutes on 2 cores).
-# The tiny model is random-init and LoRA moves its loss only a little (it starts near
-# ln 8192), so each phase trains its 20 examples as one batch for 4 epochs at scaled-up
-# learning rates: every step sees the same data and the fall within each phase is steady.
-# The run directory goes under runs/ and is the last line printed.
-TRAIN_FLAGS ?= --model tiny --debug --dtype float32 --lr-scale 100 --epochs 4 --max-eval-examples 16 \
-	--dpo-max-steps 4 --verify-merge --set data.debug.max_seq_length=128 \
-	--set training.per_device_train_batch_size=20 --set training.gradient_accumulation_steps=1 \
-	--set training.warmup_ratio=0 --set training.logging_steps=1 --set lora.lora_dropout=0 \
-	--set dpo.per_device_train_batch_size=8 --set dpo.gradient_accumulation_steps=1 \
-	--set dpo.num_train_epochs=4 --set dpo.learning_rate=5e-5 --set dpo.warmup_ratio=0
+# the shipped data and the built-in pretrained mini Gemma 3n (pkg/gemma3n/assets/mini), on the
+# CPU, at the configuration's own learning rates. Each phase trains its 20 examples once (the
+# phases' epochs) in batches of 4 rows of 128 tokens, packed; evaluation batches of 8 keep one
+# graph shape per phase; DPO takes two steps of 4 pairs of at most 128 tokens. The run directory
+# goes under runs/ and is the last line printed.
+TRAIN_FLAGS ?= --model mini --debug --dtype float32 --max-eval-examples 16 \
+	--dpo-max-steps 2 --verify-merge --set data.debug.max_seq_length=128 --set training.packing=true \
+	--set training.per_device_train_batch_size=4 --set training.gradient_accumulation_steps=1 \
+	--set training.per_device_eval_batch_size=8 --set training.warmup_ratio=0 --set training.logging_steps=1 \
+	--set lora.lora_dropout=0 --set dpo.per_device_train_batch_size=4 --set dpo.gradient_accumulation_steps=1 \
+	--set dpo.warmup_ratio=0 --set dpo.max_length=128 --set dpo.max_prompt_length=64
 train: build
 	./$(BIN) train curriculum $(TRAIN_FLAGS) --out runs/curriculum-$$(date +%Y%m%d-%H%M%S)
+
+# The embedded default model (preset mini, pkg/gemma3n/assets/mini, embedded by the next build): a
+# small Gemma 3n trained from random weights (seed training.seed = 42) on the training splits of the
+# shipped corpora, on the CPU (about an hour on 2 idle cores), then shipped in bfloat16 with its model
+# card. Resumable: an interrupted `make pretrain` continues from its last checkpoint in PRETRAIN_RUN
+# (delete that directory to start over). Not part of `make test`.
+PRETRAIN_RUN   ?= runs/pretrain-mini
+PRETRAIN_FLAGS ?= --model mini --from-scratch --data corpus --loss-on all \
+	--max-steps 800 --max-eval-examples 64 \
+	--set model.max_seq_length=512 --set training.packing=true \
+	--set training.per_device_train_batch_size=4 --set training.gradient_accumulation_steps=1 \
+	--set training.learning_rate=3e-3 --set training.warmup_steps=30 --set training.weight_decay=0.1 \
+	--set training.logging_steps=5 --set training.eval_steps=200 --set training.save_steps=50 \
+	--set training.save_total_limit=2 --set training.early_stopping_patience=0 \
+	--set training.per_device_eval_batch_size=8 \
+	--set dpo.max_length=512 --set dpo.max_prompt_length=256
+PRETRAIN_CMD    = gemma3n-therapy train full $(PRETRAIN_FLAGS)
+pretrain: build
+	./$(BIN) train full $(PRETRAIN_FLAGS) --resume --out $(PRETRAIN_RUN)
+	./$(BIN) pretrain ship --run $(PRETRAIN_RUN) --out pkg/gemma3n/assets/mini \
+	  --command "make pretrain  # $(PRETRAIN_CMD) --resume --out $(PRETRAIN_RUN)"
+	$(MAKE) build
+
+# Rebuild the default model from scratch in another run directory and compare its validation loss
+# with the shipped model's (tolerance 0.05 nats); the result goes into the model card.
+PRETRAIN_CHECK_RUN ?= runs/pretrain-check
+pretrain-check: build
+	./$(BIN) train full $(PRETRAIN_FLAGS) --resume --out $(PRETRAIN_CHECK_RUN)
+	./$(BIN) pretrain check --run $(PRETRAIN_CHECK_RUN) --shipped pkg/gemma3n/assets/mini --record \
+	  --command "make pretrain-check  # $(PRETRAIN_CMD) --resume --out $(PRETRAIN_CHECK_RUN)"
 
 # The test command of the README; .ci/run calls exactly this.
 # It also executes every notebook headless (notebooks-check, notebooks/notebooks.mk), which

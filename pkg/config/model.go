@@ -4,8 +4,9 @@ import "strings"
 
 // Model configures the base checkpoint (model_config.yaml).
 type Model struct {
-	// NameOrPath is a local model directory or a Hugging Face repo id
-	// "org/name[@revision]" (see package hub).
+	// NameOrPath is a preset of package gemma3n (the default: "mini", the
+	// embedded pretrained model), a local model directory or a Hugging Face
+	// repo id "org/name[@revision]" (see package hub).
 	NameOrPath string `yaml:"model_name_or_path"`
 	// DType of the frozen base weights: "bfloat16" or "float32".
 	DType string `yaml:"dtype"`
@@ -42,7 +43,7 @@ const (
 // DefaultModel returns the values of the shipped model_config.yaml.
 func DefaultModel() Model {
 	return Model{
-		NameOrPath:   "google/gemma-3n-E2B-it",
+		NameOrPath:   "mini",
 		DType:        DTypeBFloat16,
 		Backend:      "",
 		MaxSeqLength: 2048,

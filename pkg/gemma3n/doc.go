@@ -17,8 +17,11 @@
 //
 // Load reads a checkpoint directory (official multimodal or text-only
 // layout), NewRandom initialises one, Open accepts either a directory or a
-// preset name ("tiny", the embedded default model with the compact 8192-token
-// vocabulary; "e2b"), and Save writes a directory transformers reads.
+// preset name ("mini", the embedded default model, pretrained on the
+// corpora's training splits, whose bfloat16 weights are embedded in the
+// binary (assets/mini, with its model card); "tiny", a random-init model for
+// tests; both on the compact 8192-token vocabulary; "e2b"), and Save and
+// SaveAs write a directory transformers reads.
 // Weights live in a GoMLX model.Store at paths that mirror the HF names:
 // "layers.3.self_attn.q_proj.weight" is the variable at
 // "/layers/3/self_attn/q_proj/weight" (see VariablePath). Base weights are

@@ -11,6 +11,7 @@ import (
 var presets = map[string]func() *Config{
 	"tiny":     tinyConfig,
 	"tiny-e2b": tinyE2BConfig,
+	MiniName:   miniConfig,
 	"e2b":      E2BConfig,
 }
 
@@ -26,14 +27,17 @@ func PresetNames() []string {
 
 // Preset returns a copy of a built-in configuration:
 //
-//   - "tiny": the project's embedded default model, a small random-init
-//     Gemma 3n that exercises every component (see tinyConfig).
+//   - "mini": the project's embedded default model, a small Gemma 3n with
+//     every component, pretrained on the training splits of the shipped
+//     corpora; Open loads its embedded weights (see miniConfig).
+//   - "tiny": a smaller random-init Gemma 3n that exercises every
+//     component, for fast tests (see tinyConfig).
 //   - "tiny-e2b": E2B's depth and layout at a tiny width (see
 //     tinyE2BConfig), for checking exports against runtimes that hard-code
 //     parts of E2B's layout (llama.cpp).
 //   - "e2b": the text configuration of google/gemma-3n-E2B-it (spec §1.4).
 func Preset(name string) (*Config, error) {
-	mk, ok := presets[strings.ToLower(name)]
+	mk, ok := presets[normalizePreset(name)]
 	if !ok {
 		return nil, fmt.Errorf("unknown gemma3n preset %q (have %s)", name, strings.Join(PresetNames(), ", "))
 	}
@@ -42,21 +46,25 @@ func Preset(name string) (*Config, error) {
 
 // IsPreset reports whether name names a built-in configuration.
 func IsPreset(name string) bool {
-	_, ok := presets[strings.ToLower(name)]
+	_, ok := presets[normalizePreset(name)]
 	return ok
 }
+
+// normalizePreset is the key of a preset name: names are case-insensitive.
+func normalizePreset(name string) string { return strings.ToLower(name) }
 
 // TinyVocabSize is the vocabulary of the tiny preset; it equals
 // tokenizer.TinyVocabSize (checked by a test in pkg/sft, which sees both).
 const TinyVocabSize = 8192
 
-// tinyConfig is the embedded default model: hidden size 64 and 4 layers
+// tinyConfig is the random-init smoke-scale model: hidden size 64 and 4 layers
 // over a compact 8,192-id vocabulary (TinyVocabSize), the size of the tiny
 // tokenizer that pkg/tokenizer derives from Gemma's for this preset
 // (tokenizer.Tiny: Gemma's specials at their ids, byte fallback, the
 // corpus's most frequent Gemma tokens). With the full 262,144-id vocabulary
 // the LM head and loss dominated every CPU step (10–20 s per step); with
-// 8,192 ids a debug run trains in seconds. It is a smoke-scale model: real
+// 8,192 ids a debug run trains in seconds. It is a smoke-scale model for
+// tests (random weights cannot model text: see mini for the default); real
 // runs load google/gemma-3n-E2B-it with its own tokenizer.
 //
 // Layout: sliding, full, sliding, full; the last two layers are KV-shared
@@ -152,5 +160,35 @@ func tinyE2BConfig() *Config {
 	c.SlidingWindow = 16
 	c.MaxPositionEmbeddings = 4096
 	c.TorchDType = "float32"
+	return c
+}
+
+// miniConfig is the architecture of the embedded default model (MiniName),
+// sized so that pretraining it on the training splits of the shipped
+// corpora takes about an hour on two CPU cores (make pretrain; its model
+// card is assets/mini/README.md). It has every Gemma 3n component on the
+// compact 8,192-id vocabulary of the tiny tokenizer: hidden size 128 and
+// 6 layers (sliding, sliding, full, sliding, sliding, full, as E2B's
+// every-fifth-layer-full pattern compressed), 4 query heads and 2 KV heads
+// of 32, a sliding window of 64 tokens, the last two layers sharing the
+// K/V of the last layer of each type before them, AltUp over 4 streams,
+// LAuReL of rank 16, per-layer inputs of 16 per layer, and the Gaussian
+// top-k sparsity (0.95) on the first layer's MLP, as E2B has on its first
+// ten.
+func miniConfig() *Config {
+	const layers = 6
+	c := tinyConfig()
+	c.HiddenSize = 128
+	c.HiddenSizePerLayerInput = 16
+	c.IntermediateSize = repeat(512, layers)
+	c.NumHiddenLayers = layers
+	c.NumAttentionHeads = 4
+	c.NumKeyValueHeads = 2
+	c.HeadDim = 32
+	c.LayerTypes = []LayerType{SlidingAttention, SlidingAttention, FullAttention, SlidingAttention, SlidingAttention, FullAttention}
+	c.SlidingWindow = 64
+	c.LaurelRank = 16
+	c.ActivationSparsity = []float64{0.95, 0, 0, 0, 0, 0}
+	c.NumKVSharedLayers = 2
 	return c
 }

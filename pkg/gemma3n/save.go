@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gomlx/compute/dtypes"
+
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 )
@@ -15,9 +17,16 @@ import (
 // model.safetensors with the "model." prefix, in the model's dtype. Both
 // files are written atomically; dir is created if needed.
 func (m *Model) Save(dir string) error {
-	stDType, ok := safetensors.FromGoMLX(m.DType)
-	if !ok {
-		return fmt.Errorf("gemma3n: save: dtype %s has no safetensors counterpart", m.DType)
+	return m.SaveAs(dir, m.DType)
+}
+
+// SaveAs is Save with the weights written in dtype (Float32 or BFloat16),
+// converted from the model's own (e.g. float32 master weights saved in
+// bfloat16, rounded to nearest even).
+func (m *Model) SaveAs(dir string, dtype dtypes.DType) error {
+	stDType, ok := safetensors.FromGoMLX(dtype)
+	if !ok || (dtype != dtypes.Float32 && dtype != dtypes.BFloat16) {
+		return fmt.Errorf("gemma3n: save: dtype %s: want float32 or bfloat16", dtype)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("gemma3n: save: %w", err)

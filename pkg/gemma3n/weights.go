@@ -354,8 +354,9 @@ func parallelChunks(n int, fn func(chunk, lo, hi int)) {
 }
 
 // Open returns the model named by model: a built-in preset name (see
-// Preset; random weights with seed 0) unless a file or directory of that
-// name exists, else a checkpoint directory (see Load).
+// Preset) unless a file or directory of that name exists, else a
+// checkpoint directory (see Load). A pretrained preset (mini) has its
+// embedded weights; the others (tiny, e2b) random weights with seed 0.
 func Open(model string, dtype dtypes.DType) (*Model, error) {
 	return OpenWith(model, dtype, WeightOptions{})
 }
@@ -367,6 +368,9 @@ func OpenWith(model string, dtype dtypes.DType, opts WeightOptions) (*Model, err
 	}
 	if IsPreset(model) {
 		if _, err := os.Stat(model); err != nil {
+			if IsPretrainedPreset(model) {
+				return openPretrained(model, dtype, opts)
+			}
 			cfg, _ := Preset(model)
 			return NewRandomWith(cfg, dtype, 0, opts)
 		}

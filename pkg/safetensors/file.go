@@ -261,6 +261,9 @@ func (f *File) checkOpen(tensor string) error {
 
 // checkSize catches a file truncated since Open before its mapping faults.
 func (f *File) checkSize(tensor string) error {
+	if f.f == nil { // in memory (OpenBytes): nothing can shrink
+		return nil
+	}
 	st, err := f.f.Stat()
 	if err != nil {
 		return f.errorf(tensor, "%v", err)
@@ -279,6 +282,10 @@ func (f *File) Close() error {
 		return nil
 	}
 	f.closed = true
+	if f.f == nil { // in memory (OpenBytes): the caller owns the bytes
+		f.mapped = nil
+		return nil
+	}
 	var errs []error
 	if f.mapped != nil {
 		errs = append(errs, unmapFile(f.mapped))

@@ -50,7 +50,8 @@ const (
 	tinyAdapterFile = "../internal/testutil/testdata/gemma3n-tiny-lora/adapter_model.safetensors"
 )
 
-// openBoth runs fn on the file opened with and without memory mapping.
+// openBoth runs fn on the file opened with and without memory mapping,
+// and read into memory and opened with OpenBytes.
 func openBoth(t *testing.T, path string, fn func(t *testing.T, f *File)) {
 	t.Helper()
 	for _, mmap := range []bool{true, false} {
@@ -68,6 +69,42 @@ func openBoth(t *testing.T, path string, fn func(t *testing.T, f *File)) {
 				t.Log("memory mapping unavailable: testing positioned reads twice")
 			}
 			fn(t, f)
+		})
+	}
+	t.Run("bytes", func(t *testing.T) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := OpenBytes(path, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if !f.Mapped() {
+			t.Error("a file in memory reads its bytes without copies, as a mapped one")
+		}
+		fn(t, f)
+	})
+}
+
+func TestOpenBytesRejectsBadHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "too short"},
+		{"short length", []byte{1, 2, 3}, "too short"},
+		{"length past the end", append(binary.LittleEndian.AppendUint64(nil, 100), '{', '}'), "exceeds"},
+		{"not json", append(binary.LittleEndian.AppendUint64(nil, 2), 'x', 'y'), "embedded.safetensors"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := OpenBytes("embedded.safetensors", tc.b)
+			var fe *FormatError
+			if err == nil || !errors.As(err, &fe) || fe.Path != "embedded.safetensors" || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("OpenBytes = %v, want a FormatError of embedded.safetensors mentioning %q", err, tc.want)
+			}
 		})
 	}
 }

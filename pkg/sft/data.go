@@ -37,19 +37,21 @@ func loadConversations(opts *Options, cfg *config.All) (splits, error) {
 	}
 	switch opts.Data {
 	case "":
-		return splits{}, errors.New("no training data: want counselchat, annomi, both or a JSONL file of conversations")
+		return splits{}, errors.New("no training data: want counselchat, annomi, both, corpus or a JSONL file of conversations")
 	case DataCounselChat, DataAnnoMI, DataBoth:
 		return corpusConversations(opts.Data, cfg, opts.Debug)
+	case DataCorpus:
+		return pretrainConversations(cfg, opts.Debug)
 	}
 	info, err := os.Stat(opts.Data)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(opts.Data, `/\.`) {
-			return splits{}, fmt.Errorf("unknown data %q: want counselchat, annomi, both or a JSONL file of conversations", opts.Data)
+			return splits{}, fmt.Errorf("unknown data %q: want counselchat, annomi, both, corpus or a JSONL file of conversations", opts.Data)
 		}
 		return splits{}, err
 	}
 	if info.IsDir() {
-		return splits{}, fmt.Errorf("data %s is a directory: want counselchat, annomi, both or a JSONL file of conversations", opts.Data)
+		return splits{}, fmt.Errorf("data %s is a directory: want counselchat, annomi, both, corpus or a JSONL file of conversations", opts.Data)
 	}
 	convs, err := data.LoadConversations(opts.Data)
 	if err != nil {
@@ -61,25 +63,7 @@ func loadConversations(opts *Options, cfg *config.All) (splits, error) {
 // corpusConversations loads the shipped corpora at the paths of data.yaml and
 // prepares them with its splits, quality filter, windows and debug sizes.
 func corpusConversations(which string, cfg *config.All, debug bool) (splits, error) {
-	d := cfg.Data
-	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
-	if err != nil {
-		return splits{}, err
-	}
-	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
-	if err != nil {
-		return splits{}, err
-	}
-	corpus := &data.Corpus{AnnoMI: anno, CounselChat: cc}
-	prepOpts := data.DefaultOptions()
-	prepOpts.Seed = uint64(d.Seed)
-	prepOpts.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
-	prepOpts.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
-	prepOpts.Quality = d.AnnoMI.QualityFilter
-	if debug {
-		prepOpts.Debug = debugSizes(cfg)
-	}
-	prepared, err := corpus.Prepare(prepOpts)
+	prepared, err := prepareShipped(cfg, debug)
 	if err != nil {
 		return splits{}, err
 	}
@@ -95,6 +79,31 @@ func corpusConversations(which string, cfg *config.All, debug bool) (splits, err
 		return splits{}, err
 	}
 	return s, nil
+}
+
+// prepareShipped loads the shipped corpora at the paths of data.yaml and
+// cuts them into splits with its seed, ratios, quality filter, windows and,
+// with debug, debug sizes.
+func prepareShipped(cfg *config.All, debug bool) (*data.Prepared, error) {
+	d := cfg.Data
+	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
+	if err != nil {
+		return nil, err
+	}
+	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
+	if err != nil {
+		return nil, err
+	}
+	corpus := &data.Corpus{AnnoMI: anno, CounselChat: cc}
+	prepOpts := data.DefaultOptions()
+	prepOpts.Seed = uint64(d.Seed)
+	prepOpts.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
+	prepOpts.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
+	prepOpts.Quality = d.AnnoMI.QualityFilter
+	if debug {
+		prepOpts.Debug = debugSizes(cfg)
+	}
+	return corpus.Prepare(prepOpts)
 }
 
 func debugSizes(cfg *config.All) data.DebugSizes {
@@ -249,6 +258,7 @@ type BatchSummary struct {
 type DataSummary struct {
 	Data         string                  `json:"data"`
 	Debug        bool                    `json:"debug"`
+	LossOn       string                  `json:"loss_on"` // of the training examples (Options.LossOn); eval sets: assistant
 	Tokenizer    string                  `json:"tokenizer"`
 	MaxSeqLength int                     `json:"max_seq_length"`
 	Buckets      []int                   `json:"buckets"`
@@ -351,7 +361,7 @@ func dataLabel(opts *Options) string {
 	if opts.Conversations != nil {
 		return "conversations"
 	}
-	if opts.Data == DataCounselChat || opts.Data == DataAnnoMI || opts.Data == DataBoth {
+	if opts.Data == DataCounselChat || opts.Data == DataAnnoMI || opts.Data == DataBoth || opts.Data == DataCorpus {
 		return opts.Data
 	}
 	if abs, err := filepath.Abs(opts.Data); err == nil {

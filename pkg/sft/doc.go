@@ -38,4 +38,22 @@
 // Evaluation uses the validation split of each source (one eval set per
 // source; the first, CounselChat before AnnoMI, selects the best adapter).
 // AnnoMI windows are trained on their final counsellor turn only.
+//
+// # Full-parameter training
+//
+// With Options.Full (the command `train full`) the same run trains every
+// weight of the model instead of an adapter: float32 master weights, AdamW
+// with weight decay on matrices only (MatricesOnlyDecay), the same
+// schedule, evaluation, checkpoints (every weight and its moments) and
+// exact resume; the run directory then holds model/ and best_model/, whole
+// model directories in Hugging Face layout (gemma3n.Load reads them, with
+// the tokenizer files beside the weights) instead of adapter/ and
+// best_adapter/. Options.FromScratch starts from random weights of the
+// named architecture. Language-model pretraining is Data DataCorpus (the
+// training splits, AnnoMI as whole sessions) with LossOn LossOnAll (every
+// token is a target); make pretrain builds the embedded default model, the
+// preset mini, that way (package pretrain ships it).
+//
+// HeldOutLoss measures any model's next-token loss on the assistant tokens
+// of the held-out splits, as the evaluations of a run do.
 package sft

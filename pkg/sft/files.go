@@ -17,13 +17,19 @@ import (
 // atomically as a whole: into a temporary directory next to dir, which then
 // replaces dir. A reader never sees a directory with one new and one old file.
 func saveAdapter(a *lora.Adapter, dir string) error {
+	return replaceDir(dir, a.Save)
+}
+
+// replaceDir has write fill a temporary directory next to dir, which then
+// replaces dir as a whole.
+func replaceDir(dir string, write func(tmp string) error) error {
 	parent := filepath.Dir(dir)
 	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(dir)+"-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
-	if err := a.Save(tmp); err != nil {
+	if err := write(tmp); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

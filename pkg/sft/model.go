@@ -29,8 +29,9 @@ type loadedModel struct {
 }
 
 // LoadModel resolves a model argument and loads it with its tokenizer: a
-// preset name (unless a file of that name exists) is built with random
-// weights (seed 0); a directory or a Hugging Face repo id (resolved by
+// preset name (unless a file of that name exists) is opened by
+// gemma3n.Open (mini: its embedded pretrained weights; tiny and e2b: random
+// weights, seed 0); a directory or a Hugging Face repo id (resolved by
 // package hub) is loaded from its safetensors. The tokenizer is the model
 // directory's tokenizer.json when it has one, else an embedded one:
 // tokenizer.Tiny for a model whose vocabulary has tokenizer.TinyVocabSize

@@ -33,9 +33,10 @@ type Options struct {
 	// fields below and after Debug, so they win over both.
 	Overrides []string
 
-	// Model overrides model.model_name_or_path: a preset name ("tiny": the
-	// full-vocabulary random-init tiny Gemma 3n, seed 0), a model directory
-	// or a Hugging Face repo id (downloaded through package hub).
+	// Model overrides model.model_name_or_path: a preset name ("mini": the
+	// embedded pretrained default; "tiny": a random-init Gemma 3n, seed 0),
+	// a model directory or a Hugging Face repo id (downloaded through
+	// package hub).
 	Model string
 	// DType overrides model.dtype ("float32" or "bfloat16") and sets
 	// training.bf16 to match.
@@ -45,10 +46,11 @@ type Options struct {
 	// MaxSteps overrides training.max_steps when > 0.
 	MaxSteps int
 
-	// Data is "counselchat", "annomi", "both" or a JSONL file of
-	// conversations (data.LoadConversations). Conversations of a file are
-	// split by their "split" field, or, when none has one, by group with
-	// the splits and seed of data.yaml.
+	// Data is "counselchat", "annomi", "both", "corpus" (DataCorpus: the
+	// training splits of both for language-model pretraining) or a JSONL
+	// file of conversations (data.LoadConversations). Conversations of a
+	// file are split by their "split" field, or, when none has one, by
+	// group with the splits and seed of data.yaml.
 	Data string
 	// Conversations, when not nil, are trained instead of Data (with the
 	// rules of a JSONL file). The curriculum passes its mixes this way.
@@ -87,6 +89,24 @@ type Options struct {
 	SaveOnCancel bool
 	// Phase names the run in metrics and the progress bar (optional).
 	Phase string
+
+	// Full trains every weight of the model instead of a LoRA adapter
+	// (see full.go): float32 master weights, weight decay on matrices
+	// only, and the run ends with model/ and best_model/, whole model
+	// directories in Hugging Face layout, instead of adapter directories.
+	Full bool
+	// FromScratch (with Full) starts from random weights (gemma3n.NewRandom
+	// with training.seed) of the architecture Model names — a preset, or a
+	// directory of which only config.json is read — instead of its weights.
+	FromScratch bool
+	// LossOn is where the training loss goes: LossOnAssistant (default:
+	// the assistant turns) or LossOnAll (every token after <bos>: language-
+	// model pretraining). Evaluation always measures the assistant turns.
+	LossOn string
+	// SaveDType is the dtype of the weights a full run writes to model/ and
+	// best_model/: "float32" (default: the master weights as they are) or
+	// "bfloat16".
+	SaveDType string
 
 	// BackendInstance, when set, is used instead of creating a backend from
 	// the configuration (notebooks and tests share one).
@@ -239,11 +259,14 @@ func (opts *Options) check() error {
 	case opts.Out == "":
 		return errors.New("no run directory (Out) given")
 	case opts.Data == "" && opts.Conversations == nil:
-		return errors.New("no training data: want counselchat, annomi, both or a JSONL file of conversations")
+		return errors.New("no training data: want counselchat, annomi, both, corpus or a JSONL file of conversations")
 	case opts.Data != "" && opts.Conversations != nil:
 		return errors.New("give either Data or Conversations, not both")
 	case opts.MaxEvalExamples < 0:
 		return fmt.Errorf("max eval examples %d must be ≥ 0", opts.MaxEvalExamples)
 	}
-	return nil
+	if _, err := parseSaveDType(opts.SaveDType); err != nil {
+		return err
+	}
+	return checkFullOptions(opts)
 }

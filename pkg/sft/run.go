@@ -62,6 +62,15 @@ type Summary struct {
 	Trainable    int64  `json:"trainable_params"`
 	AdapterLines string `json:"trainable_summary"`
 
+	// Full runs (Options.Full) train every weight: they write whole model
+	// directories (SavedModel, BestSavedModel) in SaveDType and no adapter.
+	Full           bool   `json:"full,omitempty"`
+	FromScratch    bool   `json:"from_scratch,omitempty"`
+	LossOn         string `json:"loss_on"`
+	SavedModel     string `json:"saved_model,omitempty"`
+	BestSavedModel string `json:"best_saved_model,omitempty"`
+	SaveDType      string `json:"save_dtype,omitempty"`
+
 	// InitOptimizer is the checkpoint whose AdamW state started the run
 	// (Options.InitOptimizer); empty for fresh moments.
 	InitOptimizer string `json:"init_optimizer,omitempty"`
@@ -149,8 +158,16 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		}
 	}
 	dtype := ModelDType(cfg)
-	lm, err := loadModel(runCtx, cfg.Model.NameOrPath, dtype, opts.Hub,
-		gemma3n.WeightOptions{Backend: b, Progress: gemma3n.LogProgress(logger, "sft: loading the model")})
+	wopts := gemma3n.WeightOptions{Backend: b, Progress: gemma3n.LogProgress(logger, "sft: loading the model")}
+	var lm *loadedModel
+	switch {
+	case opts.FromScratch:
+		lm, err = loadScratch(runCtx, cfg.Model.NameOrPath, uint64(cfg.Training.Seed), opts.Hub, wopts)
+	case opts.Full:
+		lm, err = loadModel(runCtx, cfg.Model.NameOrPath, fullDType, opts.Hub, wopts)
+	default:
+		lm, err = loadModel(runCtx, cfg.Model.NameOrPath, dtype, opts.Hub, wopts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sft: model: %w", err)
 	}
@@ -178,14 +195,29 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("sft: writing the resolved configuration: %w", err)
 	}
 
-	adapter, err := installAdapter(lm.model, cfg, opts.InitAdapter, logger)
-	if err != nil {
-		return nil, fmt.Errorf("sft: %w", err)
+	var adapter *lora.Adapter
+	var trainable int64
+	var trainableLines string
+	if opts.Full {
+		numTensors, numParams, err := makeAllTrainable(lm.model)
+		if err != nil {
+			return nil, fmt.Errorf("sft: %w", err)
+		}
+		trainable, trainableLines = numParams, fullSummary(numTensors, numParams)
+		logFull(logger, &opts, cfg, numTensors, numParams)
+	} else {
+		if adapter, err = installAdapter(lm.model, cfg, opts.InitAdapter, logger); err != nil {
+			return nil, fmt.Errorf("sft: %w", err)
+		}
+		res.Adapter = adapter
+		trainable, trainableLines = adapter.NumTrainable(), adapter.Summary()
 	}
-	res.Adapter = adapter
 
 	var stepRates []float64
 	tcfg := trainConfig(&opts, cfg, evalSets, logger)
+	if opts.Full {
+		tcfg.NoDecay = MatricesOnlyDecay(lm.model.Store)
+	}
 	tcfg.OnStep = func(m train.StepMetrics) {
 		if !m.Skipped && m.TokensPerSec > 0 {
 			stepRates = append(stepRates, m.TokensPerSec)
@@ -206,16 +238,25 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	}
 
 	s := &res.Summary
-	*s = newSummary(&opts, cfg, lm, adapter, trainer, tres, res.Data.Data)
+	*s = newSummary(&opts, cfg, lm, trainable, trainableLines, trainer, tres, res.Data.Data)
 	s.StepTokensPerSec = median(stepRates)
-	if err := saveAdapter(adapter, s.Adapter); err != nil {
-		return res, fmt.Errorf("sft: %w", err)
-	}
 	if tres.HasBest && tres.BestCheckpoint != "" {
 		s.BestEvalSet = tcfg.BestOn
-		s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
-		if err := saveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
-			return res, fmt.Errorf("sft: best adapter: %w", err)
+	}
+	if opts.Full {
+		if err := saveFullModels(lm, &opts, tres, s); err != nil {
+			return res, fmt.Errorf("sft: %w", err)
+		}
+	} else {
+		s.Adapter = filepath.Join(opts.Out, AdapterDirName)
+		if err := saveAdapter(adapter, s.Adapter); err != nil {
+			return res, fmt.Errorf("sft: %w", err)
+		}
+		if tres.HasBest && tres.BestCheckpoint != "" {
+			s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
+			if err := saveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
+				return res, fmt.Errorf("sft: best adapter: %w", err)
+			}
 		}
 	}
 	s.WallSeconds = time.Since(start).Seconds()
@@ -230,27 +271,38 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 // the counts.
 func prepareData(opts *Options, cfg *config.All, lm *loadedModel, convs splits, sum *DataSummary) (*train.LMSource, []train.EvalSet, error) {
 	*sum = DataSummary{
-		Data: dataLabel(opts), Debug: opts.Debug, Tokenizer: lm.tok.Name(),
+		Data: dataLabel(opts), Debug: opts.Debug, LossOn: lossOnLabel(opts.LossOn), Tokenizer: lm.tok.Name(),
 		MaxSeqLength: cfg.Model.MaxSeqLength, Buckets: Buckets(cfg.Model.MaxSeqLength), Eval: map[string]BatchSummary{},
+	}
+	var err error
+	if convs.train, err = chunkSessions(lm.tok, convs.train, cfg.Model.MaxSeqLength); err != nil {
+		return nil, nil, err
 	}
 	ex, err := buildExamples(lm.tok, lm.model.Config.VocabSize, convs, cfg.Model.MaxSeqLength, sum)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.LossOn == LossOnAll {
+		lossOnAll(ex.train)
 	}
 	return newSources(ex, opts.MaxEvalExamples, cfg, lm.tok, sum)
 }
 
 // newSummary fills the summary of a finished training loop (adapter paths
 // and throughput are added by the caller).
-func newSummary(opts *Options, cfg *config.All, lm *loadedModel, a *lora.Adapter, trainer *train.Trainer, tres *train.Result, dataLabel string) Summary {
+func newSummary(opts *Options, cfg *config.All, lm *loadedModel, trainable int64, trainableLines string, trainer *train.Trainer, tres *train.Result, dataLabel string) Summary {
 	s := Summary{
 		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.dir, DType: ModelDType(cfg), Data: dataLabel, Debug: opts.Debug,
 		InitAdapter: opts.InitAdapter, InitOptimizer: tres.InitOptimizerFrom, ResumedFrom: tres.ResumedFrom,
-		Adapter: filepath.Join(opts.Out, AdapterDirName), Trainable: a.NumTrainable(), AdapterLines: a.Summary(),
+		Trainable: trainable, AdapterLines: trainableLines,
+		Full: opts.Full, FromScratch: opts.FromScratch, LossOn: lossOnLabel(opts.LossOn),
 		Steps: tres.Steps, TotalSteps: trainer.TotalSteps(), Updates: tres.Updates, SkippedSteps: tres.SkippedSteps,
 		StoppedEarly: tres.StoppedEarly, Examples: tres.Examples, Tokens: tres.Tokens,
 		FinalTrainLoss: finite(tres.FinalLoss), FinalEvalLoss: map[string]float64{},
 		TrainSeconds: tres.Elapsed.Seconds(), Compilations: tres.Compilations,
+	}
+	if opts.Full {
+		s.DType = fullDType
 	}
 	for name, em := range tres.Evals {
 		if finite(em.Loss) != nil {

@@ -10,7 +10,7 @@ import (
 // ForModel returns the tokenizer that goes with a model: the tokenizer.json
 // (or tokenizer.json.gz) of its directory when it has one, else an embedded
 // tokenizer chosen by the model's vocabulary size — Tiny for TinyVocabSize
-// (the built-in tiny preset), Gemma 3's otherwise. dir may be empty (a
+// (the built-in mini and tiny presets), Gemma 3's otherwise. dir may be empty (a
 // preset without files).
 func ForModel(dir string, vocabSize int) (*Tokenizer, error) {
 	if dir != "" {

@@ -30,8 +30,8 @@ var tinyOnce = sync.OnceValues(func() (*Tokenizer, error) {
 		TinyName+" ("+TokenizerConfigFile+")", tinyConfigJSON)
 })
 
-// Tiny returns the embedded tiny tokenizer, for the tiny smoke-scale model
-// (whose embedding has TinyVocabSize rows): Gemma 3's tokenizer with its
+// Tiny returns the embedded tiny tokenizer, for the models whose embedding
+// has TinyVocabSize rows (the presets mini and tiny): Gemma 3's tokenizer with its
 // 262,145 ids cut to the TinyVocabSize tokens most used by the shipped
 // CounselChat and AnnoMI texts, plus every byte-fallback token, so that it
 // still encodes any text and decodes it back. The control tokens keep

@@ -26,7 +26,7 @@ func init() {
 	register("chat", "talk with a model in the terminal, through the safety gate", chatUsage, runChat)
 }
 
-const chatUsage = "--model M [--adapter A] [--max-new-tokens N] [--temperature T [--top-k K] [--top-p P] [--seed S]] [--system TEXT] [--no-safety-gate] [--backend B]"
+const chatUsage = "[--model M] [--adapter A] [--max-new-tokens N] [--temperature T [--top-k K] [--top-p P] [--seed S]] [--system TEXT] [--no-safety-gate] [--backend B]"
 
 func runChat(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "chat", chatUsage,
@@ -35,7 +35,7 @@ func runChat(ctx *runContext, args []string) error {
 			"(readable by 'generate --messages'), /quit ends. Every turn goes through the safety gate: a message that\n"+
 			"signals a crisis gets a referral to crisis services instead of the model, and the conversation stays in\n"+
 			"crisis mode until /reset; a concern gets the reply with crisis resources appended.")
-	model := fs.String("model", "", modelHelp)
+	model := fs.String("model", gemma3n.MiniName, modelHelp)
 	adapterDir := fs.String("adapter", "", "PEFT LoRA adapter directory to apply on top of --model")
 	maxNew := fs.Int("max-new-tokens", 256, "longest reply in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature (0: greedy)")
@@ -55,7 +55,7 @@ func runChat(ctx *runContext, args []string) error {
 		return fmt.Errorf("chat: unexpected argument %q", fs.Arg(0))
 	}
 	if *model == "" {
-		return errors.New("chat: --model is required")
+		return errors.New("chat: --model is empty: name a model (default: the embedded mini)")
 	}
 	if *maxNew <= 0 {
 		return errors.New("chat: --max-new-tokens must be positive")

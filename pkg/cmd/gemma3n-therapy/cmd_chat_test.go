@@ -127,7 +127,7 @@ func TestChatCommandFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"chat"}, "--model is required"},
+		{[]string{"chat", "--model", ""}, "--model is empty"},
 		{[]string{"chat", "--model", "tiny", "--max-new-tokens", "0"}, "must be positive"},
 		{[]string{"chat", "--model", "tiny", "--top-k", "3"}, "need --temperature"},
 		{[]string{"chat", "--model", "tiny", "extra"}, "unexpected argument"},

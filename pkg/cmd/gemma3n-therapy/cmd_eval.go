@@ -32,7 +32,7 @@ func runEval(ctx *runContext, args []string) error {
 			"aggregates per source and overall) and examples.jsonl (one line per example); a summary table is printed.\n"+
 			"Compare runs with 'gemma3n-therapy eval compare DIR1 DIR2 ...'.")
 	var o eval.Options
-	fs.StringVar(&o.Model, "model", "", "model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
+	fs.StringVar(&o.Model, "model", "", "model: a checkpoint directory, a Hugging Face repo id, or a preset: mini, tiny (default: model_config.yaml, mini)")
 	fs.StringVar(&o.Adapter, "adapter", "", "PEFT LoRA adapter directory to apply (default: none, the base model)")
 	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a run's config.yaml: splits, quality filter, windows, debug sizes (default: the shipped defaults)")
 	var sets overrideFlags

@@ -27,7 +27,7 @@ func init() {
 	register("generate", "continue token ids with a model (greedy or sampled)", generateUsage, runGenerate)
 }
 
-const generateUsage = "--model DIR|tiny [--adapter DIR] (--ids FILE.json | --prompt TEXT | --messages FILE.json) --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG] [--no-safety-gate]"
+const generateUsage = "[--model DIR|mini|tiny] [--adapter DIR] (--ids FILE.json | --prompt TEXT | --messages FILE.json) --max-new-tokens N [--greedy | --temperature T [--top-k K] [--top-p P] [--seed S]] [--repetition-penalty R] [--backend CONFIG] [--no-safety-gate]"
 
 func runGenerate(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "generate", generateUsage,
@@ -39,7 +39,7 @@ func runGenerate(ctx *runContext, args []string) error {
 			"generation prompt and the decoded reply is printed instead, through the safety gate: a message that\n"+
 			"signals a crisis gets a referral to crisis services instead of the model, a concern gets the reply with\n"+
 			"crisis resources appended (package safety; resources in configs/safety.yaml).")
-	model := fs.String("model", "", modelHelp)
+	model := fs.String("model", gemma3n.MiniName, modelHelp)
 	idsPath := fs.String("ids", "", "JSON file {\"input_ids\": [[...], ...]}")
 	promptText := fs.String("prompt", "", "a client message to reply to, through the chat template")
 	messagesPath := fs.String("messages", "", "JSON file with the conversation to continue, through the chat template")
@@ -69,7 +69,7 @@ func runGenerate(ctx *runContext, args []string) error {
 		}
 	}
 	if *model == "" || inputs != 1 {
-		return errors.New("generate: --model and exactly one of --ids, --prompt or --messages are required")
+		return errors.New("generate: a --model (default: the embedded mini) and exactly one of --ids, --prompt or --messages are required")
 	}
 	if *maxNew <= 0 {
 		return errors.New("generate: --max-new-tokens must be positive")

@@ -19,7 +19,7 @@ func init() {
 
 const (
 	logitsUsage = "--model DIR|tiny [--adapter DIR] --ids FILE.json --out FILE.safetensors [--backend CONFIG]"
-	modelHelp   = "Gemma 3n checkpoint directory (config.json + safetensors), or a preset: tiny (random weights), e2b (random weights)"
+	modelHelp   = "Gemma 3n checkpoint directory (config.json + safetensors), or a preset: mini (the embedded pretrained default), tiny (random weights), e2b (random weights)"
 	backendHelp = `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default $GOMLX_BACKEND, else go)`
 )
 

@@ -49,7 +49,7 @@ func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string
 	name := "train " + pipeline
 	fs := newFlagSet(ctx, name, usage, summary)
 	var o curriculum.Options
-	fs.StringVar(&o.Model, "model", "", "base model: the preset tiny, a checkpoint directory or a Hugging Face repo id (default: model_config.yaml)")
+	fs.StringVar(&o.Model, "model", "", "base model: a preset (mini, tiny), a checkpoint directory or a Hugging Face repo id (default: model_config.yaml, mini)")
 	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the shipped defaults)")
 	fs.StringVar(&o.Out, "out", "", "run directory (default: runs/"+pipeline+"-YYYYmmdd-HHMMSS; required with --resume)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets, max_seq_length and target_dataset_size of data.yaml")

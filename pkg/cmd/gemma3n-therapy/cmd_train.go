@@ -33,7 +33,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 			"current step and save it (exit status 128 + the signal number);\n"+
 			"--resume continues from the last checkpoint.")
 	var o sft.Options
-	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or the preset tiny (default: model_config.yaml)")
+	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or a preset: mini, tiny (default: model_config.yaml, mini)")
 	fs.StringVar(&o.Data, "data", "", "counselchat, annomi, both, or a JSONL file of {\"messages\": [...]} conversations (required)")
 	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the repository's configs/, found from the working directory)")
 	fs.StringVar(&o.Out, "out", "", "run directory (required)")
@@ -94,6 +94,13 @@ func printTrainSummary(w io.Writer, res *sft.Result) {
 	sort.Strings(names)
 	for _, name := range names {
 		fmt.Fprintf(w, "eval loss %s %.4f\n", name, s.FinalEvalLoss[name])
+	}
+	if s.Full {
+		fmt.Fprintf(w, "model: %s (%s)\n", s.SavedModel, s.SaveDType)
+		if s.BestSavedModel != "" && s.BestStep != nil && s.BestEvalLoss != nil {
+			fmt.Fprintf(w, "best model: %s (step %d, %s loss %.4f)\n", s.BestSavedModel, *s.BestStep, s.BestEvalSet, *s.BestEvalLoss)
+		}
+		return
 	}
 	fmt.Fprintf(w, "adapter: %s\n", s.Adapter)
 	if s.BestAdapter != "" && s.BestStep != nil && s.BestEvalLoss != nil {
