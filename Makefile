@@ -54,8 +54,10 @@ PRETRAIN_FLAGS ?= --model mini --from-scratch --data corpus --loss-on all \
 	--set training.per_device_eval_batch_size=8 \
 	--set dpo.max_length=512 --set dpo.max_prompt_length=256
 PRETRAIN_CMD    = gemma3n-therapy train full $(PRETRAIN_FLAGS)
+# --resume when the run directory has a checkpoint (--resume of a directory without one is an error).
+resume_if_started = $(if $(wildcard $(1)/checkpoints/step-*),--resume)
 pretrain: build
-	./$(BIN) train full $(PRETRAIN_FLAGS) --resume --out $(PRETRAIN_RUN)
+	./$(BIN) train full $(PRETRAIN_FLAGS) $(call resume_if_started,$(PRETRAIN_RUN)) --out $(PRETRAIN_RUN)
 	./$(BIN) pretrain ship --run $(PRETRAIN_RUN) --out pkg/gemma3n/assets/mini \
 	  --command "make pretrain  # $(PRETRAIN_CMD) --resume --out $(PRETRAIN_RUN)"
 	$(MAKE) build
@@ -64,7 +66,7 @@ pretrain: build
 # with the shipped model's (tolerance 0.05 nats); the result goes into the model card.
 PRETRAIN_CHECK_RUN ?= runs/pretrain-check
 pretrain-check: build
-	./$(BIN) train full $(PRETRAIN_FLAGS) --resume --out $(PRETRAIN_CHECK_RUN)
+	./$(BIN) train full $(PRETRAIN_FLAGS) $(call resume_if_started,$(PRETRAIN_CHECK_RUN)) --out $(PRETRAIN_CHECK_RUN)
 	./$(BIN) pretrain check --run $(PRETRAIN_CHECK_RUN) --shipped pkg/gemma3n/assets/mini --record \
 	  --command "make pretrain-check  # $(PRETRAIN_CMD) --resume --out $(PRETRAIN_CHECK_RUN)"
 

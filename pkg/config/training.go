@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/warmup"
 )
 
 // Training configures the supervised fine-tuning loop (training_config.yaml).
@@ -167,16 +168,6 @@ func StepsPerEpoch(numExamples, batchSize, accumulation int) int {
 }
 
 // WarmupSteps resolves warmup: steps when > 0, else ceil(ratio × total) as
-// Hugging Face does, except that a ratio never makes a short run invalid:
-// it gives 0 steps when ratio × total is below one step, and at most
-// total − 1 steps.
-func WarmupSteps(steps int, ratio float64, total int) int {
-	if steps > 0 {
-		return steps
-	}
-	w := ratio * float64(total)
-	if !(w >= 1) {
-		return 0
-	}
-	return min(int(math.Ceil(w)), total-1)
-}
+// Hugging Face does, except that a ratio never makes a short run invalid
+// (package warmup's rule, which the trainer's schedule also uses).
+func WarmupSteps(steps int, ratio float64, total int) int { return warmup.Steps(steps, ratio, total) }

@@ -27,7 +27,7 @@
 //
 //	config.yaml         the resolved configuration (files, flags, --debug, learning-rate scale)
 //	run.json            the pipeline and the settings outside the configuration (debug, eval and
-//	                    DPO limits), so that a resumed run repeats them
+//	                    DPO limits), so that a resumed run repeats them, and one entry per resume
 //	data_summary.json   pools and eval sets per source, and per phase its size, seed and mix
 //	                    report (drawn, available, epochs and repeats of each corpus)
 //	metrics.jsonl       every stage's metrics log, concatenated in order (records carry "phase")
@@ -47,7 +47,14 @@
 // Options.Resume continues a run directory: stages whose summary file exists
 // are complete and skipped (their results are read back from disk), the
 // current stage continues from its newest checkpoint, and the stages after it
-// run as usual. The data of every phase is a deterministic function of the
+// run as usual. Without configuration options the run's config.yaml is
+// used; with them, the resolved configuration must equal it except for
+// package runcheck's Mutable settings (max_steps, the logging, evaluation
+// and saving frequencies, the backend), which then apply to the remaining
+// stages and are recorded in run.json's "resumes" (config.yaml stays as the
+// run started). Any other difference, or a directory without a run, is an
+// error before anything is written; each stage checks its own run
+// directory (its model, adapter and data) the same way. The data of every phase is a deterministic function of the
 // configuration, so a resumed phase sees the batches an uninterrupted one
 // would; package train restores the adapter, the optimizer moments and the
 // random state of the checkpoint. Hence a resumed run ends with the same

@@ -8,12 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gomlx/compute"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -53,7 +53,8 @@ type Options struct {
 	Out string
 	// Resume continues the run in Out (see the package documentation).
 	// With no configuration options set, the run's own config.yaml is used
-	// as it is; otherwise the resolved configuration must equal it.
+	// as it is; otherwise the resolved configuration must equal it but for
+	// runcheck.Mutable settings. An Out without a run is an error.
 	// Without Resume, an Out that already holds a run is an error.
 	Resume bool
 
@@ -163,59 +164,29 @@ func (opts *Options) check() error {
 }
 
 // runConfig returns the configuration of the run in opts.Out: a fresh one
-// (fresh is true; the caller writes it), or, when resuming, the run's own.
-func runConfig(opts *Options) (cfg *config.All, fresh bool, err error) {
+// (resumption is nil; the caller writes it), or, when resuming, the run's
+// own (without configuration options) or the options' when it differs from
+// the run's only in runcheck.Mutable settings (resumption records them).
+func runConfig(opts *Options) (cfg *config.All, resumption *runcheck.Resumption, err error) {
 	path := filepath.Join(opts.Out, ConfigFileName)
 	_, statErr := os.Stat(path)
 	exists := statErr == nil
 	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-		return nil, false, statErr
+		return nil, nil, statErr
 	}
 	if exists && !opts.Resume {
-		return nil, false, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, ConfigFileName)
+		return nil, nil, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, ConfigFileName)
 	}
 	if exists && !opts.configOptionsSet() {
-		cfg, err := config.LoadResolved(path)
-		if err != nil {
-			return nil, false, err
-		}
-		return cfg, false, nil
+		cfg, err = config.LoadResolved(path)
+	} else {
+		cfg, err = ResolveConfig(*opts)
 	}
-	if cfg, err = ResolveConfig(*opts); err != nil {
-		return nil, false, err
+	if err != nil || !exists {
+		return cfg, nil, err
 	}
-	if !exists {
-		return cfg, true, nil
+	if resumption, err = runcheck.Compare(opts.Out, cfg); err != nil {
+		return nil, nil, err
 	}
-	saved, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false, err
-	}
-	now, err := cfg.YAML()
-	if err != nil {
-		return nil, false, err
-	}
-	if diff := firstDifference(string(saved), string(now)); diff != "" {
-		return nil, false, fmt.Errorf("cannot resume %s: the configuration differs from its %s (%s); resume without configuration flags to use the saved one", opts.Out, ConfigFileName, diff)
-	}
-	return cfg, false, nil
-}
-
-// firstDifference describes the first line where two texts differ, or
-// returns "" when they are equal.
-func firstDifference(a, b string) string {
-	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := range max(len(la), len(lb)) {
-		var x, y string
-		if i < len(la) {
-			x = la[i]
-		}
-		if i < len(lb) {
-			y = lb[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d: saved %q, now %q", i+1, strings.TrimSpace(x), strings.TrimSpace(y))
-		}
-	}
-	return ""
+	return cfg, resumption, nil
 }

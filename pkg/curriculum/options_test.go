@@ -61,9 +61,9 @@ func TestResolveConfig(t *testing.T) {
 func TestRunConfigResume(t *testing.T) {
 	out := t.TempDir()
 	opts := Options{ConfigPath: configsDir, Model: "tiny", Debug: true, Out: out}
-	cfg, fresh, err := runConfig(&opts)
-	if err != nil || !fresh {
-		t.Fatalf("new run: fresh %v, %v", fresh, err)
+	cfg, resumption, err := runConfig(&opts)
+	if err != nil || resumption != nil {
+		t.Fatalf("new run: resumption %v, %v", resumption, err)
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("runConfig wrote %d files", len(entries))
@@ -75,28 +75,23 @@ func TestRunConfigResume(t *testing.T) {
 		t.Errorf("second run without Resume: got %v", err)
 	}
 	opts.Resume = true
-	again, fresh, err := runConfig(&opts)
-	if err != nil || fresh || again.Model.MaxSeqLength != cfg.Model.MaxSeqLength {
-		t.Errorf("resume with the same options: fresh %v, %v", fresh, err)
+	again, resumption, err := runConfig(&opts)
+	if err != nil || resumption == nil || len(resumption.Changes()) != 0 || again.Model.MaxSeqLength != cfg.Model.MaxSeqLength {
+		t.Errorf("resume with the same options: resumption %v, %v", resumption, err)
 	}
 	saved, _, err := runConfig(&Options{Out: out, Resume: true})
 	if err != nil || saved.Model.NameOrPath != "tiny" || saved.Model.MaxSeqLength != cfg.Data.Debug.MaxSeqLength {
 		t.Errorf("resume without options: %v, model %q", err, saved.Model.NameOrPath)
 	}
-	opts.LRScale = 3
-	if _, _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "differs") || !strings.Contains(err.Error(), "learning_rate") {
-		t.Errorf("resume with another configuration: got %v, want the differing line", err)
+	opts.Overrides = []string{"training.logging_steps=7"}
+	if _, resumption, err := runConfig(&opts); err != nil || len(resumption.Changes()) != 1 || resumption.Changes()[0].Assignment() != "training.logging_steps=7" {
+		t.Errorf("resume with another logging frequency: %v", err)
 	}
-}
-
-func TestFirstDifference(t *testing.T) {
-	for _, tc := range []struct{ a, b, want string }{
-		{"x\ny\n", "x\ny\n", ""},
-		{"x\ny", "x\nz", `line 2: saved "y", now "z"`},
-		{"x", "x\n  extra: 1", `line 2: saved "", now "extra: 1"`},
-	} {
-		if got := firstDifference(tc.a, tc.b); got != tc.want {
-			t.Errorf("firstDifference(%q, %q) = %q, want %q", tc.a, tc.b, got, tc.want)
+	opts.Overrides, opts.LRScale = nil, 3
+	_, _, err = runConfig(&opts)
+	for _, want := range []string{"configuration differs", "training.learning_rate: 0.0002 → 0.0006", "dpo.learning_rate", "curriculum.phases.0.learning_rate"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("resume with another configuration: got %v, want %q", err, want)
 		}
 	}
 }

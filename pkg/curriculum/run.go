@@ -19,6 +19,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -80,6 +81,10 @@ type runner struct {
 	summary  *Summary
 	start    time.Time
 	prevWall float64 // wall time of earlier invocations
+
+	// resumption is the check of a resumed run's configuration (nil for a
+	// new run); its Mutable changes also apply to the stages.
+	resumption *runcheck.Resumption
 }
 
 func run(runCtx stdcontext.Context, opts Options, pipeline string) (*Summary, error) {
@@ -112,14 +117,13 @@ func (r *runner) prepare(pipeline string) error {
 		return err
 	}
 	r.settings = set
-	var fresh bool
-	if r.cfg, fresh, err = runConfig(&r.opts); err != nil {
+	if r.cfg, r.resumption, err = runConfig(&r.opts); err != nil {
 		return err
 	}
 	for _, note := range r.cfg.Notes() {
 		r.log.Warn(pipeline + ": configuration: " + note)
 	}
-	if fresh {
+	if r.resumption == nil {
 		// run.json first: config.yaml marks a run directory as started.
 		if err := os.MkdirAll(r.opts.Out, 0o755); err != nil {
 			return err
@@ -150,6 +154,9 @@ func (r *runner) prepare(pipeline string) error {
 			return err
 		}
 	}
+	if r.resumption != nil {
+		return r.resumption.Record("", 0) // the stages record the checkpoints they continue
+	}
 	return nil
 }
 
@@ -159,6 +166,9 @@ func (r *runner) runSettings(pipeline string) (runSettings, error) {
 	o := &r.opts
 	set := runSettings{Pipeline: pipeline, Debug: o.Debug, MaxEvalExamples: o.MaxEvalExamples, DPOMaxSteps: o.DPOMaxSteps, VerifyMerge: o.VerifyMerge}
 	_, cfgErr := os.Stat(filepath.Join(o.Out, ConfigFileName))
+	if o.Resume && errors.Is(cfgErr, os.ErrNotExist) {
+		return set, runcheck.NothingToResume(o.Out, "there is no run in it (no "+filepath.Join(o.Out, ConfigFileName)+")")
+	}
 	if o.Resume && cfgErr == nil {
 		var saved runSettings
 		if err := readJSON(filepath.Join(o.Out, SettingsFileName), &saved); err != nil {
@@ -290,17 +300,21 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter, prev
 		}
 		return ps, err
 	}
+	resume, err := hasCheckpoint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("phase %s: %w", st.Name, err)
+	}
 	o := sft.Options{
 		ConfigPath: filepath.Join(r.opts.Out, ConfigFileName),
-		Overrides: []string{
-			"training.learning_rate=" + strconv.FormatFloat(st.LearningRate, 'g', -1, 64),
-			"training.num_train_epochs=" + strconv.Itoa(st.Epochs),
-			"training.max_steps=" + strconv.Itoa(st.MaxSteps),
-		},
+		Overrides: append(r.changedSettings(),
+			"training.learning_rate="+strconv.FormatFloat(st.LearningRate, 'g', -1, 64),
+			"training.num_train_epochs="+strconv.Itoa(st.Epochs),
+			"training.max_steps="+strconv.Itoa(st.MaxSteps),
+		),
 		Conversations:   r.phaseConversations(st),
 		MaxEvalExamples: r.settings.MaxEvalExamples,
 		Out:             dir,
-		Resume:          true, // a fresh start when the directory has no checkpoint
+		Resume:          resume, // a stage without a checkpoint starts
 		SaveOnCancel:    true,
 		Phase:           st.Name,
 		BackendInstance: r.backend, Hub: r.opts.Hub,
@@ -329,6 +343,26 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter, prev
 		return nil, fmt.Errorf("phase %s: %w", st.Name, err)
 	}
 	return phaseSummary(r.opts.Out, st, initAdapter)
+}
+
+// changedSettings are the assignments of the runcheck.Mutable settings
+// that this invocation changes from the run's config.yaml, which the SFT
+// stages read (the DPO stage gets the configuration itself).
+func (r *runner) changedSettings() []string {
+	var out []string
+	if r.resumption != nil {
+		for _, c := range r.resumption.Changes() {
+			out = append(out, c.Assignment())
+		}
+	}
+	return out
+}
+
+// hasCheckpoint reports whether a stage's run directory has a checkpoint to
+// resume.
+func hasCheckpoint(dir string) (bool, error) {
+	latest, err := train.LatestCheckpoint(dir)
+	return latest != "", err
 }
 
 // phaseConversations are the stage's training conversations and the shared
@@ -374,9 +408,13 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 	if sft.ModelDType(r.cfg) == config.DTypeBFloat16 {
 		dtype = dtypes.BFloat16
 	}
+	resume, err := hasCheckpoint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("DPO: %w", err)
+	}
 	o := dpo.Options{
 		Config: r.cfg, Model: model.Path, Adapter: filepath.Join(r.opts.Out, sftAdapter), RunDir: dir,
-		Resume: true, SaveOnCancel: true, MaxSteps: r.settings.DPOMaxSteps, DType: dtype, Backend: r.backend,
+		Resume: resume, SaveOnCancel: true, MaxSteps: r.settings.DPOMaxSteps, DType: dtype, Backend: r.backend,
 		Tokenizer: tok, TrainPairs: trainPairs, EvalPairs: evalPairs,
 		Progress: r.opts.Progress, NoProgress: r.opts.NoProgress, Logger: r.log, OnStep: r.opts.OnStep, OnEval: r.opts.OnEval,
 	}

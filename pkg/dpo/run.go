@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -48,13 +48,18 @@ type Options struct {
 	// Adapter is the SFT adapter (a PEFT directory) the policy starts from;
 	// empty starts a fresh adapter from Config.LoRA.
 	Adapter string
-	// RunDir receives the metrics log, checkpoints, the resolved config, the
-	// final adapter and a summary. One run per directory (see Resume).
+	// RunDir receives the metrics log, checkpoints, the resolved config,
+	// run.json (what the run trains from, and its resumes), the final
+	// adapter and a summary. One run per directory (see Resume).
 	RunDir string
 	// Debug shrinks the run to data.yaml's debug sizes (config.All.ApplyDebug
 	// and the first debug.counselchat_questions questions of each split).
 	Debug bool
-	// Resume continues the newest checkpoint of RunDir.
+	// Resume continues the newest checkpoint of RunDir, and only the run
+	// that RunDir records: a configuration, model, SFT adapter or pairs
+	// that differ from its config.yaml and run.json (beyond package
+	// runcheck's Mutable settings), or a RunDir without a checkpoint, is an
+	// error, returned before anything is written.
 	Resume bool
 	// ResumeFrom continues from this checkpoint of RunDir instead of the
 	// newest (train.Config.ResumeFrom); it needs Resume.
@@ -122,13 +127,18 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err := cfg.DPO.Validate(); err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
+	// A resume must continue the run of RunDir: checked before anything is
+	// loaded or written (what it trains from, once it is loaded).
+	resumption, err := runcheck.Prepare(opts.RunDir, opts.Resume, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	b := opts.Backend
 	if b == nil {
-		var err error
 		if b, err = backend.Shared(); err != nil {
 			return nil, fmt.Errorf("dpo: %w", err)
 		}
@@ -176,14 +186,23 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+	id, err := identity(opts, m, trainPairs, evalPairs, res)
+	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
-	if err := cfg.WriteYAML(filepath.Join(opts.RunDir, ConfigFileName)); err != nil {
+	if resumption != nil {
+		// The run's config.yaml stays as written.
+		if err := resumption.CheckIdentity(id); err != nil {
+			return nil, fmt.Errorf("dpo: %w", err)
+		}
+	} else if err := runcheck.Start(opts.RunDir, &cfg, id); err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
 
 	tc := trainConfig(cfg.DPOTraining(), opts)
+	if resumption != nil {
+		tc.OnResume = resumption.Record
+	}
 	tc.Logger = log
 	if res.evalSource != nil {
 		tc.EvalSets = []train.EvalSet{{Name: EvalSetName, Source: res.evalSource}}
@@ -204,6 +223,33 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// identity is what the run trains from besides its configuration, compared
+// when it is resumed: the model, its architecture and dtype, the SFT
+// adapter (a hash of its files; none for a fresh adapter) and the pairs.
+func identity(opts Options, m *gemma3n.Model, trainPairs, evalPairs []data.PreferencePair, res *Result) (runcheck.Identity, error) {
+	architecture, err := runcheck.HashJSON(m.Config)
+	if err != nil {
+		return nil, err
+	}
+	pairs, err := runcheck.HashJSON([][]data.PreferencePair{trainPairs, evalPairs})
+	if err != nil {
+		return nil, err
+	}
+	adapter := ""
+	if opts.Adapter != "" {
+		if adapter, err = runcheck.HashFiles(opts.Adapter); err != nil {
+			return nil, fmt.Errorf("SFT adapter: %w", err)
+		}
+	}
+	return runcheck.Identity{
+		"model": opts.Model, "model_architecture_sha256": architecture, "dtype": m.DType.String(), "adapter_sha256": adapter,
+		"data": map[string]any{
+			"pairs_sha256": pairs, "train_pairs": res.TrainPairs, "eval_pairs": res.EvalPairs,
+			"train_encoding": res.TrainEncoding, "eval_encoding": res.EvalEncoding,
+		},
+	}, nil
 }
 
 // loadPolicy opens the model and installs the SFT adapter, or a fresh one.

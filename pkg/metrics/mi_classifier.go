@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logreg"
 )
 
 // MI behaviour labels (AnnoMI's main_therapist_behaviour) and subtypes.
@@ -101,19 +102,19 @@ func (m *MIClassifier) Classify(text, context string) MIPrediction {
 // Code returns the prediction's behaviour and subtype.
 func (p MIPrediction) Code() MICode { return MICode{p.Behaviour, p.Subtype} }
 
-func (h *miHead) predict(x sparseVec, features int) []float64 {
+func (h *miHead) predict(x logreg.Vector, features int) []float64 {
 	k := len(h.Labels)
 	out := make([]float64, k)
 	for c := range out {
 		out[c] = float64(h.Weights[features*k+c])
 	}
-	for i, j := range x.idx {
-		v := float64(x.val[i])
+	for i, j := range x.Idx {
+		v := float64(x.Val[i])
 		for c := range out {
 			out[c] += v * float64(h.Weights[int(j)*k+c])
 		}
 	}
-	softmaxInPlace(out)
+	logreg.Softmax(out)
 	return out
 }
 
@@ -130,7 +131,7 @@ func argmax(v []float64) int {
 // vectorize maps known features to indices, sorted, scales each by its
 // Scale, and scales the example's vector to unit length so long utterances
 // do not dominate.
-func (m *MIClassifier) vectorize(fs miFeatureSet) sparseVec {
+func (m *MIClassifier) vectorize(fs miFeatureSet) logreg.Vector {
 	return vectorizeWith(fs, func(name string) (int32, float32, bool) {
 		j, ok := m.index[name]
 		if !ok {
@@ -145,34 +146,34 @@ func (m *MIClassifier) vectorize(fs miFeatureSet) sparseVec {
 
 // vectorizeWith builds the unit-length vector of fs; lookup gives a
 // feature's index and scale, or false for unknown features.
-func vectorizeWith(fs miFeatureSet, lookup func(string) (int32, float32, bool)) sparseVec {
-	var v sparseVec
+func vectorizeWith(fs miFeatureSet, lookup func(string) (int32, float32, bool)) logreg.Vector {
+	var v logreg.Vector
 	norm := 0.0
 	for name, val := range fs {
 		if j, s, ok := lookup(name); ok {
 			val *= s
-			v.idx = append(v.idx, j)
-			v.val = append(v.val, val)
+			v.Idx = append(v.Idx, j)
+			v.Val = append(v.Val, val)
 			norm += float64(val) * float64(val)
 		}
 	}
 	sort.Sort(byIndex(v))
 	if norm > 0 {
 		inv := float32(1 / math.Sqrt(norm))
-		for i := range v.val {
-			v.val[i] *= inv
+		for i := range v.Val {
+			v.Val[i] *= inv
 		}
 	}
 	return v
 }
 
-type byIndex sparseVec
+type byIndex logreg.Vector
 
-func (b byIndex) Len() int           { return len(b.idx) }
-func (b byIndex) Less(i, j int) bool { return b.idx[i] < b.idx[j] }
+func (b byIndex) Len() int           { return len(b.Idx) }
+func (b byIndex) Less(i, j int) bool { return b.Idx[i] < b.Idx[j] }
 func (b byIndex) Swap(i, j int) {
-	b.idx[i], b.idx[j] = b.idx[j], b.idx[i]
-	b.val[i], b.val[j] = b.val[j], b.val[i]
+	b.Idx[i], b.Idx[j] = b.Idx[j], b.Idx[i]
+	b.Val[i], b.Val[j] = b.Val[j], b.Val[i]
 }
 
 func (m *MIClassifier) buildIndex() {

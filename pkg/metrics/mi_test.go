@@ -137,50 +137,6 @@ func TestTranscriptFolds(t *testing.T) {
 	}
 }
 
-func TestMinimizeLBFGSQuadratic(t *testing.T) {
-	// f(x) = Σ i·(x_i - i)², minimum at x_i = i.
-	x := make([]float64, 5)
-	minimizeLBFGS(func(x, g []float64) float64 {
-		f := 0.0
-		for i := range x {
-			d := x[i] - float64(i)
-			f += float64(i+1) * d * d
-			g[i] = 2 * float64(i+1) * d
-		}
-		return f
-	}, x, 100, 5, 1e-15)
-	for i, v := range x {
-		if math.Abs(v-float64(i)) > 1e-5 {
-			t.Errorf("x[%d] = %g, want %d", i, v, i)
-		}
-	}
-}
-
-func TestTrainLR(t *testing.T) {
-	// Feature 0 marks class 0, feature 1 class 1, feature 2 class 2;
-	// feature 3 is noise present everywhere.
-	p := &lrProblem{classes: 3, features: 4}
-	for i := 0; i < 30; i++ {
-		c := i % 3
-		p.x = append(p.x, sparseVec{idx: []int32{int32(c), 3}, val: []float32{1, 1}})
-		p.y = append(p.y, c)
-	}
-	p.weight = classWeights(p.y, 3, true)
-	m := trainLR(p, 0.1, 200)
-	out := make([]float64, 3)
-	for c := 0; c < 3; c++ {
-		m.scores(sparseVec{idx: []int32{int32(c)}, val: []float32{1}}, out)
-		softmaxInPlace(out)
-		if argmax(out) != c || out[c] < 0.8 {
-			t.Errorf("class %d: probabilities %v", c, out)
-		}
-	}
-	again := trainLR(p, 0.1, 200)
-	if !reflect.DeepEqual(m.w, again.w) {
-		t.Error("training is not deterministic")
-	}
-}
-
 func TestClassWeights(t *testing.T) {
 	w := classWeights([]int{0, 0, 0, 1}, 2, true)
 	// n/(k·n_c): 4/(2·3) for class 0, 4/(2·1) for class 1.

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logreg"
 )
 
 // MIExample is one labelled therapist utterance of AnnoMI.
@@ -121,7 +122,7 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 		m.Scale[j] = float32(w)
 	}
 	m.buildIndex()
-	xs := make([]sparseVec, len(examples))
+	xs := make([]logreg.Vector, len(examples))
 	for i := range feats {
 		xs[i] = m.vectorize(feats[i])
 	}
@@ -133,19 +134,19 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 		{MIQuestionSubtypes, func(e MIExample) string { return e.QuestionSubtype }},
 		{MIReflectionSubtypes, func(e MIExample) string { return e.ReflectionSubtype }},
 	}
-	problems := make([]*lrProblem, len(heads))
+	problems := make([]*logreg.Multinomial, len(heads))
 	for h, head := range heads {
-		p := &lrProblem{classes: len(head.labels), features: len(m.Vocab)}
+		p := &logreg.Multinomial{Classes: len(head.labels), Features: len(m.Vocab)}
 		for i, ex := range examples {
 			if c := indexOf(head.labels, head.label(ex)); c >= 0 {
-				p.x = append(p.x, xs[i])
-				p.y = append(p.y, c)
+				p.X = append(p.X, xs[i])
+				p.Y = append(p.Y, c)
 			}
 		}
-		if len(p.y) == 0 {
+		if len(p.Y) == 0 {
 			return nil, fmt.Errorf("metrics: no examples labelled for head %v", head.labels)
 		}
-		p.weight = classWeights(p.y, p.classes, opts.Balanced)
+		p.Weight = classWeights(p.Y, p.Classes, opts.Balanced)
 		problems[h] = p
 	}
 	// The heads are independent, so training them concurrently changes
@@ -153,9 +154,9 @@ func TrainMIClassifier(examples []MIExample, opts MITrainOptions) (*MIClassifier
 	var wg sync.WaitGroup
 	for h, head := range heads {
 		wg.Go(func() {
-			model := trainLR(problems[h], opts.L2, opts.MaxIter)
-			w := make([]float32, len(model.w))
-			for i, v := range model.w {
+			weights := problems[h].Train(opts.L2, opts.MaxIter)
+			w := make([]float32, len(weights))
+			for i, v := range weights {
 				w[i] = float32(v)
 			}
 			m.Heads[h] = miHead{Labels: head.labels, Weights: w}

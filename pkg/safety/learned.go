@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logreg"
 )
 
 // Learned is the learned layer of the screen: logistic regressions over
@@ -139,7 +141,7 @@ func (m *Learned) score(c *canonical, a, b int, markerIn func(*marker) bool) lea
 				z += m.Options.BlockWeight[k] * sum[h][k] / math.Sqrt(sq[k])
 			}
 		}
-		out.p[h] = sigmoid(z)
+		out.p[h] = logreg.Sigmoid(z)
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/logreg"
 )
 
 // LearnedOptions are the learned screen's training settings.
@@ -151,7 +152,7 @@ func TrainLearned(items []Item, opts LearnedOptions) (*Learned, error) {
 	for j, name := range m.Vocab {
 		m.Scale[j] = float32(math.Log((n+1)/float64(df[name]+1)) + 1)
 	}
-	rows := make([]sparseRow, len(exs))
+	rows := make([]logreg.Vector, len(exs))
 	for i, fs := range feats {
 		rows[i] = m.row(fs)
 	}
@@ -166,16 +167,16 @@ func TrainLearned(items []Item, opts LearnedOptions) (*Learned, error) {
 		headThird: {func(e learnedExample) bool { return e.level >= Concern }, func(e learnedExample) bool { return e.third }},
 	}
 	for h, hd := range heads {
-		p := &binaryProblem{features: len(m.Vocab)}
+		p := &logreg.Binary{Features: len(m.Vocab)}
 		for i, e := range exs {
 			if hd.use(e) {
-				p.x = append(p.x, rows[i])
-				p.y = append(p.y, hd.label(e))
+				p.X = append(p.X, rows[i])
+				p.Y = append(p.Y, hd.label(e))
 			}
 		}
-		p.weight = balancedWeights(p.y)
+		p.Weight = balancedWeights(p.Y)
 		wg.Go(func() {
-			w := trainBinary(p, opts.L2, opts.MaxIter)
+			w := p.Train(opts.L2, opts.MaxIter)
 			m.Heads[h] = make([]float32, len(w))
 			for i, v := range w {
 				m.Heads[h][i] = float32(v)
@@ -188,7 +189,7 @@ func TrainLearned(items []Item, opts LearnedOptions) (*Learned, error) {
 
 // row builds the training vector of a text's features: each block scaled
 // to unit length and weighted, as score computes it.
-func (m *Learned) row(names []string) sparseRow {
+func (m *Learned) row(names []string) logreg.Vector {
 	var idx []int32
 	for _, name := range names {
 		for k, p := range blockPrefix {
@@ -207,10 +208,10 @@ func (m *Learned) row(names []string) sparseRow {
 		s := float64(m.Scale[j])
 		sq[m.block[j]] += s * s
 	}
-	r := sparseRow{idx: idx, val: make([]float32, len(idx))}
+	r := logreg.Vector{Idx: idx, Val: make([]float32, len(idx))}
 	for k, j := range idx {
 		b := m.block[j]
-		r.val[k] = float32(m.Options.BlockWeight[b] * float64(m.Scale[j]) / math.Sqrt(sq[b]))
+		r.Val[k] = float32(m.Options.BlockWeight[b] * float64(m.Scale[j]) / math.Sqrt(sq[b]))
 	}
 	return r
 }

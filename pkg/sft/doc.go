@@ -18,6 +18,8 @@
 //
 //	config.yaml             the resolved configuration (defaults, files, overrides, debug)
 //	data_summary.json       conversations, examples and tokens per source and split
+//	run.json                what the run trains from (model architecture, initial adapter, data
+//	                        summary) and one entry per resume (package runcheck)
 //	metrics.jsonl           one JSON object per logged step and per evaluation (package train)
 //	checkpoints/            step-NNNNNNNN/ and best.json (package train; --resume continues from them)
 //	adapter/                the final adapter, PEFT layout (adapter_config.json + adapter_model.safetensors)
@@ -53,6 +55,17 @@
 // training splits, AnnoMI as whole sessions) with LossOn LossOnAll (every
 // token is a target); make pretrain builds the embedded default model, the
 // preset mini, that way (package pretrain ships it).
+//
+// # Resuming
+//
+// Options.Resume continues the newest checkpoint of Out, and only the run
+// that Out records: a configuration that differs from its config.yaml, or
+// a model, initial adapter or data that differs from its run.json, is an
+// error naming each differing key, returned before anything is written;
+// so is a resume of a directory without a checkpoint. The few settings
+// that may change (package runcheck's Mutable: max_steps, the logging,
+// evaluation and saving frequencies, the backend) are recorded in
+// run.json's "resumes"; config.yaml stays as the run started.
 //
 // HeldOutLoss measures any model's next-token loss on the assistant tokens
 // of the held-out splits, as the evaluations of a run do.

@@ -77,8 +77,10 @@ type Options struct {
 	// from a checkpoint of Out keeps its own optimizer state.
 	InitOptimizer string
 	// Resume continues the newest checkpoint of Out exactly (same next
-	// batch, optimizer state and random state). Without it, an Out that
-	// already has checkpoints is an error.
+	// batch, optimizer state and random state), with the run's
+	// configuration, model and data (see "Resuming" in the package
+	// documentation); an Out without a checkpoint is an error. Without it,
+	// an Out that already has checkpoints is an error.
 	Resume bool
 	// ResumeFrom continues from this checkpoint of Out instead of the newest
 	// (train.Config.ResumeFrom), e.g. the intact one before a corrupt newest

@@ -18,6 +18,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -127,12 +128,12 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	for _, note := range cfg.Notes() {
 		logger.Warn("sft: configuration: " + note)
 	}
-	latest, err := train.LatestCheckpoint(opts.Out)
+	// A resume must continue the run of Out: checked before anything is
+	// loaded or written (what it trains from, once the model and the data
+	// are loaded).
+	resumption, err := runcheck.Prepare(opts.Out, opts.Resume, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
-	}
-	if latest != "" && !opts.Resume {
-		return nil, fmt.Errorf("sft: run directory %s already has checkpoints (newest %s): resume it, or use a new directory", opts.Out, filepath.Base(latest))
 	}
 
 	if opts.InitAdapter != "" {
@@ -141,7 +142,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("sft: initial adapter: %w", err)
 		}
 	}
-	if opts.InitOptimizer != "" && latest == "" {
+	if opts.InitOptimizer != "" && resumption == nil {
 		// Fail before the model load when it is not a checkpoint (train's state.json).
 		if _, err := os.Stat(filepath.Join(opts.InitOptimizer, "state.json")); err != nil {
 			return nil, fmt.Errorf("sft: initial optimizer state: %w", err)
@@ -171,6 +172,10 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sft: model: %w", err)
 	}
+	architecture, err := runcheck.HashJSON(lm.model.Config) // before the configuration's model options
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
 	ConfigureModel(lm.model, cfg)
 	if b.HasSharedBuffers() {
 		backend.BoundHeapGrowth(lm.model.Config.NumParameters() * int64(lm.model.DType.Size()))
@@ -185,14 +190,17 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if _, _, err := cfg.Training.Schedule(trainSrc.Stats().Examples); err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+	id, err := identity(&opts, architecture, &res.Data)
+	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
-	if err := writeJSON(filepath.Join(opts.Out, DataSummaryFileName), &res.Data); err != nil {
+	if resumption != nil {
+		// The run's config.yaml and data_summary.json stay as written.
+		if err := resumption.CheckIdentity(id); err != nil {
+			return nil, fmt.Errorf("sft: %w", err)
+		}
+	} else if err := startRun(opts.Out, cfg, &res.Data, id); err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
-	}
-	if err := cfg.WriteYAML(filepath.Join(opts.Out, ConfigFileName)); err != nil {
-		return nil, fmt.Errorf("sft: writing the resolved configuration: %w", err)
 	}
 
 	var adapter *lora.Adapter
@@ -215,6 +223,9 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 
 	var stepRates []float64
 	tcfg := trainConfig(&opts, cfg, evalSets, logger)
+	if resumption != nil {
+		tcfg.OnResume = resumption.Record
+	}
 	if opts.Full {
 		tcfg.NoDecay = MatricesOnlyDecay(lm.model.Store)
 	}
@@ -264,6 +275,34 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		return res, fmt.Errorf("sft: %w", err)
 	}
 	return res, nil
+}
+
+// identity is what the run trains from besides its configuration, compared
+// when it is resumed: the model's architecture (its name is in the
+// configuration), full or adapter training and from what, and the data
+// summary.
+func identity(opts *Options, architecture string, data *DataSummary) (runcheck.Identity, error) {
+	id := runcheck.Identity{"model_architecture_sha256": architecture, "full": opts.Full, "from_scratch": opts.FromScratch, "data": data}
+	if opts.InitAdapter != "" {
+		sum, err := runcheck.HashFiles(opts.InitAdapter)
+		if err != nil {
+			return nil, fmt.Errorf("initial adapter: %w", err)
+		}
+		id["init_adapter_sha256"] = sum
+	}
+	return id, nil
+}
+
+// startRun writes the record of a new run: the data summary, then run.json
+// and config.yaml (runcheck.Start).
+func startRun(dir string, cfg *config.All, data *DataSummary, id runcheck.Identity) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, DataSummaryFileName), data); err != nil {
+		return err
+	}
+	return runcheck.Start(dir, cfg, id)
 }
 
 // prepareData tokenizes the conversations and batches them: the training

@@ -109,9 +109,12 @@ type Checkpoint struct {
 	Warnings []string
 }
 
+// CheckpointsDir is the directory that holds a run directory's checkpoints.
+func CheckpointsDir(runDir string) string { return filepath.Join(runDir, checkpointsDirName) }
+
 // CheckpointDirs lists the complete checkpoints of a run directory, oldest first.
 func CheckpointDirs(runDir string) ([]string, error) {
-	root := filepath.Join(runDir, checkpointsDirName)
+	root := CheckpointsDir(runDir)
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

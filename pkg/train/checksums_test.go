@@ -4,10 +4,12 @@ import (
 	"bytes"
 	stdcontext "context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,7 +111,12 @@ func TestCorruptCheckpointIsNamedAndThePreviousOneOffered(t *testing.T) {
 	if !errors.As(err, &corrupt) || corrupt.File != variablesFileName || corrupt.Dir != newest {
 		t.Fatalf("LoadCheckpoint of a flipped bit: err = %v", err)
 	}
-	_, _, err = checksumRun(t, dir, 6, func(c *Config) { c.Resume = true })
+	var resumed []string // what OnResume was told: only resumes that restored a checkpoint
+	onResume := func(ckpt string, step int) error {
+		resumed = append(resumed, fmt.Sprintf("%s@%d", ckpt, step))
+		return nil
+	}
+	_, _, err = checksumRun(t, dir, 6, func(c *Config) { c.Resume, c.OnResume = true, onResume })
 	if err == nil {
 		t.Fatal("resumed from a corrupt checkpoint")
 	}
@@ -129,11 +136,14 @@ func TestCorruptCheckpointIsNamedAndThePreviousOneOffered(t *testing.T) {
 	}
 	var logBuf bytes.Buffer
 	got, res, err := checksumRun(t, dir, 6, func(c *Config) {
-		c.ResumeFrom = previous
+		c.ResumeFrom, c.OnResume = previous, onResume
 		c.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []string{previous + "@2"}; !slices.Equal(resumed, want) {
+		t.Errorf("OnResume calls %q, want %q", resumed, want)
 	}
 	if res.ResumedFrom != previous || res.Steps != 6 {
 		t.Errorf("resumed from %q to step %d", res.ResumedFrom, res.Steps)

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/warmup"
 )
 
 // Schedule kinds: the shape of the learning rate after warmup.
@@ -28,16 +30,7 @@ type Schedule struct {
 // steps; steps win when both are set. A ratio is rounded up, as HF does,
 // except that it never makes a short run invalid: below one step it gives
 // no warmup, and it leaves at least one step after the warmup.
-func WarmupSteps(steps int, ratio float64, total int) int {
-	if steps > 0 {
-		return steps
-	}
-	w := ratio * float64(total)
-	if !(w >= 1) {
-		return 0
-	}
-	return min(int(math.Ceil(w)), total-1)
-}
+func WarmupSteps(steps int, ratio float64, total int) int { return warmup.Steps(steps, ratio, total) }
 
 // Validate reports a schedule that cannot be computed.
 func (s Schedule) Validate() error {

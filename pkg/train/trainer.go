@@ -80,6 +80,11 @@ type Config struct {
 	// checkpoints directory, never deleted), so that a later Resume does
 	// not return to them.
 	ResumeFrom string
+	// OnResume, when set, is called once a resumed run has restored its
+	// checkpoint (the directory and its step), before the metrics log is
+	// touched or a step runs, e.g. to record the resume; an error stops
+	// the run.
+	OnResume func(checkpoint string, step int) error
 	// SaveOnCancel writes a checkpoint when the run's context is cancelled;
 	// without it a cancelled run behaves like a killed one.
 	SaveOnCancel bool
@@ -329,6 +334,11 @@ func (t *Trainer) Run(runCtx stdcontext.Context) (*Result, error) {
 	resumedFrom, err := t.prepare()
 	if err != nil {
 		return nil, err
+	}
+	if resumedFrom != "" && t.cfg.OnResume != nil {
+		if err := t.cfg.OnResume(resumedFrom, t.state.Step); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
 	}
 	metricsLog, err := openMetricsLog(t.cfg.RunDir, t.keepLogThrough(resumedFrom))
 	if err != nil {

@@ -35,7 +35,7 @@ func runDPO(ctx *runContext, args []string) error {
 	configPath := fs.String("config", "", "configs directory, dpo.yaml (other sections: shipped defaults) or a resolved config file; empty: the shipped defaults")
 	out := fs.String("out", "", "run directory")
 	debug := fs.Bool("debug", false, "small subset: data.yaml's debug sizes and token budgets")
-	resume := fs.Bool("resume", false, "continue the newest checkpoint in the run directory")
+	resume := fs.Bool("resume", false, "continue the newest checkpoint in the run directory"+resumeHelp)
 	resumeFrom := fs.String("resume-from", "", "continue from this checkpoint of the run directory (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	maxSteps := fs.Int("max-steps", 0, "stop after N optimizer steps (0: dpo.yaml's num_train_epochs)")
 	dtypeName := fs.String("dtype", "", "weight dtype: float32 or bfloat16 (default: training.bf16 of the config)")

@@ -53,7 +53,7 @@ func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string
 	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the shipped defaults)")
 	fs.StringVar(&o.Out, "out", "", "run directory (default: runs/"+pipeline+"-YYYYmmdd-HHMMSS; required with --resume)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets, max_seq_length and target_dataset_size of data.yaml")
-	fs.BoolVar(&o.Resume, "resume", false, "continue RUN_DIR: skip the complete stages, continue the current one from its last checkpoint")
+	fs.BoolVar(&o.Resume, "resume", false, "continue RUN_DIR: skip the complete stages, continue the current one from its last checkpoint"+resumeHelp)
 	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
 	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
 	fs.Float64Var(&o.LRScale, "lr-scale", 0, "multiply every learning rate (phases, training, DPO) by this factor, e.g. 100 for the random-init tiny preset")

@@ -18,6 +18,10 @@ func init() {
 
 const trainSFTUsage = "--model M --data counselchat|annomi|both|FILE.jsonl --out RUN_DIR [flags]"
 
+// resumeHelp ends the help of every --resume flag: what must not differ.
+const resumeHelp = "; the configuration, model, adapter and data must be the run's " +
+	"(only the backend, max_steps and the logging, eval and save frequencies may change; see README)"
+
 // overrideFlags collects the repeatable --set flag.
 type overrideFlags []string
 
@@ -39,7 +43,7 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	fs.StringVar(&o.Out, "out", "", "run directory (required)")
 	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
-	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly")
+	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly"+resumeHelp)
 	fs.StringVar(&o.ResumeFrom, "resume-from", "", "continue from this checkpoint of RUN_DIR (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
 	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")

@@ -32,7 +32,7 @@ func runTrainFull(ctx *runContext, args []string) error {
 	fs.StringVar(&o.LossOn, "loss-on", sft.LossOnAssistant, "training loss on the assistant turns (assistant) or on every token (all); evaluation always scores the assistant turns")
 	fs.StringVar(&o.SaveDType, "save-dtype", "float32", "dtype of the weights written to model/ and best_model/: float32 or bfloat16")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
-	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly (or start when it has none)")
+	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly"+resumeHelp)
 	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
 	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after N optimizer steps (default: training_config.yaml)")
 	fs.IntVar(&o.MaxEvalExamples, "max-eval-examples", 0, "evaluate on the first N validation examples of each source (default: all)")

@@ -109,7 +109,7 @@ func TestMessagesFileWithInvalidUTF8(t *testing.T) {
 }
 
 // TestFailedStartRemovesTheNewRunDirectory: a start that fails after the
-// run directory got its config.yaml and data_summary.json (here: an
+// run directory got its config.yaml, data_summary.json and run.json (here: an
 // adapter without weights) removes the directory it created, and leaves
 // alone one that existed before.
 func TestFailedStartRemovesTheNewRunDirectory(t *testing.T) {
@@ -134,7 +134,7 @@ func TestFailedStartRemovesTheNewRunDirectory(t *testing.T) {
 		entries, _ := os.ReadDir(fresh)
 		t.Errorf("the failed start left %s behind (%v): %v\n%s", fresh, entries, err, stderr)
 	}
-	if !strings.Contains(stderr, "removed the run directory "+fresh+", which this failed start created (it held only config.yaml, data_summary.json)") {
+	if !strings.Contains(stderr, "removed the run directory "+fresh+", which this failed start created (it held only config.yaml, data_summary.json, run.json)") {
 		t.Errorf("stderr does not say what was removed:\n%s", stderr)
 	}
 

@@ -116,8 +116,8 @@ func signalled(ctx context.Context, name string, err error) error {
 // *signalError whose one line says where the newest checkpoint under
 // runDir is and how to continue: the command line of this run with
 // --resume (or without it, when the run directory was removed because
-// nothing had been done yet). It returns nil when err is nil or no signal
-// stopped the run.
+// nothing had been done yet, or a single stage had no checkpoint to resume).
+// It returns nil when err is nil or no signal stopped the run.
 func stoppedRun(ctx context.Context, name, runDir string, args []string, err error, removed bool) *signalError {
 	sig := stoppedBy(ctx)
 	if err == nil || sig == nil {
@@ -127,16 +127,24 @@ func stoppedRun(ctx context.Context, name, runDir string, args []string, err err
 	if _, statErr := os.Stat(runDir); errors.Is(statErr, fs.ErrNotExist) {
 		removed = true // stopped before the run directory was made
 	}
+	// A single stage resumes only from a checkpoint; a pipeline resumes
+	// from its run.json even before any stage wrote one.
+	ckpt := newestCheckpoint(runDir)
 	var msg string
-	if removed {
+	if removed || (ckpt == "" && !isPipeline(name)) {
 		msg = fmt.Sprintf("%s: stopped by %s before the first step finished; nothing was saved; start again with: gemma3n-therapy %s %s",
 			name, signalName(sig), name, startArgs(args))
-	} else if ckpt := newestCheckpoint(runDir); ckpt != "" {
+	} else if ckpt != "" {
 		msg = fmt.Sprintf("%s: stopped by %s; the last finished step is saved in %s; continue with: %s", name, signalName(sig), ckpt, resume)
 	} else {
 		msg = fmt.Sprintf("%s: stopped by %s before a checkpoint was written (no step of this stage finished); continue with: %s", name, signalName(sig), resume)
 	}
 	return &signalError{sig: sig, msg: msg, err: err}
+}
+
+// isPipeline reports whether the command name is a pipeline's.
+func isPipeline(name string) bool {
+	return name == "train curriculum" || name == "train sequential"
 }
 
 // newestCheckpoint is the most recently written checkpoint of the run

@@ -306,7 +306,17 @@ func TestStoppedRunMessages(t *testing.T) {
 	if se == nil || se.ExitCode() != 143 || se.Error() != "train sft: stopped by SIGTERM before the first step finished; nothing was saved; start again with: gemma3n-therapy train sft --out r" {
 		t.Errorf("got %v", se)
 	}
+	// A stage's existing directory without a checkpoint has nothing to
+	// resume; a pipeline's resumes from its run.json.
 	dir := t.TempDir()
+	se = stoppedRun(ctx, "train sft", dir, args, context.Canceled, false)
+	if se == nil || !strings.HasSuffix(se.Error(), "nothing was saved; start again with: gemma3n-therapy train sft --out r") {
+		t.Errorf("a stage without a checkpoint: got %v", se)
+	}
+	se = stoppedRun(ctx, "train curriculum", dir, args, context.Canceled, false)
+	if se == nil || !strings.HasSuffix(se.Error(), "before a checkpoint was written (no step of this stage finished); continue with: gemma3n-therapy train curriculum --out r --resume") {
+		t.Errorf("a pipeline without a checkpoint: got %v", se)
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "checkpoints", "step-00000003"), 0o755); err != nil {
 		t.Fatal(err)
 	}
