@@ -14,14 +14,14 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 // Options describe a pipeline run (RunCurriculum or RunSequential). Out is
 // required; everything else has a default. ConfigPath, Overrides, Model,
 // DType, Backend and Debug resolve the configuration exactly as package sft
-// does (sft.ResolveConfig); LRScale then multiplies its learning rates.
+// does (stage.ResolveConfig); LRScale then multiplies its learning rates.
 type Options struct {
 	// ConfigPath is a configs directory, one section file or a resolved
 	// config.yaml; empty means the shipped defaults.
@@ -94,10 +94,10 @@ type Options struct {
 }
 
 // ResolveConfig returns the configuration a run with these options uses:
-// sft.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
+// stage.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
 // LRScale and Epochs, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
-	cfg, err := sft.ResolveConfig(sft.Options{
+	cfg, err := stage.ResolveConfig(stage.ConfigOptions{
 		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model,
 		DType: opts.DType, Backend: opts.Backend, Debug: opts.Debug,
 	})

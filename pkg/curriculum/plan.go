@@ -79,8 +79,8 @@ func (c *corpus) annomiTrain(quality string) []data.Conversation {
 	return data.FirstGroups(data.FilterQuality(c.annoTrain, quality), c.debugAnno)
 }
 
-// stage is one SFT stage of a pipeline, with the conversations it trains on.
-type stage struct {
+// sftStage is one SFT stage of a pipeline, with the conversations it trains on.
+type sftStage struct {
 	Index        int
 	Name         string
 	Dir          string // relative to the run directory
@@ -98,16 +98,16 @@ type stage struct {
 // of the target size) split between the corpora by its mix, with a seed of
 // its own, so that phases draw different examples and a resumed run draws
 // the same ones again.
-func curriculumStages(cfg *config.All, c *corpus) ([]stage, error) {
+func curriculumStages(cfg *config.All, c *corpus) ([]sftStage, error) {
 	cur := cfg.Curriculum
-	stages := make([]stage, len(cur.Phases))
+	stages := make([]sftStage, len(cur.Phases))
 	for i, p := range cur.Phases {
 		quality := p.AnnoMIQuality
 		if quality == "" {
 			quality = cfg.Data.AnnoMI.QualityFilter
 		}
 		mix := p.Mix
-		st := stage{
+		st := sftStage{
 			Index: i, Name: p.Name, Dir: stageDir(i, p.Name), LearningRate: p.LearningRate, Epochs: p.Epochs,
 			Mix: &mix, Seed: phaseSeed(uint64(cfg.Data.Seed), i),
 		}
@@ -143,10 +143,10 @@ const (
 // filter), each with training_config.yaml's learning rate, epochs and
 // max_steps. (Curriculum phases run by epochs, as config.All.PhaseTraining
 // defines them.)
-func sequentialStages(cfg *config.All, c *corpus) ([]stage, error) {
+func sequentialStages(cfg *config.All, c *corpus) ([]sftStage, error) {
 	t := cfg.Training
 	anno := c.annomiTrain(cfg.Data.AnnoMI.QualityFilter)
-	stages := []stage{
+	stages := []sftStage{
 		{Index: 0, Name: StageCounselChat, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, MaxSteps: t.MaxSteps, train: c.ccTrain},
 		{Index: 1, Name: StageAnnoMI, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, MaxSteps: t.MaxSteps, Quality: cfg.Data.AnnoMI.QualityFilter, train: anno},
 	}
@@ -225,7 +225,7 @@ type PairCounts struct {
 	Eval  int `json:"eval"`
 }
 
-func newDataSummary(pipeline string, cfg *config.All, set *runSettings, c *corpus, stages []stage, withDPO bool) DataSummary {
+func newDataSummary(pipeline string, cfg *config.All, set *runSettings, c *corpus, stages []sftStage, withDPO bool) DataSummary {
 	ds := DataSummary{
 		Pipeline: pipeline, Debug: set.Debug, Seed: cfg.Data.Seed,
 		TrainPools:        map[string]int{data.SourceCounselChat: len(c.ccTrain)},

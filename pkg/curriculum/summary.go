@@ -13,6 +13,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -110,10 +111,10 @@ type DPOSummary struct {
 }
 
 // phaseSummary reads a completed SFT stage back from its run directory.
-func phaseSummary(runDir string, st stage, initAdapter string) (*PhaseSummary, error) {
+func phaseSummary(runDir string, st sftStage, initAdapter string) (*PhaseSummary, error) {
 	dir := filepath.Join(runDir, st.Dir)
 	var s sft.Summary
-	if err := readJSON(filepath.Join(dir, sft.SummaryFileName), &s); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(dir, sft.SummaryFileName), &s); err != nil {
 		return nil, fmt.Errorf("phase %s: %w", st.Name, err)
 	}
 	ps := &PhaseSummary{
@@ -165,7 +166,7 @@ type dpoFile struct {
 func dpoSummary(runDir, sftAdapter string) (*DPOSummary, error) {
 	dir := filepath.Join(runDir, DPODirName)
 	var f dpoFile
-	if err := readJSON(filepath.Join(dir, dpo.SummaryFileName), &f); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(dir, dpo.SummaryFileName), &f); err != nil {
 		return nil, fmt.Errorf("DPO: %w", err)
 	}
 	ds := &DPOSummary{

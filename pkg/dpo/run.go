@@ -18,9 +18,11 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -43,7 +45,8 @@ type Options struct {
 	// the settings dpo.yaml does not list, lora_config.yaml for a fresh
 	// adapter, data.yaml for the pairs). Run does not modify it.
 	Config *config.All
-	// Model is a Gemma 3n checkpoint directory or a preset name (gemma3n.Open).
+	// Model is a preset name, a Gemma 3n checkpoint directory or a Hugging
+	// Face repo id (stage.LoadModel; Hub configures the download).
 	Model string
 	// Adapter is the SFT adapter (a PEFT directory) the policy starts from;
 	// empty starts a fresh adapter from Config.LoRA.
@@ -73,6 +76,8 @@ type Options struct {
 	DType dtypes.DType
 	// Backend runs the graphs (default: backend.Shared()).
 	Backend compute.Backend
+	// Hub configures the download of repo ids (zero: the environment).
+	Hub hub.Options
 	// Tokenizer renders the pairs (default: the model directory's
 	// tokenizer.json, else the embedded Gemma 3 tokenizer).
 	Tokenizer *tokenizer.Tokenizer
@@ -148,16 +153,17 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		Reference: cfg.DPO.Reference, PrecomputedRef: cfg.DPO.PrecomputeRefLogProbs, Params: ParamsFromConfig(cfg.DPO),
 	}
 
-	m, a, err := loadPolicy(opts, &cfg)
+	lm, a, err := loadPolicy(runCtx, opts, &cfg)
 	if err != nil {
 		return nil, err
 	}
+	m := lm.Model
 	res.AdapterSummary = a.Summary()
 	res.Warnings = a.Warnings()
 	for _, w := range res.Warnings {
 		log.Warn("dpo: adapter", "warning", w)
 	}
-	tok, err := loadTokenizer(opts, m.Config.VocabSize)
+	tok, err := loadTokenizer(opts, lm)
 	if err != nil {
 		return nil, err
 	}
@@ -252,8 +258,9 @@ func identity(opts Options, m *gemma3n.Model, trainPairs, evalPairs []data.Prefe
 	}, nil
 }
 
-// loadPolicy opens the model and installs the SFT adapter, or a fresh one.
-func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, error) {
+// loadPolicy loads the model (a preset, a directory or a hub id) and
+// installs the SFT adapter, or a fresh one.
+func loadPolicy(ctx stdcontext.Context, opts Options, cfg *config.All) (*stage.Model, *lora.Adapter, error) {
 	dtype := opts.DType
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
@@ -261,16 +268,12 @@ func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, e
 			dtype = dtypes.BFloat16
 		}
 	}
-	m, err := gemma3n.Open(opts.Model, dtype)
+	lm, err := stage.LoadWeights(ctx, opts.Model, dtype, opts.Hub, gemma3n.WeightOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
-	// The configuration's model options, as sft.ConfigureModel applies them.
-	m.Attention = gemma3n.AttentionKernel(cfg.Model.Attention.Implementation)
-	if w := cfg.Model.Attention.SlidingWindow; w > 0 {
-		m.Config.SlidingWindow = w
-	}
-	m.GradientCheckpointing = cfg.Training.GradientCheckpointing
+	m := lm.Model
+	stage.ConfigureModel(m, cfg)
 	var a *lora.Adapter
 	if opts.Adapter != "" {
 		a, err = lora.Load(m, opts.Adapter)
@@ -283,14 +286,16 @@ func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
-	return m, a, nil
+	return lm, a, nil
 }
 
-func loadTokenizer(opts Options, vocabSize int) (*tokenizer.Tokenizer, error) {
+// loadTokenizer returns Options.Tokenizer, else the model directory's
+// (tokenizer.ForModel: a hub id's is in its snapshot).
+func loadTokenizer(opts Options, lm *stage.Model) (*tokenizer.Tokenizer, error) {
 	if opts.Tokenizer != nil {
 		return opts.Tokenizer, nil
 	}
-	tok, err := tokenizer.ForModel(opts.Model, vocabSize)
+	tok, err := tokenizer.ForModel(lm.Dir, lm.Model.Config.VocabSize)
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
@@ -398,25 +403,9 @@ func setUpReference(b compute.Backend, m *gemma3n.Model, a *lora.Adapter, res *R
 
 // trainConfig maps the training settings of the DPO stage onto pkg/train.
 func trainConfig(t config.Training, opts Options) train.Config {
-	tc := train.DefaultConfig(opts.RunDir)
+	tc := stage.TrainConfig(opts.RunDir, t)
 	tc.Phase = "dpo"
 	tc.Steps = opts.MaxSteps
-	tc.Epochs = t.NumTrainEpochs
-	tc.GradAccum = t.GradientAccumulationSteps
-	tc.LearningRate = t.LearningRate
-	tc.Schedule = t.LRSchedulerType
-	tc.WarmupSteps, tc.WarmupRatio = t.WarmupSteps, t.WarmupRatio
-	tc.Beta1, tc.Beta2, tc.Epsilon = t.AdamBeta1, t.AdamBeta2, t.AdamEpsilon
-	tc.WeightDecay = t.WeightDecay
-	tc.MaxGradNorm = t.MaxGradNorm
-	tc.Seed = t.Seed
-	tc.EvalEvery = t.EvalSteps
-	tc.CheckpointEvery = t.SaveSteps
-	tc.KeepLast = t.SaveTotalLimit
-	tc.EarlyStoppingPatience = t.EarlyStoppingPatience
-	tc.EarlyStoppingMinDelta = t.EarlyStoppingThreshold
-	tc.MaxBadSteps = t.MaxConsecutiveNaNSteps
-	tc.LogEvery = t.LoggingSteps
 	tc.Resume, tc.ResumeFrom, tc.SaveOnCancel = opts.Resume, opts.ResumeFrom, opts.SaveOnCancel
 	tc.Progress, tc.NoProgress = opts.Progress, opts.NoProgress
 	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval

@@ -25,6 +25,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -89,7 +90,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	var sum sft.Summary
-	if err := readJSON(filepath.Join(opts.Run, sft.SummaryFileName), &sum); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(opts.Run, sft.SummaryFileName), &sum); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	switch {
@@ -99,7 +100,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 		return nil, fmt.Errorf("pretrain: ship: %s stopped after %d of %d steps: finish it first (--resume)", opts.Run, sum.Steps, sum.TotalSteps)
 	}
 	var ds sft.DataSummary
-	if err := readJSON(filepath.Join(opts.Run, sft.DataSummaryFileName), &ds); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(opts.Run, sft.DataSummaryFileName), &ds); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	runCfgPath := filepath.Join(opts.Run, sft.ConfigFileName)
@@ -140,7 +141,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 	}
 	b := opts.BackendInstance
 	if b == nil {
-		if b, err = sft.NewBackend(cfg.Model.Backend); err != nil {
+		if b, err = stage.NewBackend(cfg.Model.Backend); err != nil {
 			return nil, fmt.Errorf("pretrain: ship: %w", err)
 		}
 	}
@@ -191,7 +192,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 	if err := writeCard(tmp, card); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
-	if err := replaceDir(tmp, opts.Out); err != nil {
+	if err := atomicfile.MoveDir(tmp, opts.Out); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	logger.Info("pretrain: shipped", "dir", opts.Out, "parameters", card.Parameters)
@@ -421,40 +422,6 @@ func ParseCard(name string, b []byte) (*Card, error) {
 	}
 	c.Config = cfg
 	return &c, nil
-}
-
-// replaceDir renames the directory tmp to dir, replacing what was there.
-func replaceDir(tmp, dir string) error {
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if _, err := os.Stat(dir); err == nil {
-		old, err := os.MkdirTemp(parent, ".old-"+filepath.Base(dir)+"-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(old)
-		if err := os.Rename(dir, filepath.Join(old, "dir")); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	atomicfile.SyncDir(parent)
-	return nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // validationLosses returns a card's validation loss by source.

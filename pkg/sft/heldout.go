@@ -83,9 +83,9 @@ func HeldOutLoss(ctx stdcontext.Context, opts LossOptions) ([]LossResult, error)
 		if err != nil {
 			return nil, fmt.Errorf("sft: loss: model: %w", err)
 		}
-		m = lm.model
+		m = lm.Model
 		if tok == nil {
-			tok = lm.tok
+			tok = lm.Tokenizer
 		}
 	} else if tok == nil {
 		if tok, err = tokenizer.ForModel("", m.Config.VocabSize); err != nil {
