@@ -222,7 +222,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := saveAdapters(m, a, res); err != nil {
+	if err := saveAdapters(a, res); err != nil {
 		return res, err
 	}
 	if err := writeSummary(res); err != nil {
@@ -413,26 +413,19 @@ func trainConfig(t config.Training, opts Options) train.Config {
 }
 
 // saveAdapters writes the final adapter and, when an evaluation selected a
-// best step, that step's adapter (restored from its checkpoint; the model
-// then holds the best adapter).
-func saveAdapters(m *gemma3n.Model, a *lora.Adapter, res *Result) error {
+// best step, that step's adapter (from its checkpoint), each atomically;
+// the model keeps the final adapter, as in package sft.
+func saveAdapters(a *lora.Adapter, res *Result) error {
 	res.Adapter = filepath.Join(res.RunDir, AdapterDirName)
-	if err := a.Save(res.Adapter); err != nil {
+	if err := stage.SaveAdapter(a, res.Adapter); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	if !res.Train.HasBest || res.Train.BestCheckpoint == "" {
 		return nil
 	}
-	ckpt, err := train.LoadCheckpoint(res.Train.BestCheckpoint)
-	if err != nil {
-		return fmt.Errorf("dpo: %w", err)
-	}
-	if err := ckpt.Restore(m.Store, true); err != nil {
-		return fmt.Errorf("dpo: %w", err)
-	}
 	res.BestAdapter = filepath.Join(res.RunDir, BestAdapterDir)
-	if err := a.Save(res.BestAdapter); err != nil {
-		return fmt.Errorf("dpo: %w", err)
+	if err := stage.SaveCheckpointAdapter(a, res.Train.BestCheckpoint, res.BestAdapter); err != nil {
+		return fmt.Errorf("dpo: best adapter: %w", err)
 	}
 	return nil
 }
