@@ -20,6 +20,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -174,15 +175,13 @@ func runGenerate(ctx *runContext, args []string) error {
 	return err
 }
 
-// parseModelDType maps a --dtype flag to the model dtype.
+// parseModelDType maps a --dtype flag to the model dtype (stage.ParseDType).
 func parseModelDType(name string) (dtypes.DType, error) {
-	switch name {
-	case "float32", "f32":
-		return dtypes.Float32, nil
-	case "bfloat16", "bf16":
-		return dtypes.BFloat16, nil
+	d, err := stage.ParseDType(name)
+	if err != nil {
+		return dtypes.InvalidDType, fmt.Errorf("--%w", err)
 	}
-	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32 or bfloat16", name)
+	return d, nil
 }
 
 // openModel opens a checkpoint directory or preset straight onto backend b
