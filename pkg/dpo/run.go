@@ -430,8 +430,15 @@ func saveAdapters(a *lora.Adapter, res *Result) error {
 	return nil
 }
 
-// trainSummary is train.Result as JSON: non-finite losses become null.
-type trainSummary struct {
+// Summary is dpo_summary.json (SummaryFileName): the Result, with the
+// trainer's result as TrainSummary. ReadSummary reads it back.
+type Summary struct {
+	Result
+	Train TrainSummary `json:"train"`
+}
+
+// TrainSummary is train.Result as JSON: non-finite losses become null.
+type TrainSummary struct {
 	Steps          int                          `json:"steps"`
 	Updates        int                          `json:"updates"`
 	SkippedSteps   int                          `json:"skipped_steps"`
@@ -449,6 +456,15 @@ type trainSummary struct {
 	ElapsedSeconds float64                      `json:"elapsed_s"`
 }
 
+// ReadSummary reads the dpo_summary.json of the run directory runDir.
+func ReadSummary(runDir string) (*Summary, error) {
+	var s Summary
+	if err := atomicfile.ReadJSON(filepath.Join(runDir, SummaryFileName), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 func finiteOrNil(x float64) *float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return nil
@@ -459,7 +475,7 @@ func finiteOrNil(x float64) *float64 {
 // writeSummary saves the result as JSON, atomically.
 func writeSummary(res *Result) error {
 	tr := res.Train
-	ts := trainSummary{
+	ts := TrainSummary{
 		Steps: tr.Steps, Updates: tr.Updates, SkippedSteps: tr.SkippedSteps, Examples: tr.Examples, Tokens: tr.Tokens,
 		FinalLoss: finiteOrNil(tr.FinalLoss), Evals: tr.Evals, BestCheckpoint: tr.BestCheckpoint,
 		LastCheckpoint: tr.LastCheckpoint, ResumedFrom: tr.ResumedFrom, StoppedEarly: tr.StoppedEarly,
@@ -468,10 +484,7 @@ func writeSummary(res *Result) error {
 	if tr.HasBest {
 		ts.BestStep, ts.BestEvalLoss = tr.BestStep, finiteOrNil(tr.BestEvalLoss)
 	}
-	data, err := json.MarshalIndent(struct {
-		*Result
-		Train trainSummary `json:"train"`
-	}{res, ts}, "", "  ")
+	data, err := json.MarshalIndent(Summary{Result: *res, Train: ts}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("dpo: summary: %w", err)
 	}

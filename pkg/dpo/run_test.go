@@ -89,6 +89,9 @@ func TestRun(t *testing.T) {
 	if tr, ok := summary["train"].(map[string]any); !ok || tr["steps"] != float64(2) || summary["reference"] != "sft" {
 		t.Errorf("summary %v", summary)
 	}
+	if s, err := ReadSummary(runDir); err != nil || s.Train.Steps != 2 || s.TrainPairs.Pairs != 3 || s.EvalPairs.Pairs != 2 || s.Adapter != res.Adapter || s.Reference != "sft" {
+		t.Errorf("ReadSummary = %+v, %v", s, err)
+	}
 	if _, err := config.LoadPath(filepath.Join(runDir, ConfigFileName)); err != nil {
 		t.Errorf("resolved config: %v", err)
 	}

@@ -1,8 +1,6 @@
 package pretrain
 
 import (
-	"bufio"
-	"bytes"
 	stdcontext "context"
 	"encoding/json"
 	"errors"
@@ -299,38 +297,20 @@ func trainingCard(opts ShipOptions, cfg *config.All, sum *sft.Summary, d *DataCa
 // readCurve reads the logged (applied) training steps and the evaluations
 // of a metrics log.
 func readCurve(path string) ([]CurvePoint, error) {
-	f, err := os.Open(path)
+	recs, err := train.ReadMetrics(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []CurvePoint
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var r struct {
-			Kind     string   `json:"kind"`
-			Step     int      `json:"step"`
-			Tokens   int64    `json:"tokens"`
-			Loss     *float64 `json:"loss"`
-			Skipped  bool     `json:"skipped"`
-			EvalSet  string   `json:"eval_set"`
-			EvalLoss *float64 `json:"eval_loss"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
+	for _, r := range recs {
 		switch {
-		case r.Kind == "train" && r.Loss != nil && !r.Skipped:
+		case r.Applied():
 			out = append(out, CurvePoint{Step: r.Step, Tokens: r.Tokens, Loss: *r.Loss})
 		case r.Kind == "eval" && r.EvalLoss != nil && r.EvalSet != "":
 			out = append(out, CurvePoint{Step: r.Step, Set: r.EvalSet, Loss: *r.EvalLoss})
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // samples generates greedy replies to the first n validation prompts of
