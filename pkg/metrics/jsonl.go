@@ -2,12 +2,11 @@ package metrics
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // TextScores are the text metrics of one hypothesis against one reference:
@@ -34,26 +33,9 @@ func ScoreText(hyp, ref string) TextScores {
 
 // forEachJSONLine calls fn with the 1-based number and bytes of every
 // non-blank line of r (named name in errors), stopping at the first error.
-// A line that is not valid UTF-8 is an error.
+// A line that is not valid UTF-8 is an error (jsonl.EachNamed).
 func forEachJSONLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
-	br := bufio.NewReader(r)
-	for line := 1; ; line++ {
-		raw, err := br.ReadBytes('\n')
-		if uerr := utf8check.Line(raw); uerr != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, uerr)
-		}
-		if len(bytes.TrimSpace(raw)) > 0 {
-			if ferr := fn(line, raw); ferr != nil {
-				return ferr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return jsonl.EachNamed(r, name, fn)
 }
 
 // decodeStringFields parses one JSON object and extracts the named string

@@ -1,7 +1,6 @@
 package safety
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // Item is one labelled example of the evaluation set (datasets/safety/):
@@ -156,26 +155,9 @@ func checkMessages(msgs []data.Message) error {
 }
 
 // forEachLine calls fn with the 1-based number and bytes of every
-// non-blank line of r, stopping at the first error.
+// non-blank line of r, stopping at the first error (jsonl.EachNamed).
 func forEachLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
-	br := bufio.NewReader(r)
-	for line := 1; ; line++ {
-		raw, err := br.ReadBytes('\n')
-		if uerr := utf8check.Line(raw); uerr != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, uerr)
-		}
-		if len(bytes.TrimSpace(raw)) > 0 {
-			if ferr := fn(line, raw); ferr != nil {
-				return ferr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return jsonl.EachNamed(r, name, fn)
 }
 
 // FindSetDir locates datasets/safety: inside dataDir when given (a
