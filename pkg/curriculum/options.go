@@ -23,19 +23,14 @@ import (
 // DType, Backend and Debug resolve the configuration exactly as package sft
 // does (stage.ResolveConfig); LRScale then multiplies its learning rates.
 type Options struct {
-	// ConfigPath is a configs directory, one section file or a resolved
-	// config.yaml; empty means the shipped defaults.
+	// ConfigPath, Overrides (e.g. "curriculum.run_dpo_after=false" or
+	// "curriculum.phases.0.size=50"), Model, DType and Backend are
+	// stage.ConfigOptions' fields.
 	ConfigPath string
-	// Overrides are "key=value" assignments, e.g.
-	// "curriculum.run_dpo_after=false" or "curriculum.phases.0.size=50".
-	Overrides []string
-	// Model overrides model.model_name_or_path: a preset ("tiny"), a model
-	// directory or a Hugging Face repo id.
-	Model string
-	// DType overrides model.dtype ("float32" or "bfloat16") and training.bf16.
-	DType string
-	// Backend overrides model.backend (see package backend).
-	Backend string
+	Overrides  []string
+	Model      string
+	DType      string
+	Backend    string
 	// Debug shrinks the run to data.yaml's debug sizes: the debug subsets of
 	// both corpora, debug.max_seq_length and debug.target_dataset_size.
 	Debug bool

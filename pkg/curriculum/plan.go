@@ -8,6 +8,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // corpus is what every stage draws from: the train pools, the held-out
@@ -30,18 +31,11 @@ type pairSets struct {
 // dpo use), applying the debug subset sizes when debug is set.
 func loadCorpus(cfg *config.All, debug bool) (*corpus, error) {
 	d := cfg.Data
-	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
+	shipped, err := stage.ShippedCorpus(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
-	if err != nil {
-		return nil, err
-	}
-	opts := data.DefaultOptions()
-	opts.Seed = uint64(d.Seed)
-	opts.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
-	opts.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
+	opts := stage.PrepareOptions(cfg, false)
 	opts.Quality = data.QualityAll // filtered per phase below
 	c := &corpus{evalSizes: map[string]int{}}
 	if debug {
@@ -50,7 +44,7 @@ func loadCorpus(cfg *config.All, debug bool) (*corpus, error) {
 		opts.Debug = data.DebugSizes{CounselChatQuestions: d.Debug.CounselChatQuestions}
 		c.debugAnno = d.Debug.AnnoMITranscripts
 	}
-	prepared, err := (&data.Corpus{AnnoMI: anno, CounselChat: cc}).Prepare(opts)
+	prepared, err := shipped.Prepare(opts)
 	if err != nil {
 		return nil, err
 	}

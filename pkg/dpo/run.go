@@ -316,7 +316,7 @@ func loadPairs(opts Options, cfg *config.All) (trainPairs, evalPairs []data.Pref
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
-	ratios := data.SplitRatios{Train: cfg.Data.Splits.Train, Validation: cfg.Data.Splits.Validation, Test: cfg.Data.Splits.Test}
+	ratios := stage.SplitRatios(cfg)
 	splits, err := data.CounselChatSplits(cc, ratios, uint64(cfg.Data.Seed))
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)

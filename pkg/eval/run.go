@@ -348,23 +348,7 @@ func heldOut(opts *Options, cfg *config.All, split string) ([]data.Conversation,
 		return convs, opts.Data, nil
 	}
 	d := cfg.Data
-	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
-	if err != nil {
-		return nil, "", err
-	}
-	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
-	if err != nil {
-		return nil, "", err
-	}
-	prep := data.DefaultOptions()
-	prep.Seed = uint64(d.Seed)
-	prep.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
-	prep.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
-	prep.Quality = d.AnnoMI.QualityFilter
-	if opts.Debug {
-		prep.Debug = data.DebugSizes{CounselChatQuestions: d.Debug.CounselChatQuestions, AnnoMITranscripts: d.Debug.AnnoMITranscripts}
-	}
-	prepared, err := (&data.Corpus{AnnoMI: anno, CounselChat: cc}).Prepare(prep)
+	prepared, err := stage.PrepareShipped(cfg, opts.Debug)
 	if err != nil {
 		return nil, "", err
 	}

@@ -20,28 +20,18 @@ import (
 // Backend, MaxSteps) are shorthands for overrides of the YAML configuration,
 // as are the entries of Overrides; all of them win over the files.
 type Options struct {
-	// ConfigPath is a configs directory, one section file or a resolved
-	// config.yaml (config.LoadPath). Empty means the configs directory of
-	// the repository found from the working directory (the one whose
-	// datasets directory data.FindDataDir finds), else the built-in defaults.
+	// ConfigPath, Overrides (e.g. "training.learning_rate=1e-4"), Model,
+	// DType, Backend and MaxSteps resolve the configuration as
+	// stage.ConfigOptions describes (ResolveConfig). Model is a preset name
+	// ("mini": the embedded pretrained default; "tiny": a random-init Gemma
+	// 3n, seed 0), a model directory or a Hugging Face repo id (downloaded
+	// through package hub, as Hub says).
 	ConfigPath string
-	// Overrides are "key=value" assignments (config.All.Apply), e.g.
-	// "training.learning_rate=1e-4". They are applied after the named
-	// fields below and after Debug, so they win over both.
-	Overrides []string
-
-	// Model overrides model.model_name_or_path: a preset name ("mini": the
-	// embedded pretrained default; "tiny": a random-init Gemma 3n, seed 0),
-	// a model directory or a Hugging Face repo id (downloaded through
-	// package hub).
-	Model string
-	// DType overrides model.dtype ("float32" or "bfloat16") and sets
-	// training.bf16 to match.
-	DType string
-	// Backend overrides model.backend (see package backend).
-	Backend string
-	// MaxSteps overrides training.max_steps when > 0.
-	MaxSteps int
+	Overrides  []string
+	Model      string
+	DType      string
+	Backend    string
+	MaxSteps   int
 
 	// Data is "counselchat", "annomi", "both", "corpus" (DataCorpus: the
 	// training splits of both for language-model pretraining) or a JSONL
