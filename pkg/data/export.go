@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
@@ -38,12 +37,7 @@ func WriteJSONL[T any](path string, items []T) error {
 
 // LoadConversations reads a JSONL file of conversations (see ReadConversations).
 func LoadConversations(path string) ([]Conversation, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadConversations(f, path)
+	return jsonl.ReadFile(path, ReadConversations)
 }
 
 // ReadConversations reads conversations in the common JSONL format, one

@@ -56,12 +56,7 @@ var Parts = []string{"dev", "test", "holdout", "holdout2", "holdout3", "holdout4
 
 // LoadLabelled reads a labelled set (JSON lines of Item).
 func LoadLabelled(path string) ([]Item, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadLabelled(f, path)
+	return jsonl.ReadFile(path, ReadLabelled)
 }
 
 // ReadLabelled reads JSON lines of Item strictly: unknown fields, invalid

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
@@ -67,4 +68,16 @@ func EachNamed(r io.Reader, name string, fn func(line int, raw []byte) error) er
 		return fmt.Errorf("%s:%d: %w", name, le.Line, le.Err)
 	}
 	return err
+}
+
+// ReadFile opens the file at path and reads it with read, which names the
+// input path in its errors.
+func ReadFile[T any](path string, read func(r io.Reader, name string) (T, error)) (T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer f.Close()
+	return read(f, path)
 }

@@ -2,6 +2,9 @@ package jsonl
 
 import (
 	"errors"
+	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -29,5 +32,26 @@ func TestEach(t *testing.T) {
 	err = Each(iotest.ErrReader(errors.New("disk")), func(int, []byte) error { return nil })
 	if !errors.As(err, &le) || !le.Read || err.Error() != "reading line 1: disk" {
 		t.Errorf("read error: %v", err)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	path := t.TempDir() + "/x.jsonl"
+	if _, err := ReadFile(path, func(io.Reader, string) (int, error) { return 1, nil }); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("a\nb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ReadFile(path, func(r io.Reader, name string) (int, error) {
+		if name != path {
+			t.Errorf("name %q, want %q", name, path)
+		}
+		count := 0
+		err := Each(r, func(int, []byte) error { count++; return nil })
+		return count, err
+	})
+	if err != nil || n != 2 {
+		t.Errorf("ReadFile = %d, %v; want 2 lines", n, err)
 	}
 }
