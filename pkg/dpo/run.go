@@ -278,10 +278,7 @@ func loadPolicy(ctx stdcontext.Context, opts Options, cfg *config.All) (*stage.M
 	if opts.Adapter != "" {
 		a, err = lora.Load(m, opts.Adapter)
 	} else {
-		a, err = lora.New(m, lora.Config{
-			R: cfg.LoRA.R, Alpha: cfg.LoRA.Alpha, Dropout: cfg.LoRA.Dropout, TargetModules: cfg.LoRA.TargetModules,
-			UseRSLoRA: cfg.LoRA.UseRSLoRA, BaseModelNameOrPath: opts.Model, Seed: uint64(cfg.Training.Seed),
-		})
+		a, err = stage.NewAdapter(m, cfg, opts.Model)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)

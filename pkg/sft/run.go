@@ -425,12 +425,7 @@ func installAdapter(m *gemma3n.Model, cfg *config.All, initDir string, logger *s
 		logger.Info("sft: continuing an adapter (its own settings apply, not lora_config.yaml's)", "dir", initDir,
 			"r", ac.R, "lora_alpha", ac.Alpha, "lora_dropout", ac.Dropout, "target_modules", ac.TargetModules)
 	} else {
-		l := cfg.LoRA
-		a, err = lora.New(m, lora.Config{
-			R: l.R, Alpha: l.Alpha, Dropout: l.Dropout, TargetModules: slices.Clone(l.TargetModules), UseRSLoRA: l.UseRSLoRA,
-			BaseModelNameOrPath: cfg.Model.NameOrPath, Seed: uint64(cfg.Training.Seed),
-		})
-		if err != nil {
+		if a, err = stage.NewAdapter(m, cfg, cfg.Model.NameOrPath); err != nil {
 			return nil, err
 		}
 	}

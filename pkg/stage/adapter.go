@@ -2,14 +2,28 @@ package stage
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
+
+// NewAdapter installs a fresh adapter of lora_config.yaml (cfg.LoRA,
+// seeded with training.seed) on m; base names the base model in the
+// adapter's PEFT configuration.
+func NewAdapter(m *gemma3n.Model, cfg *config.All, base string) (*lora.Adapter, error) {
+	l := cfg.LoRA
+	return lora.New(m, lora.Config{
+		R: l.R, Alpha: l.Alpha, Dropout: l.Dropout, TargetModules: slices.Clone(l.TargetModules), UseRSLoRA: l.UseRSLoRA,
+		BaseModelNameOrPath: base, Seed: uint64(cfg.Training.Seed),
+	})
+}
 
 // SaveAdapter writes the adapter's current values to dir in PEFT layout,
 // atomically as a whole: into a temporary directory next to dir, which then
