@@ -2,7 +2,6 @@ package dpo
 
 import (
 	stdcontext "context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -481,11 +480,7 @@ func writeSummary(res *Result) error {
 	if tr.HasBest {
 		ts.BestStep, ts.BestEvalLoss = tr.BestStep, finiteOrNil(tr.BestEvalLoss)
 	}
-	data, err := json.MarshalIndent(Summary{Result: *res, Train: ts}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("dpo: summary: %w", err)
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(res.RunDir, SummaryFileName), append(data, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(res.RunDir, SummaryFileName), Summary{Result: *res, Train: ts}); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	return nil

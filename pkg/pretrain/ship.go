@@ -366,11 +366,7 @@ func writeCard(dir string, c *Card) error {
 		return err
 	}
 	c.RawConfig = raw
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, CardFileName), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, CardFileName), c); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ReadmeFileName), []byte(c.Render()))
