@@ -2,6 +2,7 @@ package stage
 
 import (
 	stdcontext "context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,6 +56,20 @@ func TestLoadModel(t *testing.T) {
 	}
 	if lm.Dir != dir || lm.Model.DType != dtypes.BFloat16 {
 		t.Errorf("directory: dir %q, dtype %v", lm.Dir, lm.Model.DType)
+	}
+	// A hub id resolves to its snapshot (a local fake hub; no network).
+	cache := t.TempDir()
+	hubOpts := hub.Options{Endpoint: testutil.FakeHub(t, "test-org/tiny", dir), CacheDir: cache, Token: "none"}
+	lm, err = LoadModel(ctx, "test-org/tiny", dtypes.Float32, hubOpts, gemma3n.WeightOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(cache, "models--test-org--tiny", "snapshots", testutil.FakeHubCommit); lm.Dir != want || lm.Tokenizer.Name() != filepath.Join(want, "tokenizer.json") {
+		t.Errorf("hub id: dir %q, tokenizer %q; want the snapshot %s", lm.Dir, lm.Tokenizer.Name(), want)
+	}
+	scratch, err := LoadScratch(ctx, "test-org/tiny", 7, hubOpts, gemma3n.WeightOptions{})
+	if err != nil || scratch.Dir != lm.Dir || scratch.Model.Config.VocabSize != lm.Model.Config.VocabSize {
+		t.Errorf("LoadScratch of a hub id: %+v, %v", scratch, err)
 	}
 	if _, err := LoadModel(ctx, "no-such-org/no-such-model", dtypes.Float32, hub.Options{Offline: true, CacheDir: t.TempDir()}, gemma3n.WeightOptions{}); err == nil ||
 		!strings.Contains(err.Error(), "no-such-org/no-such-model") {
