@@ -74,7 +74,7 @@ func templateLine(tok *tokenizer.Tokenizer, line []byte) (templateResponse, erro
 	}
 	msgs := make([]data.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		content, err := messageContent(m.Content)
+		content, err := MessageContent(m.Content)
 		if err != nil {
 			return templateResponse{}, fmt.Errorf("message %d: %w", i+1, err)
 		}
@@ -93,9 +93,10 @@ func templateLine(tok *tokenizer.Tokenizer, line []byte) (templateResponse, erro
 	return templateResponse{Text: ex.Text, IDs: ex.IDs, Mask: mask}, nil
 }
 
-// messageContent reads a string, or joins the text parts of a list the way
-// the template does (each part trimmed).
-func messageContent(raw json.RawMessage) (string, error) {
+// MessageContent reads a message's JSON "content": a string, or a list of
+// {"type": "text", "text": ...} parts joined the way the template does
+// (each part trimmed).
+func MessageContent(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", fmt.Errorf("no \"content\"")
 	}
