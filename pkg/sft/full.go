@@ -197,7 +197,7 @@ func parseSaveDType(s string) (dtypes.DType, error) {
 
 // logFull reports what a full run trains.
 func logFull(logger *slog.Logger, opts *Options, cfg *config.All, numTensors int, numParams int64) {
-	if cfg.Model.DType == config.DTypeBFloat16 && cfg.Training.BF16 {
+	if stage.ModelDType(cfg) == config.DTypeBFloat16 {
 		logger.Info("sft: full training keeps float32 master weights and computes in float32 (model.dtype bfloat16 applies to LoRA runs)")
 	}
 	init := "the model's weights"
