@@ -29,11 +29,29 @@ type Model struct {
 	Dir string
 }
 
-// isPreset reports whether name is taken as a preset: a preset name for
-// which no file or directory of that name exists.
-func isPreset(name string) bool {
+// IsPreset reports whether name is taken as a preset: a preset name for
+// which no file or directory of that name exists (gemma3n.Open's rule).
+func IsPreset(name string) bool {
 	_, statErr := os.Stat(name)
 	return gemma3n.IsPreset(name) && statErr != nil
+}
+
+// ResolveModel resolves a model argument without reading any weights: a
+// preset (IsPreset) gives its configuration and dir ""; a directory, or a
+// Hugging Face repo id (downloaded by package hub with hubOpts), gives the
+// local directory and its config.json.
+func ResolveModel(ctx stdcontext.Context, name string, hubOpts hub.Options) (dir string, cfg *gemma3n.Config, err error) {
+	if IsPreset(name) {
+		cfg, err = gemma3n.Preset(name)
+		return "", cfg, err
+	}
+	if dir, err = hub.Resolve(ctx, name, hubOpts); err != nil {
+		return "", nil, err
+	}
+	if cfg, err = gemma3n.LoadConfig(dir); err != nil {
+		return "", nil, err
+	}
+	return dir, cfg, nil
 }
 
 // LoadModel resolves a model argument and loads it with its tokenizer: a
@@ -61,7 +79,7 @@ func LoadModel(ctx stdcontext.Context, name string, dtype dtypes.DType, hubOpts 
 func LoadWeights(ctx stdcontext.Context, name string, dtype dtypes.DType, hubOpts hub.Options, wopts gemma3n.WeightOptions) (*Model, error) {
 	out := &Model{}
 	var err error
-	if isPreset(name) {
+	if IsPreset(name) {
 		if out.Model, err = gemma3n.OpenWith(name, dtype, wopts); err != nil {
 			return nil, err
 		}
@@ -76,26 +94,16 @@ func LoadWeights(ctx stdcontext.Context, name string, dtype dtypes.DType, hubOpt
 	return out, nil
 }
 
-// LoadScratch builds a model of the architecture that name describes (a
-// preset, or a directory or hub id whose config.json is read; no weights
-// are read) with freshly initialised float32 weights (gemma3n.NewRandom,
+// LoadScratch builds a model of the architecture that name describes
+// (ResolveModel: a preset, or a directory or hub id whose config.json is
+// read; no weights are read) with freshly initialised float32 weights (gemma3n.NewRandom,
 // seed), and its tokenizer as LoadModel finds it.
 func LoadScratch(ctx stdcontext.Context, name string, seed uint64, hubOpts hub.Options, wopts gemma3n.WeightOptions) (*Model, error) {
-	var cfg *gemma3n.Config
-	out := &Model{}
-	var err error
-	if isPreset(name) {
-		if cfg, err = gemma3n.Preset(name); err != nil {
-			return nil, err
-		}
-	} else {
-		if out.Dir, err = hub.Resolve(ctx, name, hubOpts); err != nil {
-			return nil, err
-		}
-		if cfg, err = gemma3n.LoadConfig(out.Dir); err != nil {
-			return nil, err
-		}
+	dir, cfg, err := ResolveModel(ctx, name, hubOpts)
+	if err != nil {
+		return nil, err
 	}
+	out := &Model{Dir: dir}
 	if out.Model, err = gemma3n.NewRandomWith(cfg, dtypes.Float32, seed, wopts); err != nil {
 		return nil, err
 	}
