@@ -31,13 +31,6 @@ func ScoreText(hyp, ref string) TextScores {
 	}
 }
 
-// forEachJSONLine calls fn with the 1-based number and bytes of every
-// non-blank line of r (named name in errors), stopping at the first error.
-// A line that is not valid UTF-8 is an error (jsonl.EachNamed).
-func forEachJSONLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
-	return jsonl.EachNamed(r, name, fn)
-}
-
 // decodeStringFields parses one JSON object and extracts the named string
 // fields; a required field that is missing, or any named field that is not
 // a string, is an error naming the field. Other fields are ignored.
@@ -86,7 +79,7 @@ func decodeStringFields(raw []byte, required, optional []string) (map[string]str
 // line.
 func ScoreTextJSONL(r io.Reader, name string, w io.Writer, corpus bool) error {
 	var hyps, refs []string
-	err := forEachJSONLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		f, err := decodeStringFields(raw, []string{"hyp", "ref"}, nil)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
@@ -128,7 +121,7 @@ func ScoreTextJSONL(r io.Reader, name string, w io.Writer, corpus bool) error {
 // the input (name) and the 1-based line.
 func ClassifyMIJSONL(m *MIClassifier, r io.Reader, name string, w io.Writer) error {
 	var texts, contexts []string
-	err := forEachJSONLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		f, err := decodeStringFields(raw, []string{"text"}, []string{"context"})
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)

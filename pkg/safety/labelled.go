@@ -65,7 +65,7 @@ func LoadLabelled(path string) ([]Item, error) {
 func ReadLabelled(r io.Reader, name string) ([]Item, error) {
 	var items []Item
 	ids := map[string]int{}
-	err := forEachLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		var it Item
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
@@ -147,12 +147,6 @@ func checkMessages(msgs []data.Message) error {
 		return errors.New("no user message")
 	}
 	return nil
-}
-
-// forEachLine calls fn with the 1-based number and bytes of every
-// non-blank line of r, stopping at the first error (jsonl.EachNamed).
-func forEachLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
-	return jsonl.EachNamed(r, name, fn)
 }
 
 // FindSetDir locates datasets/safety: inside dataDir when given (a
