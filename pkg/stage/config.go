@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gomlx/compute/dtypes"
+
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 )
@@ -22,7 +24,8 @@ type ConfigOptions struct {
 	// after the named fields below and after Debug, so they win over both.
 	Overrides []string
 	// Model overrides model.model_name_or_path; DType model.dtype
-	// ("float32" or "bfloat16", setting training.bf16 to match); Backend
+	// ("float32" or "bfloat16", as ParseDType reads them, setting
+	// training.bf16 to match); Backend
 	// model.backend; MaxSteps training.max_steps when > 0.
 	Model    string
 	DType    string
@@ -45,10 +48,11 @@ func ResolveConfig(opts ConfigOptions) (*config.All, error) {
 		named = append(named, "model.model_name_or_path="+opts.Model)
 	}
 	if opts.DType != "" {
-		if opts.DType != config.DTypeFloat32 && opts.DType != config.DTypeBFloat16 {
-			return nil, fmt.Errorf("dtype %q: want float32 or bfloat16", opts.DType)
+		dtype, err := ParseDType(opts.DType)
+		if err != nil {
+			return nil, err
 		}
-		named = append(named, "model.dtype="+opts.DType, "training.bf16="+strconv.FormatBool(opts.DType == config.DTypeBFloat16))
+		named = append(named, "model.dtype="+DTypeName(dtype), "training.bf16="+strconv.FormatBool(dtype == dtypes.BFloat16))
 	}
 	if opts.Backend != "" {
 		named = append(named, "model.backend="+opts.Backend)
