@@ -76,3 +76,19 @@ func TestLoadModel(t *testing.T) {
 		t.Errorf("uncached hub id offline: %v", err)
 	}
 }
+
+func TestResolveConfigDType(t *testing.T) {
+	cfg, err := ResolveConfig(ConfigOptions{DType: "BF16", Overrides: []string{"training.bf16=true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Model.DType != config.DTypeBFloat16 || !cfg.Training.BF16 || ModelDType(cfg) != config.DTypeBFloat16 {
+		t.Errorf("dtype %q, bf16 %v", cfg.Model.DType, cfg.Training.BF16)
+	}
+	if cfg, err = ResolveConfig(ConfigOptions{DType: "f32"}); err != nil || cfg.Model.DType != config.DTypeFloat32 || cfg.Training.BF16 {
+		t.Errorf("f32: %v, %v", cfg, err)
+	}
+	if _, err := ResolveConfig(ConfigOptions{DType: "float64"}); err == nil || !strings.Contains(err.Error(), `dtype "float64"`) {
+		t.Errorf("float64: %v", err)
+	}
+}
