@@ -3,11 +3,11 @@ package bench
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // ModelSize selects the architecture to benchmark: a gemma3n preset with
@@ -152,15 +152,13 @@ func clampIDs(ids []int, vocab int) []int {
 }
 
 // ParseDType reads a weight dtype flag: "bfloat16" (or "bf16") or
-// "float32" (or "f32").
+// "float32" (or "f32"), as stage.ParseDType does.
 func ParseDType(s string) (dtypes.DType, error) {
-	switch strings.ToLower(s) {
-	case "bfloat16", "bf16":
-		return dtypes.BFloat16, nil
-	case "float32", "f32":
-		return dtypes.Float32, nil
+	d, err := stage.ParseDType(s)
+	if err != nil {
+		return dtypes.InvalidDType, fmt.Errorf("bench: %w", err)
 	}
-	return dtypes.InvalidDType, fmt.Errorf("bench: dtype %q: want bfloat16 or float32", s)
+	return d, nil
 }
 
 // dtypeName spells a weight dtype as the flags do.

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -41,26 +41,17 @@ type templateResponse struct {
 // is rendered before anything is written, so a bad line leaves no partial
 // output. Errors name the 1-based line and message.
 func TemplateJSONLines(tok *tokenizer.Tokenizer, r io.Reader, w io.Writer) error {
-	in := bufio.NewReaderSize(r, 1<<16)
 	var resps []templateResponse
-	for lineNo := 1; ; lineNo++ {
-		line, readErr := in.ReadBytes('\n')
-		if readErr != nil && readErr != io.EOF {
-			return fmt.Errorf("reading line %d: %w", lineNo, readErr)
-		}
-		if err := utf8check.Line(line); err != nil {
+	err := jsonl.Each(r, func(lineNo int, line []byte) error {
+		resp, err := templateLine(tok, bytes.TrimSpace(line))
+		if err != nil {
 			return fmt.Errorf("line %d: %w", lineNo, err)
 		}
-		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			resp, err := templateLine(tok, trimmed)
-			if err != nil {
-				return fmt.Errorf("line %d: %w", lineNo, err)
-			}
-			resps = append(resps, resp)
-		}
-		if readErr == io.EOF {
-			break
-		}
+		resps = append(resps, resp)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	out := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(out)
@@ -83,7 +74,7 @@ func templateLine(tok *tokenizer.Tokenizer, line []byte) (templateResponse, erro
 	}
 	msgs := make([]data.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		content, err := messageContent(m.Content)
+		content, err := MessageContent(m.Content)
 		if err != nil {
 			return templateResponse{}, fmt.Errorf("message %d: %w", i+1, err)
 		}
@@ -102,9 +93,10 @@ func templateLine(tok *tokenizer.Tokenizer, line []byte) (templateResponse, erro
 	return templateResponse{Text: ex.Text, IDs: ex.IDs, Mask: mask}, nil
 }
 
-// messageContent reads a string, or joins the text parts of a list the way
-// the template does (each part trimmed).
-func messageContent(raw json.RawMessage) (string, error) {
+// MessageContent reads a message's JSON "content": a string, or a list of
+// {"type": "text", "text": ...} parts joined the way the template does
+// (each part trimmed).
+func MessageContent(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", fmt.Errorf("no \"content\"")
 	}

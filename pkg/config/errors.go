@@ -1,8 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
 )
 
 // Error is one problem in a configuration, located as precisely as possible.
@@ -17,13 +18,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
-			if e.Column > 0 {
-				fmt.Fprintf(&b, ":%d", e.Column)
-			}
-		}
+		b.WriteString(jsonpos.Location(e.File, e.Line, e.Column))
 		b.WriteString(": ")
 	}
 	if e.Key != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
@@ -77,7 +78,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 			t.Errorf("phase %s started from %q, want %q", p.Name, p.InitAdapter, prevAdapter)
 		}
 		var ss sft.Summary
-		if err := readJSON(filepath.Join(out, p.Dir, sft.SummaryFileName), &ss); err != nil {
+		if err := atomicfile.ReadJSON(filepath.Join(out, p.Dir, sft.SummaryFileName), &ss); err != nil {
 			t.Fatal(err)
 		}
 		if want := filepath.Join(out, prevAdapter); prevAdapter != "" && ss.InitAdapter != want {
@@ -113,7 +114,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		t.Errorf("config.yaml: phase 0 lr %v, max_seq_length %d, target %d", resolved.Curriculum.Phases[0].LearningRate, resolved.Model.MaxSeqLength, resolved.Curriculum.TargetDatasetSize)
 	}
 	var ds DataSummary
-	if err := readJSON(filepath.Join(out, DataSummaryFileName), &ds); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(out, DataSummaryFileName), &ds); err != nil {
 		t.Fatal(err)
 	}
 	if len(ds.Stages) != 5 || ds.Stages[1].Mix == nil || ds.Stages[1].BySource[data.SourceAnnoMI] != 1 || ds.EvalSets[data.SourceAnnoMI] == 0 || !ds.Debug {
@@ -220,7 +221,7 @@ func TestCurriculumResume(t *testing.T) {
 				t.Fatalf("killed run summary: %+v", killed)
 			}
 			var onDisk Summary
-			if err := readJSON(filepath.Join(out, SummaryFileName), &onDisk); err != nil || onDisk.Complete || len(onDisk.Phases) != 1 {
+			if err := atomicfile.ReadJSON(filepath.Join(out, SummaryFileName), &onDisk); err != nil || onDisk.Complete || len(onDisk.Phases) != 1 {
 				t.Fatalf("summary.json of the killed run: %+v (%v)", onDisk, err)
 			}
 

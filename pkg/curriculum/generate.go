@@ -7,11 +7,11 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // SampleClientMessage is the client turn of the test generation of a
@@ -30,7 +30,7 @@ type Reply struct {
 // SampleReply loads a model directory (a merged model) with its tokenizer
 // (the directory's, else the embedded one for its vocabulary size) and
 // greedily generates the counsellor's reply to one client message through
-// the Gemma chat template. b nil uses backend.New("").
+// the Gemma chat template. b nil uses stage.NewBackend("").
 func SampleReply(dir, message string, maxNewTokens int, b compute.Backend) (*Reply, error) {
 	if maxNewTokens < 1 {
 		return nil, fmt.Errorf("max new tokens %d must be ≥ 1", maxNewTokens)
@@ -46,9 +46,9 @@ func SampleReply(dir, message string, maxNewTokens int, b compute.Backend) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	dtype := dtypes.Float32
-	if cfg.TorchDType == "bfloat16" {
-		dtype = dtypes.BFloat16
+	dtype, err := stage.ParseDType(cfg.TorchDType)
+	if err != nil {
+		dtype = dtypes.Float32 // float16 and unset weights are read as float32
 	}
 	m, err := gemma3n.Load(dir, dtype)
 	if err != nil {
@@ -59,7 +59,7 @@ func SampleReply(dir, message string, maxNewTokens int, b compute.Backend) (*Rep
 		return nil, err
 	}
 	if b == nil {
-		if b, err = backend.New(""); err != nil {
+		if b, err = stage.NewBackend(""); err != nil {
 			return nil, err
 		}
 	}

@@ -14,28 +14,23 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 // Options describe a pipeline run (RunCurriculum or RunSequential). Out is
 // required; everything else has a default. ConfigPath, Overrides, Model,
 // DType, Backend and Debug resolve the configuration exactly as package sft
-// does (sft.ResolveConfig); LRScale then multiplies its learning rates.
+// does (stage.ResolveConfig); LRScale then multiplies its learning rates.
 type Options struct {
-	// ConfigPath is a configs directory, one section file or a resolved
-	// config.yaml; empty means the shipped defaults.
+	// ConfigPath, Overrides (e.g. "curriculum.run_dpo_after=false" or
+	// "curriculum.phases.0.size=50"), Model, DType and Backend are
+	// stage.ConfigOptions' fields.
 	ConfigPath string
-	// Overrides are "key=value" assignments, e.g.
-	// "curriculum.run_dpo_after=false" or "curriculum.phases.0.size=50".
-	Overrides []string
-	// Model overrides model.model_name_or_path: a preset ("tiny"), a model
-	// directory or a Hugging Face repo id.
-	Model string
-	// DType overrides model.dtype ("float32" or "bfloat16") and training.bf16.
-	DType string
-	// Backend overrides model.backend (see package backend).
-	Backend string
+	Overrides  []string
+	Model      string
+	DType      string
+	Backend    string
 	// Debug shrinks the run to data.yaml's debug sizes: the debug subsets of
 	// both corpora, debug.max_seq_length and debug.target_dataset_size.
 	Debug bool
@@ -94,10 +89,10 @@ type Options struct {
 }
 
 // ResolveConfig returns the configuration a run with these options uses:
-// sft.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
+// stage.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
 // LRScale and Epochs, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
-	cfg, err := sft.ResolveConfig(sft.Options{
+	cfg, err := stage.ResolveConfig(stage.ConfigOptions{
 		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model,
 		DType: opts.DType, Backend: opts.Backend, Debug: opts.Debug,
 	})

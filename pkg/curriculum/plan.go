@@ -8,6 +8,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // corpus is what every stage draws from: the train pools, the held-out
@@ -30,18 +31,11 @@ type pairSets struct {
 // dpo use), applying the debug subset sizes when debug is set.
 func loadCorpus(cfg *config.All, debug bool) (*corpus, error) {
 	d := cfg.Data
-	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
+	shipped, err := stage.ShippedCorpus(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
-	if err != nil {
-		return nil, err
-	}
-	opts := data.DefaultOptions()
-	opts.Seed = uint64(d.Seed)
-	opts.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
-	opts.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
+	opts := stage.PrepareOptions(cfg, false)
 	opts.Quality = data.QualityAll // filtered per phase below
 	c := &corpus{evalSizes: map[string]int{}}
 	if debug {
@@ -50,7 +44,7 @@ func loadCorpus(cfg *config.All, debug bool) (*corpus, error) {
 		opts.Debug = data.DebugSizes{CounselChatQuestions: d.Debug.CounselChatQuestions}
 		c.debugAnno = d.Debug.AnnoMITranscripts
 	}
-	prepared, err := (&data.Corpus{AnnoMI: anno, CounselChat: cc}).Prepare(opts)
+	prepared, err := shipped.Prepare(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +73,8 @@ func (c *corpus) annomiTrain(quality string) []data.Conversation {
 	return data.FirstGroups(data.FilterQuality(c.annoTrain, quality), c.debugAnno)
 }
 
-// stage is one SFT stage of a pipeline, with the conversations it trains on.
-type stage struct {
+// sftStage is one SFT stage of a pipeline, with the conversations it trains on.
+type sftStage struct {
 	Index        int
 	Name         string
 	Dir          string // relative to the run directory
@@ -98,16 +92,16 @@ type stage struct {
 // of the target size) split between the corpora by its mix, with a seed of
 // its own, so that phases draw different examples and a resumed run draws
 // the same ones again.
-func curriculumStages(cfg *config.All, c *corpus) ([]stage, error) {
+func curriculumStages(cfg *config.All, c *corpus) ([]sftStage, error) {
 	cur := cfg.Curriculum
-	stages := make([]stage, len(cur.Phases))
+	stages := make([]sftStage, len(cur.Phases))
 	for i, p := range cur.Phases {
 		quality := p.AnnoMIQuality
 		if quality == "" {
 			quality = cfg.Data.AnnoMI.QualityFilter
 		}
 		mix := p.Mix
-		st := stage{
+		st := sftStage{
 			Index: i, Name: p.Name, Dir: stageDir(i, p.Name), LearningRate: p.LearningRate, Epochs: p.Epochs,
 			Mix: &mix, Seed: phaseSeed(uint64(cfg.Data.Seed), i),
 		}
@@ -143,10 +137,10 @@ const (
 // filter), each with training_config.yaml's learning rate, epochs and
 // max_steps. (Curriculum phases run by epochs, as config.All.PhaseTraining
 // defines them.)
-func sequentialStages(cfg *config.All, c *corpus) ([]stage, error) {
+func sequentialStages(cfg *config.All, c *corpus) ([]sftStage, error) {
 	t := cfg.Training
 	anno := c.annomiTrain(cfg.Data.AnnoMI.QualityFilter)
-	stages := []stage{
+	stages := []sftStage{
 		{Index: 0, Name: StageCounselChat, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, MaxSteps: t.MaxSteps, train: c.ccTrain},
 		{Index: 1, Name: StageAnnoMI, LearningRate: t.LearningRate, Epochs: t.NumTrainEpochs, MaxSteps: t.MaxSteps, Quality: cfg.Data.AnnoMI.QualityFilter, train: anno},
 	}
@@ -225,7 +219,7 @@ type PairCounts struct {
 	Eval  int `json:"eval"`
 }
 
-func newDataSummary(pipeline string, cfg *config.All, set *runSettings, c *corpus, stages []stage, withDPO bool) DataSummary {
+func newDataSummary(pipeline string, cfg *config.All, set *runSettings, c *corpus, stages []sftStage, withDPO bool) DataSummary {
 	ds := DataSummary{
 		Pipeline: pipeline, Debug: set.Debug, Seed: cfg.Data.Seed,
 		TrainPools:        map[string]int{data.SourceCounselChat: len(c.ccTrain)},

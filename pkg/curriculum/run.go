@@ -2,7 +2,6 @@ package curriculum
 
 import (
 	stdcontext "context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,15 +11,15 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -139,18 +138,18 @@ func (r *runner) prepare(pipeline string) error {
 		return fmt.Errorf("data: %w", err)
 	}
 	r.summary = &Summary{
-		Pipeline: pipeline, RunDir: r.opts.Out, Model: r.cfg.Model.NameOrPath, DType: sft.ModelDType(r.cfg),
+		Pipeline: pipeline, RunDir: r.opts.Out, Model: r.cfg.Model.NameOrPath, DType: stage.ModelDType(r.cfg),
 		Debug: set.Debug, OptimizerState: r.cfg.Curriculum.OptimizerState, Invocations: 1,
 	}
 	var prev Summary
-	if err := readJSON(filepath.Join(r.opts.Out, SummaryFileName), &prev); err == nil {
+	if err := atomicfile.ReadJSON(filepath.Join(r.opts.Out, SummaryFileName), &prev); err == nil {
 		r.summary.Invocations = prev.Invocations + 1
 		r.prevWall = prev.TotalWallSeconds
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if r.backend = r.opts.BackendInstance; r.backend == nil {
-		if r.backend, err = backend.New(r.cfg.Model.Backend); err != nil {
+		if r.backend, err = stage.NewBackend(r.cfg.Model.Backend); err != nil {
 			return err
 		}
 	}
@@ -171,7 +170,7 @@ func (r *runner) runSettings(pipeline string) (runSettings, error) {
 	}
 	if o.Resume && cfgErr == nil {
 		var saved runSettings
-		if err := readJSON(filepath.Join(o.Out, SettingsFileName), &saved); err != nil {
+		if err := atomicfile.ReadJSON(filepath.Join(o.Out, SettingsFileName), &saved); err != nil {
 			return set, fmt.Errorf("resuming: %w", err)
 		}
 		switch {
@@ -200,7 +199,7 @@ func (r *runner) runSettings(pipeline string) (runSettings, error) {
 
 // runStages runs (or skips, when already complete) every stage in order.
 func (r *runner) runStages(runCtx stdcontext.Context, pipeline string) error {
-	var stages []stage
+	var stages []sftStage
 	var err error
 	withDPO := r.cfg.Curriculum.RunDPOAfter
 	if pipeline == PipelineSequential {
@@ -290,7 +289,7 @@ func (r *runner) stageDone(name string, metricsFiles []string) error {
 // when an earlier invocation completed it. With curriculum.optimizer_state
 // "carry" the stage's AdamW state starts from the final checkpoint of the
 // previous stage (prevDir, relative to the run directory; "" for none).
-func (r *runner) runPhase(runCtx stdcontext.Context, st stage, initAdapter, prevDir string) (*PhaseSummary, error) {
+func (r *runner) runPhase(runCtx stdcontext.Context, st sftStage, initAdapter, prevDir string) (*PhaseSummary, error) {
 	dir := filepath.Join(r.opts.Out, st.Dir)
 	if _, err := os.Stat(filepath.Join(dir, sft.SummaryFileName)); err == nil {
 		r.log.Info("phase already complete", "phase", st.Name)
@@ -367,7 +366,7 @@ func hasCheckpoint(dir string) (bool, error) {
 
 // phaseConversations are the stage's training conversations and the shared
 // held-out sets, labelled by split for package sft.
-func (r *runner) phaseConversations(st stage) []data.Conversation {
+func (r *runner) phaseConversations(st sftStage) []data.Conversation {
 	out := make([]data.Conversation, 0, len(st.train)+len(r.corpus.eval))
 	for _, c := range st.train {
 		c.Split = string(data.SplitTrain)
@@ -404,9 +403,9 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 	if len(trainPairs) == 0 {
 		return nil, errors.New("DPO: no preference pairs in the train split")
 	}
-	dtype := dtypes.Float32
-	if sft.ModelDType(r.cfg) == config.DTypeBFloat16 {
-		dtype = dtypes.BFloat16
+	dtype, err := stage.ParseDType(stage.ModelDType(r.cfg))
+	if err != nil {
+		return nil, fmt.Errorf("DPO: %w", err)
 	}
 	resume, err := hasCheckpoint(dir)
 	if err != nil {
@@ -433,14 +432,14 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 func (r *runner) merge(runCtx stdcontext.Context, adapter string) (*export.MergeResult, error) {
 	dir := filepath.Join(r.opts.Out, MergedDirName)
 	var mr export.MergeResult
-	if err := readJSON(filepath.Join(dir, export.MergeInfoFileName), &mr); err == nil {
+	if err := atomicfile.ReadJSON(filepath.Join(dir, export.MergeInfoFileName), &mr); err == nil {
 		r.log.Info("merged model already written", "dir", dir)
 		mr.Reused = true
 		return &mr, nil
 	}
 	dtype := ""
 	if export.IsPreset(r.cfg.Model.NameOrPath) {
-		dtype = sft.ModelDType(r.cfg)
+		dtype = stage.ModelDType(r.cfg)
 	}
 	res, err := export.Merge(runCtx, export.MergeOptions{
 		Model: r.cfg.Model.NameOrPath, Adapter: adapter, Out: dir, DType: dtype,
@@ -469,16 +468,4 @@ func (r *runner) writeSummary() error {
 		s.TrainSeconds += s.DPO.TrainSeconds
 	}
 	return writeJSON(filepath.Join(r.opts.Out, SummaryFileName), s)
-}
-
-// readJSON decodes the JSON file at path into v.
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }

@@ -1,18 +1,15 @@
 package curriculum
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -110,10 +107,10 @@ type DPOSummary struct {
 }
 
 // phaseSummary reads a completed SFT stage back from its run directory.
-func phaseSummary(runDir string, st stage, initAdapter string) (*PhaseSummary, error) {
+func phaseSummary(runDir string, st sftStage, initAdapter string) (*PhaseSummary, error) {
 	dir := filepath.Join(runDir, st.Dir)
 	var s sft.Summary
-	if err := readJSON(filepath.Join(dir, sft.SummaryFileName), &s); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(dir, sft.SummaryFileName), &s); err != nil {
 		return nil, fmt.Errorf("phase %s: %w", st.Name, err)
 	}
 	ps := &PhaseSummary{
@@ -142,30 +139,11 @@ func phaseSummary(runDir string, st stage, initAdapter string) (*PhaseSummary, e
 	return ps, nil
 }
 
-// dpoFile is the part of dpo_summary.json the summary reads.
-type dpoFile struct {
-	Adapter    string `json:"adapter"`
-	TrainPairs struct {
-		Pairs int
-	} `json:"train_pairs"`
-	EvalPairs struct {
-		Pairs int
-	} `json:"eval_pairs"`
-	Train struct {
-		Steps          int                          `json:"steps"`
-		Tokens         int64                        `json:"tokens_seen"`
-		FinalLoss      *float64                     `json:"final_loss"`
-		Evals          map[string]train.EvalMetrics `json:"evals"`
-		ElapsedSeconds float64                      `json:"elapsed_s"`
-		ResumedFrom    string                       `json:"resumed_from"`
-	} `json:"train"`
-}
-
 // dpoSummary reads a completed DPO stage back from its run directory.
 func dpoSummary(runDir, sftAdapter string) (*DPOSummary, error) {
 	dir := filepath.Join(runDir, DPODirName)
-	var f dpoFile
-	if err := readJSON(filepath.Join(dir, dpo.SummaryFileName), &f); err != nil {
+	f, err := dpo.ReadSummary(dir)
+	if err != nil {
 		return nil, fmt.Errorf("DPO: %w", err)
 	}
 	ds := &DPOSummary{
@@ -191,33 +169,15 @@ type stepLoss struct {
 // trainLosses reads the losses of the applied (not skipped) steps of a
 // metrics log, in step order.
 func trainLosses(path string) ([]stepLoss, error) {
-	f, err := os.Open(path)
+	recs, err := train.ReadMetrics(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var losses []stepLoss
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(strings.TrimSpace(sc.Text())) == 0 {
-			continue
+	for _, r := range recs {
+		if r.Applied() {
+			losses = append(losses, stepLoss{*r.Loss, r.StepWeight})
 		}
-		var rec struct {
-			Kind    string   `json:"kind"`
-			Loss    *float64 `json:"loss"`
-			Weight  float64  `json:"step_weight"`
-			Skipped bool     `json:"skipped"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		if rec.Kind == "train" && !rec.Skipped && rec.Loss != nil {
-			losses = append(losses, stepLoss{*rec.Loss, rec.Weight})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return losses, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonpos"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 )
 
@@ -24,13 +25,7 @@ type ParseError struct {
 
 func (e *ParseError) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
+	b.WriteString(jsonpos.Location(e.File, e.Line, e.Column))
 	b.WriteString(": ")
 	if e.Field != "" {
 		fmt.Fprintf(&b, "column %q: ", e.Field)

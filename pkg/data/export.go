@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // EncodeJSONL writes one JSON object per line. HTML characters are not
@@ -38,12 +37,7 @@ func WriteJSONL[T any](path string, items []T) error {
 
 // LoadConversations reads a JSONL file of conversations (see ReadConversations).
 func LoadConversations(path string) ([]Conversation, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadConversations(f, path)
+	return jsonl.ReadFile(path, ReadConversations)
 }
 
 // ReadConversations reads conversations in the common JSONL format, one
@@ -52,33 +46,28 @@ func LoadConversations(path string) ([]Conversation, error) {
 // missing source "jsonl". Every conversation must pass ValidateConversation;
 // errors name the file and line.
 func ReadConversations(r io.Reader, name string) ([]Conversation, error) {
-	br := bufio.NewReader(r)
 	var convs []Conversation
 	ids := map[string]int{}
-	for line := 1; ; line++ {
-		text, err := br.ReadBytes('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, &ParseError{File: name, Line: line, Err: err}
+	err := jsonl.Each(r, func(line int, text []byte) error {
+		c, perr := parseConversationLine(bytes.TrimSpace(text), line)
+		if perr != nil {
+			return &ParseError{File: name, Line: line, Err: perr}
 		}
-		if uerr := utf8check.Line(text); uerr != nil {
-			return nil, &ParseError{File: name, Line: line, Err: uerr}
+		key := c.Source + "\x00" + c.ID
+		if first, dup := ids[key]; dup {
+			return &ParseError{File: name, Line: line, Err: fmt.Errorf("duplicate id %q of source %q (first on line %d)", c.ID, c.Source, first)}
 		}
-		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
-			c, perr := parseConversationLine(trimmed, line)
-			if perr != nil {
-				return nil, &ParseError{File: name, Line: line, Err: perr}
-			}
-			key := c.Source + "\x00" + c.ID
-			if first, dup := ids[key]; dup {
-				return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("duplicate id %q of source %q (first on line %d)", c.ID, c.Source, first)}
-			}
-			ids[key] = line
-			convs = append(convs, c)
-		}
-		if errors.Is(err, io.EOF) {
-			return convs, nil
-		}
+		ids[key] = line
+		convs = append(convs, c)
+		return nil
+	})
+	if le := (*jsonl.Error)(nil); errors.As(err, &le) {
+		return nil, &ParseError{File: name, Line: le.Line, Err: le.Err}
 	}
+	if err != nil {
+		return nil, err
+	}
+	return convs, nil
 }
 
 func parseConversationLine(text []byte, line int) (Conversation, error) {

@@ -121,21 +121,20 @@ func CounselChatSplits(c *CounselChat, ratios SplitRatios, seed uint64) (Assignm
 // SelectSplit keeps the conversations whose group is assigned to split;
 // groups missing from the assignment are dropped.
 func SelectSplit(convs []Conversation, as Assignment, split Split) []Conversation {
-	var out []Conversation
-	for _, c := range convs {
-		if as[c.Group] == split {
-			out = append(out, c)
-		}
-	}
-	return out
+	return selectSplit(convs, func(c *Conversation) string { return c.Group }, as, split)
 }
 
 // SelectPairSplit keeps the preference pairs whose group is assigned to split.
 func SelectPairSplit(pairs []PreferencePair, as Assignment, split Split) []PreferencePair {
-	var out []PreferencePair
-	for _, p := range pairs {
-		if as[p.Group] == split {
-			out = append(out, p)
+	return selectSplit(pairs, func(p *PreferencePair) string { return p.Group }, as, split)
+}
+
+// selectSplit keeps the items whose group is assigned to split.
+func selectSplit[T any](items []T, group func(*T) string, as Assignment, split Split) []T {
+	var out []T
+	for i := range items {
+		if as[group(&items[i])] == split {
+			out = append(out, items[i])
 		}
 	}
 	return out

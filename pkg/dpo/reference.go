@@ -59,18 +59,10 @@ func ComputeReference(b compute.Backend, store *model.Store, reference train.Log
 	return chosen, rejected, nil
 }
 
-// execLogProbs runs the reference graph, turning graph-building panics into errors.
-func execLogProbs(exec *model.Exec, inputs []*tensors.Tensor) (values []float32, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	args := make([]any, len(inputs))
-	for i, x := range inputs {
-		args[i] = x
-	}
-	outs, err := exec.Exec(args...)
+// execLogProbs runs the reference graph (train.Execute) and reads its
+// log-probabilities.
+func execLogProbs(exec *model.Exec, inputs []*tensors.Tensor) ([]float32, error) {
+	outs, err := train.Execute(exec, inputs)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package dpo
 
 import (
 	stdcontext "context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,9 +17,11 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -43,7 +44,8 @@ type Options struct {
 	// the settings dpo.yaml does not list, lora_config.yaml for a fresh
 	// adapter, data.yaml for the pairs). Run does not modify it.
 	Config *config.All
-	// Model is a Gemma 3n checkpoint directory or a preset name (gemma3n.Open).
+	// Model is a preset name, a Gemma 3n checkpoint directory or a Hugging
+	// Face repo id (stage.LoadModel; Hub configures the download).
 	Model string
 	// Adapter is the SFT adapter (a PEFT directory) the policy starts from;
 	// empty starts a fresh adapter from Config.LoRA.
@@ -73,6 +75,8 @@ type Options struct {
 	DType dtypes.DType
 	// Backend runs the graphs (default: backend.Shared()).
 	Backend compute.Backend
+	// Hub configures the download of repo ids (zero: the environment).
+	Hub hub.Options
 	// Tokenizer renders the pairs (default: the model directory's
 	// tokenizer.json, else the embedded Gemma 3 tokenizer).
 	Tokenizer *tokenizer.Tokenizer
@@ -148,16 +152,17 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		Reference: cfg.DPO.Reference, PrecomputedRef: cfg.DPO.PrecomputeRefLogProbs, Params: ParamsFromConfig(cfg.DPO),
 	}
 
-	m, a, err := loadPolicy(opts, &cfg)
+	lm, a, err := loadPolicy(runCtx, opts, &cfg)
 	if err != nil {
 		return nil, err
 	}
+	m := lm.Model
 	res.AdapterSummary = a.Summary()
 	res.Warnings = a.Warnings()
 	for _, w := range res.Warnings {
 		log.Warn("dpo: adapter", "warning", w)
 	}
-	tok, err := loadTokenizer(opts, m.Config.VocabSize)
+	tok, err := loadTokenizer(opts, lm)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +221,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := saveAdapters(m, a, res); err != nil {
+	if err := saveAdapters(a, res); err != nil {
 		return res, err
 	}
 	if err := writeSummary(res); err != nil {
@@ -252,8 +257,9 @@ func identity(opts Options, m *gemma3n.Model, trainPairs, evalPairs []data.Prefe
 	}, nil
 }
 
-// loadPolicy opens the model and installs the SFT adapter, or a fresh one.
-func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, error) {
+// loadPolicy loads the model (a preset, a directory or a hub id) and
+// installs the SFT adapter, or a fresh one.
+func loadPolicy(ctx stdcontext.Context, opts Options, cfg *config.All) (*stage.Model, *lora.Adapter, error) {
 	dtype := opts.DType
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
@@ -261,36 +267,31 @@ func loadPolicy(opts Options, cfg *config.All) (*gemma3n.Model, *lora.Adapter, e
 			dtype = dtypes.BFloat16
 		}
 	}
-	m, err := gemma3n.Open(opts.Model, dtype)
+	lm, err := stage.LoadWeights(ctx, opts.Model, dtype, opts.Hub, gemma3n.WeightOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
-	// The configuration's model options, as sft.ConfigureModel applies them.
-	m.Attention = gemma3n.AttentionKernel(cfg.Model.Attention.Implementation)
-	if w := cfg.Model.Attention.SlidingWindow; w > 0 {
-		m.Config.SlidingWindow = w
-	}
-	m.GradientCheckpointing = cfg.Training.GradientCheckpointing
+	m := lm.Model
+	stage.ConfigureModel(m, cfg)
 	var a *lora.Adapter
 	if opts.Adapter != "" {
 		a, err = lora.Load(m, opts.Adapter)
 	} else {
-		a, err = lora.New(m, lora.Config{
-			R: cfg.LoRA.R, Alpha: cfg.LoRA.Alpha, Dropout: cfg.LoRA.Dropout, TargetModules: cfg.LoRA.TargetModules,
-			UseRSLoRA: cfg.LoRA.UseRSLoRA, BaseModelNameOrPath: opts.Model, Seed: uint64(cfg.Training.Seed),
-		})
+		a, err = stage.NewAdapter(m, cfg, opts.Model)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
-	return m, a, nil
+	return lm, a, nil
 }
 
-func loadTokenizer(opts Options, vocabSize int) (*tokenizer.Tokenizer, error) {
+// loadTokenizer returns Options.Tokenizer, else the model directory's
+// (tokenizer.ForModel: a hub id's is in its snapshot).
+func loadTokenizer(opts Options, lm *stage.Model) (*tokenizer.Tokenizer, error) {
 	if opts.Tokenizer != nil {
 		return opts.Tokenizer, nil
 	}
-	tok, err := tokenizer.ForModel(opts.Model, vocabSize)
+	tok, err := tokenizer.ForModel(lm.Dir, lm.Model.Config.VocabSize)
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
@@ -311,7 +312,7 @@ func loadPairs(opts Options, cfg *config.All) (trainPairs, evalPairs []data.Pref
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
 	}
-	ratios := data.SplitRatios{Train: cfg.Data.Splits.Train, Validation: cfg.Data.Splits.Validation, Test: cfg.Data.Splits.Test}
+	ratios := stage.SplitRatios(cfg)
 	splits, err := data.CounselChatSplits(cc, ratios, uint64(cfg.Data.Seed))
 	if err != nil {
 		return nil, nil, fmt.Errorf("dpo: %w", err)
@@ -398,25 +399,9 @@ func setUpReference(b compute.Backend, m *gemma3n.Model, a *lora.Adapter, res *R
 
 // trainConfig maps the training settings of the DPO stage onto pkg/train.
 func trainConfig(t config.Training, opts Options) train.Config {
-	tc := train.DefaultConfig(opts.RunDir)
+	tc := stage.TrainConfig(opts.RunDir, t)
 	tc.Phase = "dpo"
 	tc.Steps = opts.MaxSteps
-	tc.Epochs = t.NumTrainEpochs
-	tc.GradAccum = t.GradientAccumulationSteps
-	tc.LearningRate = t.LearningRate
-	tc.Schedule = t.LRSchedulerType
-	tc.WarmupSteps, tc.WarmupRatio = t.WarmupSteps, t.WarmupRatio
-	tc.Beta1, tc.Beta2, tc.Epsilon = t.AdamBeta1, t.AdamBeta2, t.AdamEpsilon
-	tc.WeightDecay = t.WeightDecay
-	tc.MaxGradNorm = t.MaxGradNorm
-	tc.Seed = t.Seed
-	tc.EvalEvery = t.EvalSteps
-	tc.CheckpointEvery = t.SaveSteps
-	tc.KeepLast = t.SaveTotalLimit
-	tc.EarlyStoppingPatience = t.EarlyStoppingPatience
-	tc.EarlyStoppingMinDelta = t.EarlyStoppingThreshold
-	tc.MaxBadSteps = t.MaxConsecutiveNaNSteps
-	tc.LogEvery = t.LoggingSteps
 	tc.Resume, tc.ResumeFrom, tc.SaveOnCancel = opts.Resume, opts.ResumeFrom, opts.SaveOnCancel
 	tc.Progress, tc.NoProgress = opts.Progress, opts.NoProgress
 	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
@@ -424,32 +409,32 @@ func trainConfig(t config.Training, opts Options) train.Config {
 }
 
 // saveAdapters writes the final adapter and, when an evaluation selected a
-// best step, that step's adapter (restored from its checkpoint; the model
-// then holds the best adapter).
-func saveAdapters(m *gemma3n.Model, a *lora.Adapter, res *Result) error {
+// best step, that step's adapter (from its checkpoint), each atomically;
+// the model keeps the final adapter, as in package sft.
+func saveAdapters(a *lora.Adapter, res *Result) error {
 	res.Adapter = filepath.Join(res.RunDir, AdapterDirName)
-	if err := a.Save(res.Adapter); err != nil {
+	if err := stage.SaveAdapter(a, res.Adapter); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	if !res.Train.HasBest || res.Train.BestCheckpoint == "" {
 		return nil
 	}
-	ckpt, err := train.LoadCheckpoint(res.Train.BestCheckpoint)
-	if err != nil {
-		return fmt.Errorf("dpo: %w", err)
-	}
-	if err := ckpt.Restore(m.Store, true); err != nil {
-		return fmt.Errorf("dpo: %w", err)
-	}
 	res.BestAdapter = filepath.Join(res.RunDir, BestAdapterDir)
-	if err := a.Save(res.BestAdapter); err != nil {
-		return fmt.Errorf("dpo: %w", err)
+	if err := stage.SaveCheckpointAdapter(a, res.Train.BestCheckpoint, res.BestAdapter); err != nil {
+		return fmt.Errorf("dpo: best adapter: %w", err)
 	}
 	return nil
 }
 
-// trainSummary is train.Result as JSON: non-finite losses become null.
-type trainSummary struct {
+// Summary is dpo_summary.json (SummaryFileName): the Result, with the
+// trainer's result as TrainSummary. ReadSummary reads it back.
+type Summary struct {
+	Result
+	Train TrainSummary `json:"train"`
+}
+
+// TrainSummary is train.Result as JSON: non-finite losses become null.
+type TrainSummary struct {
 	Steps          int                          `json:"steps"`
 	Updates        int                          `json:"updates"`
 	SkippedSteps   int                          `json:"skipped_steps"`
@@ -467,6 +452,15 @@ type trainSummary struct {
 	ElapsedSeconds float64                      `json:"elapsed_s"`
 }
 
+// ReadSummary reads the dpo_summary.json of the run directory runDir.
+func ReadSummary(runDir string) (*Summary, error) {
+	var s Summary
+	if err := atomicfile.ReadJSON(filepath.Join(runDir, SummaryFileName), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 func finiteOrNil(x float64) *float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return nil
@@ -477,7 +471,7 @@ func finiteOrNil(x float64) *float64 {
 // writeSummary saves the result as JSON, atomically.
 func writeSummary(res *Result) error {
 	tr := res.Train
-	ts := trainSummary{
+	ts := TrainSummary{
 		Steps: tr.Steps, Updates: tr.Updates, SkippedSteps: tr.SkippedSteps, Examples: tr.Examples, Tokens: tr.Tokens,
 		FinalLoss: finiteOrNil(tr.FinalLoss), Evals: tr.Evals, BestCheckpoint: tr.BestCheckpoint,
 		LastCheckpoint: tr.LastCheckpoint, ResumedFrom: tr.ResumedFrom, StoppedEarly: tr.StoppedEarly,
@@ -486,14 +480,7 @@ func writeSummary(res *Result) error {
 	if tr.HasBest {
 		ts.BestStep, ts.BestEvalLoss = tr.BestStep, finiteOrNil(tr.BestEvalLoss)
 	}
-	data, err := json.MarshalIndent(struct {
-		*Result
-		Train trainSummary `json:"train"`
-	}{res, ts}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("dpo: summary: %w", err)
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(res.RunDir, SummaryFileName), append(data, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(res.RunDir, SummaryFileName), Summary{Result: *res, Train: ts}); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	return nil

@@ -89,6 +89,9 @@ func TestRun(t *testing.T) {
 	if tr, ok := summary["train"].(map[string]any); !ok || tr["steps"] != float64(2) || summary["reference"] != "sft" {
 		t.Errorf("summary %v", summary)
 	}
+	if s, err := ReadSummary(runDir); err != nil || s.Train.Steps != 2 || s.TrainPairs.Pairs != 3 || s.EvalPairs.Pairs != 2 || s.Adapter != res.Adapter || s.Reference != "sft" {
+		t.Errorf("ReadSummary = %+v, %v", s, err)
+	}
 	if _, err := config.LoadPath(filepath.Join(runDir, ConfigFileName)); err != nil {
 		t.Errorf("resolved config: %v", err)
 	}
@@ -106,6 +109,7 @@ func TestRun(t *testing.T) {
 	if testutil.MaxAbsDiff(testutil.Snapshot(t, a.Model().Store, key)[key], testutil.Snapshot(t, sft.Model().Store, key)[key]) == 0 {
 		t.Error("the saved adapter equals the SFT adapter")
 	}
+	checkSaveAdaptersKeepsCurrent(t, filepath.Join(train.CheckpointsDir(runDir), "step-00000002"))
 
 	// Resume to step 3.
 	opts.Resume, opts.MaxSteps, opts.OnStep = true, 3, nil
@@ -115,6 +119,40 @@ func TestRun(t *testing.T) {
 	}
 	if res2.Train.Steps != 3 || filepath.Base(res2.Train.ResumedFrom) != "step-00000002" {
 		t.Errorf("resumed run: %d steps from %q", res2.Train.Steps, res2.Train.ResumedFrom)
+	}
+}
+
+// checkSaveAdaptersKeepsCurrent: writing the best adapter from checkpoint
+// (which differs from the SFT adapter) leaves the model with the adapter it
+// had, as sft does, and writes each directory with its own values.
+func checkSaveAdaptersKeepsCurrent(t *testing.T, checkpoint string) {
+	t.Helper()
+	m, a := loadTinyWithAdapter(t)
+	var keys []string
+	for _, mod := range a.Modules() {
+		varA, varB := a.Variables(mod.Name)
+		keys = append(keys, varA.Path(), varB.Path())
+	}
+	current := testutil.Snapshot(t, m.Store, keys...)
+	res := &Result{RunDir: t.TempDir(), Train: &train.Result{HasBest: true, BestCheckpoint: checkpoint}}
+	if err := saveAdapters(a, res); err != nil {
+		t.Fatal(err)
+	}
+	if d := testutil.MaxAbsDiffByName(t, current, testutil.Snapshot(t, m.Store, keys...)); d != 0 {
+		t.Errorf("after saveAdapters the model's adapter differs from the one it had by %g: the best checkpoint's values were left in it", d)
+	}
+	for dir, wantSame := range map[string]bool{res.Adapter: true, res.BestAdapter: false} {
+		saved, err := gemma3n.Load(tinyDir, dtypes.Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lora.Load(saved, dir); err != nil {
+			t.Fatal(err)
+		}
+		d := testutil.MaxAbsDiffByName(t, current, testutil.Snapshot(t, saved.Store, keys...))
+		if (d == 0) != wantSame {
+			t.Errorf("%s differs from the model's adapter by %g", filepath.Base(dir), d)
+		}
 	}
 }
 

@@ -209,7 +209,7 @@ func parseTurns(key string, raw json.RawMessage) ([]data.Message, error) {
 		default:
 			return nil, fmt.Errorf("%q message %d: role %q (want system, user or assistant)", key, i+1, *m.Role)
 		}
-		content, err := messageContent(m.Content)
+		content, err := chat.MessageContent(m.Content)
 		if err != nil {
 			return nil, fmt.Errorf("%q message %d: %w", key, i+1, err)
 		}
@@ -220,32 +220,6 @@ func parseTurns(key string, raw json.RawMessage) ([]data.Message, error) {
 		out[i] = data.Message{Role: role, Content: content}
 	}
 	return out, nil
-}
-
-// messageContent reads a content string, or joins a list of text parts.
-func messageContent(raw json.RawMessage) (string, error) {
-	if !present(raw) {
-		return "", errors.New(`no "content"`)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s, nil
-	}
-	var parts []struct {
-		Type string  `json:"type"`
-		Text *string `json:"text"`
-	}
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", errors.New(`"content" must be a string or a list of text parts`)
-	}
-	var b strings.Builder
-	for j, p := range parts {
-		if p.Type != "text" || p.Text == nil {
-			return "", fmt.Errorf(`content part %d: only {"type": "text", "text": …} parts are supported`, j+1)
-		}
-		b.WriteString(strings.TrimSpace(*p.Text))
-	}
-	return b.String(), nil
 }
 
 // checkPrompt requires a conversation the template accepts that ends with

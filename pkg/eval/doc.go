@@ -9,7 +9,7 @@
 // The flow of Run, one way:
 //
 //	config (the run's YAML, or the shipped defaults; --debug subsets)
-//	  → model (+ adapter) and tokenizer   (sft.LoadModel, lora.Load)
+//	  → model (+ adapter) and tokenizer   (stage.LoadModel, lora.Load)
 //	  → examples (SelectExamples)          held-out split, per source, --limit spread evenly
 //	  → prompts (FitPrompt)                chat template + generation prompt, oldest turns dropped to fit
 //	  → replies (generated in batches)     greedy by default, stop on <end_of_turn>/<eos>

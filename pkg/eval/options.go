@@ -38,22 +38,17 @@ const (
 // Options describe one evaluation. Everything has a default; Out may be
 // empty to keep the results in memory only.
 type Options struct {
-	// ConfigPath is a configs directory, one section file or a resolved
-	// config.yaml of a run (config.LoadPath): its data.yaml decides the
-	// splits, the AnnoMI quality filter and windows, and the debug sizes;
-	// model_config.yaml the default model, dtype, backend and prompt
-	// budget (max_seq_length). Empty means the shipped defaults. Overrides
-	// are "key=value" assignments applied last (config.All.Apply).
+	// ConfigPath, Overrides, Model, DType and Backend resolve the
+	// configuration as stage.ConfigOptions describes: its data.yaml decides
+	// the splits, the AnnoMI quality filter and windows, and the debug
+	// sizes; model_config.yaml the default model, dtype, backend and prompt
+	// budget (max_seq_length). Model is a preset ("tiny"), a checkpoint
+	// directory or a Hugging Face repo id.
 	ConfigPath string
 	Overrides  []string
-
-	// Model is a preset ("tiny"), a checkpoint directory or a Hugging Face
-	// repo id (default: model_config.yaml's). DType is "float32" or
-	// "bfloat16" (default: model_config.yaml's). Backend names the GoMLX
-	// backend (see package backend).
-	Model   string
-	DType   string
-	Backend string
+	Model      string
+	DType      string
+	Backend    string
 	// Adapter is a PEFT LoRA adapter directory applied to the model.
 	Adapter string
 

@@ -19,7 +19,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/metrics"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -125,7 +125,7 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg, err := sft.ResolveConfig(sft.Options{
+	cfg, err := stage.ResolveConfig(stage.ConfigOptions{
 		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides,
 		Model: opts.Model, DType: opts.DType, Backend: opts.Backend, Debug: opts.Debug,
 	})
@@ -348,23 +348,7 @@ func heldOut(opts *Options, cfg *config.All, split string) ([]data.Conversation,
 		return convs, opts.Data, nil
 	}
 	d := cfg.Data
-	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
-	if err != nil {
-		return nil, "", err
-	}
-	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
-	if err != nil {
-		return nil, "", err
-	}
-	prep := data.DefaultOptions()
-	prep.Seed = uint64(d.Seed)
-	prep.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
-	prep.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
-	prep.Quality = d.AnnoMI.QualityFilter
-	if opts.Debug {
-		prep.Debug = data.DebugSizes{CounselChatQuestions: d.Debug.CounselChatQuestions, AnnoMITranscripts: d.Debug.AnnoMITranscripts}
-	}
-	prepared, err := (&data.Corpus{AnnoMI: anno, CounselChat: cc}).Prepare(prep)
+	prepared, err := stage.PrepareShipped(cfg, opts.Debug)
 	if err != nil {
 		return nil, "", err
 	}
@@ -393,12 +377,17 @@ func loadEvaluated(ctx stdcontext.Context, opts *Options, cfg *config.All) (*loa
 	ld := &loaded{model: opts.ModelInstance, tok: opts.Tokenizer, name: cfg.Model.NameOrPath}
 	var err error
 	if ld.model == nil {
-		var tok *tokenizer.Tokenizer
-		if ld.model, tok, err = sft.LoadModel(ctx, cfg.Model.NameOrPath, cfg.Model.DType, opts.Hub); err != nil {
+		dtype, err := stage.ParseDType(cfg.Model.DType)
+		if err != nil {
+			return nil, fmt.Errorf("eval: model %s: model %w", cfg.Model.NameOrPath, err)
+		}
+		lm, err := stage.LoadModel(ctx, cfg.Model.NameOrPath, dtype, opts.Hub, gemma3n.WeightOptions{})
+		if err != nil {
 			return nil, fmt.Errorf("eval: model %s: %w", cfg.Model.NameOrPath, err)
 		}
+		ld.model = lm.Model
 		if ld.tok == nil {
-			ld.tok = tok
+			ld.tok = lm.Tokenizer
 		}
 	} else {
 		if opts.Model == "" {
@@ -420,7 +409,7 @@ func loadEvaluated(ctx stdcontext.Context, opts *Options, cfg *config.All) (*loa
 		}
 	}
 	if ld.backend = opts.BackendInstance; ld.backend == nil {
-		if ld.backend, err = sft.NewBackend(cfg.Model.Backend); err != nil {
+		if ld.backend, err = stage.NewBackend(cfg.Model.Backend); err != nil {
 			return nil, fmt.Errorf("eval: backend: %w", err)
 		}
 	}

@@ -2,10 +2,10 @@ package export
 
 import (
 	stdcontext "context"
-	"os"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -18,33 +18,19 @@ type Base struct {
 }
 
 // IsPreset reports whether name is a built-in configuration and not a
-// path that exists (gemma3n.Open's rule).
-func IsPreset(name string) bool {
-	if !gemma3n.IsPreset(name) {
-		return false
-	}
-	_, err := os.Stat(name)
-	return err != nil
-}
+// path that exists (stage.IsPreset: gemma3n.Open's rule).
+func IsPreset(name string) bool { return stage.IsPreset(name) }
 
 // ResolveBase turns a model argument into a preset or a local directory
 // (downloading a Hugging Face repo id through package hub) and reads its
-// configuration.
+// configuration (stage.ResolveModel).
 func ResolveBase(ctx stdcontext.Context, name string, hubOpts hub.Options) (*Base, error) {
-	if IsPreset(name) {
-		cfg, err := gemma3n.Preset(name)
-		if err != nil {
-			return nil, err
-		}
+	dir, cfg, err := stage.ResolveModel(ctx, name, hubOpts)
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
 		return &Base{Path: name, Preset: true, Config: cfg}, nil
-	}
-	dir, err := hub.Resolve(ctx, name, hubOpts)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := gemma3n.LoadConfig(dir)
-	if err != nil {
-		return nil, err
 	}
 	return &Base{Path: dir, Config: cfg}, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
@@ -259,7 +260,7 @@ func generationDefaults(base *Base) map[string]float64 {
 		TopP        *float64 `json:"top_p"`
 		Temperature *float64 `json:"temperature"`
 	}
-	if readJSON(filepath.Join(base.Path, gemma3n.GenerationConfigFileName), &gen) != nil {
+	if atomicfile.ReadJSON(filepath.Join(base.Path, gemma3n.GenerationConfigFileName), &gen) != nil {
 		return out
 	}
 	for k, v := range map[string]*float64{"top_k": gen.TopK, "top_p": gen.TopP, "temp": gen.Temperature} {

@@ -96,7 +96,7 @@ func runLlama(t *testing.T, script string, req llamaRequest) *llamaResponse {
 		t.Fatalf("llama.cpp: %v\n%s", err, msg)
 	}
 	var resp llamaResponse
-	if err := readJSON(out, &resp); err != nil {
+	if err := atomicfile.ReadJSON(out, &resp); err != nil {
 		t.Fatal(err)
 	}
 	if raw, err := os.ReadFile(out + ".f32"); err == nil {

@@ -3,7 +3,6 @@ package export
 import (
 	stdcontext "context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
@@ -28,6 +26,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -166,12 +165,11 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	var verifyDType dtypes.DType
 	if base.Preset {
 		verifyDType = dtypes.Float32
-		switch opts.DType {
-		case "", config.DTypeFloat32:
-		case config.DTypeBFloat16:
-			verifyDType = dtypes.BFloat16
-		default:
-			return nil, fmt.Errorf("merge: dtype %q: want float32 or bfloat16", opts.DType)
+		if opts.DType != "" {
+			var err error
+			if verifyDType, err = stage.ParseDType(opts.DType); err != nil {
+				return nil, fmt.Errorf("merge: %w", err)
+			}
 		}
 		model, err := gemma3n.Open(base.Path, verifyDType)
 		if err != nil {
@@ -556,7 +554,7 @@ func isMultimodalConfig(dir string) bool {
 	var top struct {
 		TextConfig map[string]any `json:"text_config"`
 	}
-	return readJSON(filepath.Join(dir, gemma3n.ConfigFileName), &top) == nil && top.TextConfig != nil
+	return atomicfile.ReadJSON(filepath.Join(dir, gemma3n.ConfigFileName), &top) == nil && top.TextConfig != nil
 }
 
 func hasTokenizer(dir string) bool {
@@ -664,18 +662,6 @@ func VerifyIDs(dir string, vocab int) []int32 {
 		ids[i] = int32((2 + i*7919) % vocab)
 	}
 	return ids
-}
-
-// readJSON decodes the JSON file at path into v.
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // absPath is path made absolute, or path when that fails.

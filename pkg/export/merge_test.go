@@ -73,7 +73,7 @@ func multimodalBase(t *testing.T) string {
 		t.Fatal(err)
 	}
 	var text map[string]any
-	if err := readJSON(filepath.Join(fixtureModel, "config.json"), &text); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(fixtureModel, "config.json"), &text); err != nil {
 		t.Fatal(err)
 	}
 	delete(text, "architectures")
@@ -198,11 +198,11 @@ func TestMergeCheckpoint(t *testing.T) {
 			var cfgJSON struct {
 				Architectures []string `json:"architectures"`
 			}
-			if err := readJSON(filepath.Join(out, "config.json"), &cfgJSON); err != nil || !slices.Equal(cfgJSON.Architectures, []string{tc.arch}) {
+			if err := atomicfile.ReadJSON(filepath.Join(out, "config.json"), &cfgJSON); err != nil || !slices.Equal(cfgJSON.Architectures, []string{tc.arch}) {
 				t.Errorf("config.json architectures %v (%v), want %s", cfgJSON.Architectures, err, tc.arch)
 			}
 			var info MergeResult
-			if err := readJSON(filepath.Join(out, MergeInfoFileName), &info); err != nil || info.Tensors != res.Tensors || !slices.Contains(info.Files, MergeInfoFileName) {
+			if err := atomicfile.ReadJSON(filepath.Join(out, MergeInfoFileName), &info); err != nil || info.Tensors != res.Tensors || !slices.Contains(info.Files, MergeInfoFileName) {
 				t.Errorf("merge_info.json: %+v (%v)", info, err)
 			}
 

@@ -58,11 +58,11 @@ func TestWriteSyntheticE2B(t *testing.T) {
 		Config  map[string]any   `json:"config"`
 		Tensors map[string][]int `json:"tensors"`
 	}
-	if err := readJSON(testutil.Fixture(t, "e2b", "e2b_text_manifest.json"), &manifest); err != nil {
+	if err := atomicfile.ReadJSON(testutil.Fixture(t, "e2b", "e2b_text_manifest.json"), &manifest); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	if err := readJSON(testutil.Fixture(t, "e2b", "e2b_multimodal_names.json"), &names); err != nil {
+	if err := atomicfile.ReadJSON(testutil.Fixture(t, "e2b", "e2b_multimodal_names.json"), &names); err != nil {
 		t.Fatal(err)
 	}
 	base := filepath.Join(root, "base")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -182,24 +181,11 @@ func link(blob, target string) error {
 	tmp := target + ".tmp-link"
 	_ = os.Remove(tmp)
 	if err := os.Symlink(rel, tmp); err != nil {
-		return copyFile(blob, target)
+		return atomicfile.CopyFile(blob, target) // readable, 0644, like the blobs
 	}
 	if err := os.Rename(tmp, target); err != nil {
 		_ = os.Remove(tmp)
 		return err
 	}
 	return nil
-}
-
-// copyFile copies src to dst atomically (readable, 0644, like the blobs).
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return atomicfile.Write(dst, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
 }

@@ -142,18 +142,25 @@ func CorpusBLEU(hyps []string, refStreams ...[]string) (BLEUScore, error) {
 		return BLEUScore{}, err
 	}
 	var total bleuStats
-	refs := make([]string, len(refStreams))
-	for i, hyp := range hyps {
-		for j, stream := range refStreams {
-			refs[j] = stream[i]
-		}
-		total.add(segmentBLEUStats(hyp, refs))
-	}
+	eachSegment(hyps, refStreams, func(hyp string, refs []string) { total.add(segmentBLEUStats(hyp, refs)) })
 	return computeBLEU(total, false), nil
 }
 
 // checkStreams verifies that there is at least one reference stream and
 // that every stream has one reference per hypothesis.
+// eachSegment calls fn with each hypothesis and its references, the i-th
+// of every stream (checkStreams has checked the lengths); refs is reused
+// between calls.
+func eachSegment(hyps []string, refStreams [][]string, fn func(hyp string, refs []string)) {
+	refs := make([]string, len(refStreams))
+	for i, hyp := range hyps {
+		for j, stream := range refStreams {
+			refs[j] = stream[i]
+		}
+		fn(hyp, refs)
+	}
+}
+
 func checkStreams(numHyps int, refStreams [][]string) error {
 	if len(refStreams) == 0 {
 		return fmt.Errorf("metrics: no reference stream given")

@@ -114,12 +114,6 @@ func CorpusCHRF(hyps []string, refStreams ...[]string) (float64, error) {
 		return 0, err
 	}
 	var total chrfStats
-	refs := make([]string, len(refStreams))
-	for i, hyp := range hyps {
-		for j, stream := range refStreams {
-			refs[j] = stream[i]
-		}
-		total.add(segmentCHRFStats(hyp, refs))
-	}
+	eachSegment(hyps, refStreams, func(hyp string, refs []string) { total.add(segmentCHRFStats(hyp, refs)) })
 	return chrfScore(total), nil
 }

@@ -2,12 +2,11 @@ package metrics
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // TextScores are the text metrics of one hypothesis against one reference:
@@ -29,30 +28,6 @@ func ScoreText(hyp, ref string) TextScores {
 		ROUGE1: r.ROUGE1.F,
 		ROUGE2: r.ROUGE2.F,
 		ROUGEL: r.ROUGEL.F,
-	}
-}
-
-// forEachJSONLine calls fn with the 1-based number and bytes of every
-// non-blank line of r (named name in errors), stopping at the first error.
-// A line that is not valid UTF-8 is an error.
-func forEachJSONLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
-	br := bufio.NewReader(r)
-	for line := 1; ; line++ {
-		raw, err := br.ReadBytes('\n')
-		if uerr := utf8check.Line(raw); uerr != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, uerr)
-		}
-		if len(bytes.TrimSpace(raw)) > 0 {
-			if ferr := fn(line, raw); ferr != nil {
-				return ferr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 	}
 }
 
@@ -104,7 +79,7 @@ func decodeStringFields(raw []byte, required, optional []string) (map[string]str
 // line.
 func ScoreTextJSONL(r io.Reader, name string, w io.Writer, corpus bool) error {
 	var hyps, refs []string
-	err := forEachJSONLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		f, err := decodeStringFields(raw, []string{"hyp", "ref"}, nil)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
@@ -146,7 +121,7 @@ func ScoreTextJSONL(r io.Reader, name string, w io.Writer, corpus bool) error {
 // the input (name) and the 1-based line.
 func ClassifyMIJSONL(m *MIClassifier, r io.Reader, name string, w io.Writer) error {
 	var texts, contexts []string
-	err := forEachJSONLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		f, err := decodeStringFields(raw, []string{"text"}, []string{"context"})
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)

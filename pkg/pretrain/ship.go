@@ -1,8 +1,6 @@
 package pretrain
 
 import (
-	"bufio"
-	"bytes"
 	stdcontext "context"
 	"encoding/json"
 	"errors"
@@ -25,6 +23,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -89,7 +88,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	var sum sft.Summary
-	if err := readJSON(filepath.Join(opts.Run, sft.SummaryFileName), &sum); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(opts.Run, sft.SummaryFileName), &sum); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	switch {
@@ -99,7 +98,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 		return nil, fmt.Errorf("pretrain: ship: %s stopped after %d of %d steps: finish it first (--resume)", opts.Run, sum.Steps, sum.TotalSteps)
 	}
 	var ds sft.DataSummary
-	if err := readJSON(filepath.Join(opts.Run, sft.DataSummaryFileName), &ds); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(opts.Run, sft.DataSummaryFileName), &ds); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	runCfgPath := filepath.Join(opts.Run, sft.ConfigFileName)
@@ -140,7 +139,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 	}
 	b := opts.BackendInstance
 	if b == nil {
-		if b, err = sft.NewBackend(cfg.Model.Backend); err != nil {
+		if b, err = stage.NewBackend(cfg.Model.Backend); err != nil {
 			return nil, fmt.Errorf("pretrain: ship: %w", err)
 		}
 	}
@@ -191,7 +190,7 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 	if err := writeCard(tmp, card); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
-	if err := replaceDir(tmp, opts.Out); err != nil {
+	if err := atomicfile.MoveDir(tmp, opts.Out); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
 	logger.Info("pretrain: shipped", "dir", opts.Out, "parameters", card.Parameters)
@@ -298,38 +297,20 @@ func trainingCard(opts ShipOptions, cfg *config.All, sum *sft.Summary, d *DataCa
 // readCurve reads the logged (applied) training steps and the evaluations
 // of a metrics log.
 func readCurve(path string) ([]CurvePoint, error) {
-	f, err := os.Open(path)
+	recs, err := train.ReadMetrics(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []CurvePoint
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var r struct {
-			Kind     string   `json:"kind"`
-			Step     int      `json:"step"`
-			Tokens   int64    `json:"tokens"`
-			Loss     *float64 `json:"loss"`
-			Skipped  bool     `json:"skipped"`
-			EvalSet  string   `json:"eval_set"`
-			EvalLoss *float64 `json:"eval_loss"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
+	for _, r := range recs {
 		switch {
-		case r.Kind == "train" && r.Loss != nil && !r.Skipped:
+		case r.Applied():
 			out = append(out, CurvePoint{Step: r.Step, Tokens: r.Tokens, Loss: *r.Loss})
 		case r.Kind == "eval" && r.EvalLoss != nil && r.EvalSet != "":
 			out = append(out, CurvePoint{Step: r.Step, Set: r.EvalSet, Loss: *r.EvalLoss})
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // samples generates greedy replies to the first n validation prompts of
@@ -385,11 +366,7 @@ func writeCard(dir string, c *Card) error {
 		return err
 	}
 	c.RawConfig = raw
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, CardFileName), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, CardFileName), c); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ReadmeFileName), []byte(c.Render()))
@@ -421,40 +398,6 @@ func ParseCard(name string, b []byte) (*Card, error) {
 	}
 	c.Config = cfg
 	return &c, nil
-}
-
-// replaceDir renames the directory tmp to dir, replacing what was there.
-func replaceDir(tmp, dir string) error {
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if _, err := os.Stat(dir); err == nil {
-		old, err := os.MkdirTemp(parent, ".old-"+filepath.Base(dir)+"-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(old)
-		if err := os.Rename(dir, filepath.Join(old, "dir")); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	atomicfile.SyncDir(parent)
-	return nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // validationLosses returns a card's validation loss by source.

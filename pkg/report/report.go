@@ -7,7 +7,6 @@
 package report
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,19 +16,11 @@ import (
 	"sort"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/charts"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
-// Record is one line of a run's metrics.jsonl (the fields the report uses).
-type Record struct {
-	Kind     string             `json:"kind"` // "train" or "eval"
-	Phase    string             `json:"phase"`
-	Step     int                `json:"step"`
-	Loss     *float64           `json:"loss"`
-	Skipped  bool               `json:"skipped"`
-	EvalSet  string             `json:"eval_set"`
-	EvalLoss *float64           `json:"eval_loss"`
-	Metrics  map[string]float64 `json:"metrics"`
-}
+// Record is one line of a run's metrics.jsonl (train.ReadMetrics).
+type Record = train.Record
 
 // Run is what a run directory holds for the report.
 type Run struct {
@@ -76,28 +67,11 @@ func Load(dir string) (*Run, error) {
 
 // readRecords parses a metrics log; a malformed line is an error naming it.
 func readRecords(path string) ([]Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	recs, err := train.ReadMetrics(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	defer f.Close()
-	var recs []Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("report: %s:%d: %w", path, line, err)
-		}
-		recs = append(recs, r)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("report: %s: %w", path, err)
-	}
-	return recs, nil
+	return recs, err
 }
 
 // stages are the run's consecutive phases, in the order they first appear,

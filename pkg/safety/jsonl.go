@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // ScreenRequest is one input line of ScreenJSONL: an id (any JSON value,
@@ -34,7 +35,7 @@ type ScreenLine struct {
 // input and the 1-based line; blank lines are skipped.
 func ReadScreenRequests(r io.Reader, name string) ([]ScreenRequest, error) {
 	var reqs []ScreenRequest
-	err := forEachLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		req, err := parseScreenRequest(raw)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)

@@ -1,7 +1,6 @@
 package safety
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // Item is one labelled example of the evaluation set (datasets/safety/):
@@ -57,12 +56,7 @@ var Parts = []string{"dev", "test", "holdout", "holdout2", "holdout3", "holdout4
 
 // LoadLabelled reads a labelled set (JSON lines of Item).
 func LoadLabelled(path string) ([]Item, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadLabelled(f, path)
+	return jsonl.ReadFile(path, ReadLabelled)
 }
 
 // ReadLabelled reads JSON lines of Item strictly: unknown fields, invalid
@@ -71,7 +65,7 @@ func LoadLabelled(path string) ([]Item, error) {
 func ReadLabelled(r io.Reader, name string) ([]Item, error) {
 	var items []Item
 	ids := map[string]int{}
-	err := forEachLine(r, name, func(line int, raw []byte) error {
+	err := jsonl.EachNamed(r, name, func(line int, raw []byte) error {
 		var it Item
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
@@ -153,29 +147,6 @@ func checkMessages(msgs []data.Message) error {
 		return errors.New("no user message")
 	}
 	return nil
-}
-
-// forEachLine calls fn with the 1-based number and bytes of every
-// non-blank line of r, stopping at the first error.
-func forEachLine(r io.Reader, name string, fn func(line int, raw []byte) error) error {
-	br := bufio.NewReader(r)
-	for line := 1; ; line++ {
-		raw, err := br.ReadBytes('\n')
-		if uerr := utf8check.Line(raw); uerr != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, uerr)
-		}
-		if len(bytes.TrimSpace(raw)) > 0 {
-			if ferr := fn(line, raw); ferr != nil {
-				return ferr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // FindSetDir locates datasets/safety: inside dataDir when given (a

@@ -7,6 +7,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -49,7 +50,7 @@ func pretrainConversations(cfg *config.All, debug bool) (splits, error) {
 	if err != nil {
 		return splits{}, err
 	}
-	ratios := data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
+	ratios := stage.SplitRatios(cfg)
 	assignment, err := data.AnnoMISplits(anno, ratios, uint64(d.Seed)) // what Prepare assigns
 	if err != nil {
 		return splits{}, err

@@ -11,6 +11,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -63,7 +64,7 @@ func loadConversations(opts *Options, cfg *config.All) (splits, error) {
 // corpusConversations loads the shipped corpora at the paths of data.yaml and
 // prepares them with its splits, quality filter, windows and debug sizes.
 func corpusConversations(which string, cfg *config.All, debug bool) (splits, error) {
-	prepared, err := prepareShipped(cfg, debug)
+	prepared, err := stage.PrepareShipped(cfg, debug)
 	if err != nil {
 		return splits{}, err
 	}
@@ -79,38 +80,6 @@ func corpusConversations(which string, cfg *config.All, debug bool) (splits, err
 		return splits{}, err
 	}
 	return s, nil
-}
-
-// prepareShipped loads the shipped corpora at the paths of data.yaml and
-// cuts them into splits with its seed, ratios, quality filter, windows and,
-// with debug, debug sizes.
-func prepareShipped(cfg *config.All, debug bool) (*data.Prepared, error) {
-	d := cfg.Data
-	anno, err := data.LoadAnnoMI(cfg.Path(d.AnnoMI.Path), cfg.Path(d.AnnoMI.FullPath))
-	if err != nil {
-		return nil, err
-	}
-	cc, err := data.LoadCounselChat(cfg.Path(d.CounselChat.Path))
-	if err != nil {
-		return nil, err
-	}
-	corpus := &data.Corpus{AnnoMI: anno, CounselChat: cc}
-	prepOpts := data.DefaultOptions()
-	prepOpts.Seed = uint64(d.Seed)
-	prepOpts.Ratios = data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
-	prepOpts.Window = data.WindowOptions{ContextTurns: d.AnnoMI.ContextTurns}
-	prepOpts.Quality = d.AnnoMI.QualityFilter
-	if debug {
-		prepOpts.Debug = debugSizes(cfg)
-	}
-	return corpus.Prepare(prepOpts)
-}
-
-func debugSizes(cfg *config.All) data.DebugSizes {
-	return data.DebugSizes{
-		CounselChatQuestions: cfg.Data.Debug.CounselChatQuestions,
-		AnnoMITranscripts:    cfg.Data.Debug.AnnoMITranscripts,
-	}
 }
 
 // splitConversations splits conversations read from a file (named by name
@@ -150,7 +119,7 @@ func splitConversations(name string, convs []data.Conversation, cfg *config.All,
 			groups[i] = group(c)
 		}
 		d := cfg.Data
-		ratios := data.SplitRatios{Train: d.Splits.Train, Validation: d.Splits.Validation, Test: d.Splits.Test}
+		ratios := stage.SplitRatios(cfg)
 		as, err := data.AssignSplits(groups, nil, ratios, uint64(d.Seed))
 		if err != nil {
 			return splits{}, fmt.Errorf("%s: %w", name, err)
@@ -169,7 +138,7 @@ func splitConversations(name string, convs []data.Conversation, cfg *config.All,
 	}
 	s := splits{train: bySplit[data.SplitTrain], validation: bySplit[data.SplitValidation]}
 	if debug {
-		sizes := debugSizes(cfg)
+		sizes := stage.DebugSizes(cfg)
 		s.train, s.validation = firstGroupsPerSource(s.train, sizes), firstGroupsPerSource(s.validation, sizes)
 	}
 	if len(s.train) == 0 {

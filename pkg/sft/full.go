@@ -1,23 +1,19 @@
 package sft
 
 import (
-	stdcontext "context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -49,40 +45,6 @@ const (
 // fullDType is the dtype a full run keeps its weights in: the float32
 // master weights the optimizer updates, whatever model.dtype says.
 const fullDType = config.DTypeFloat32
-
-// loadScratch builds a model of the architecture that name describes (a
-// preset, or a directory whose config.json is read; no weights are read)
-// with freshly initialised float32 weights (gemma3n.NewRandom, seed), and
-// its tokenizer: the directory's tokenizer.json when it has one, else the
-// embedded one for its vocabulary (tokenizer.ForModel).
-func loadScratch(ctx stdcontext.Context, name string, seed uint64, hubOpts hub.Options, wopts gemma3n.WeightOptions) (*loadedModel, error) {
-	var cfg *gemma3n.Config
-	out := &loadedModel{}
-	if _, statErr := os.Stat(name); gemma3n.IsPreset(name) && statErr != nil {
-		var err error
-		if cfg, err = gemma3n.Preset(name); err != nil {
-			return nil, err
-		}
-	} else {
-		dir, err := hub.Resolve(ctx, name, hubOpts)
-		if err != nil {
-			return nil, err
-		}
-		if cfg, err = gemma3n.LoadConfig(dir); err != nil {
-			return nil, err
-		}
-		out.dir = dir
-	}
-	m, err := gemma3n.NewRandomWith(cfg, dtypes.Float32, seed, wopts)
-	if err != nil {
-		return nil, err
-	}
-	out.model = m
-	if out.tok, err = tokenizer.ForModel(out.dir, cfg.VocabSize); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
 
 // makeAllTrainable marks every weight of the model trainable and returns
 // the number of tensors and of parameters. The weights must be float32.
@@ -154,7 +116,7 @@ func lossOnAll(ex []train.Example) {
 // defaults that go with it, atomically as a whole: a reader never sees half
 // of a directory.
 func saveModelDir(m *gemma3n.Model, dtype dtypes.DType, srcDir string, dir string) error {
-	return replaceDir(dir, func(tmp string) error {
+	return atomicfile.ReplaceDir(dir, func(tmp string) error {
 		if err := m.SaveAs(tmp, dtype); err != nil {
 			return err
 		}
@@ -183,7 +145,7 @@ func writeModelSideFiles(cfg *gemma3n.Config, srcDir, dir string) error {
 			if info, err := os.Stat(src); err != nil || !info.Mode().IsRegular() {
 				continue
 			}
-			if err := copyFile(src, filepath.Join(dir, name)); err != nil {
+			if err := atomicfile.CopyFile(src, filepath.Join(dir, name)); err != nil {
 				return err
 			}
 			copied[name] = true
@@ -191,7 +153,7 @@ func writeModelSideFiles(cfg *gemma3n.Config, srcDir, dir string) error {
 	}
 	if !copied[gemma3n.GenerationConfigFileName] {
 		gen := map[string]any{"bos_token_id": cfg.BOSTokenID, "eos_token_id": cfg.EOSTokenIDs, "pad_token_id": cfg.PadTokenID}
-		if err := writeJSON(filepath.Join(dir, gemma3n.GenerationConfigFileName), gen); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(dir, gemma3n.GenerationConfigFileName), gen); err != nil {
 			return err
 		}
 	}
@@ -199,18 +161,6 @@ func writeModelSideFiles(cfg *gemma3n.Config, srcDir, dir string) error {
 		return tokenizer.WriteTiny(dir)
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return atomicfile.Write(dst, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
 }
 
 // saveCheckpointModel writes the weights of a training checkpoint as a
@@ -221,53 +171,33 @@ func saveCheckpointModel(m *gemma3n.Model, dtype dtypes.DType, srcDir, checkpoin
 	if err != nil {
 		return err
 	}
-	type saved struct {
-		v     *model.Variable
-		value *tensors.Tensor
-	}
-	var current []saved
+	vars := make([]*model.Variable, 0, len(m.Config.Weights()))
 	for _, spec := range m.Config.Weights() {
-		v := m.WeightVariable(spec.Name)
-		if _, ok := ckpt.Variables[v.Path()]; !ok {
-			return fmt.Errorf("checkpoint %s has no value for %s", checkpointDir, v.Path())
-		}
-		value, err := v.Value()
-		if err != nil {
+		vars = append(vars, m.WeightVariable(spec.Name))
+	}
+	return stage.WithCheckpointValues(ckpt, checkpointDir, vars, func() error {
+		if err := ckpt.Restore(m.Store, true); err != nil {
 			return err
 		}
-		clone, err := value.LocalClone()
-		if err != nil {
-			return err
-		}
-		current = append(current, saved{v, clone})
-	}
-	defer func() {
-		for _, s := range current {
-			if setErr := s.v.SetValue(s.value); setErr != nil && err == nil {
-				err = fmt.Errorf("restoring %s: %w", s.v.Path(), setErr)
-			}
-		}
-	}()
-	if err := ckpt.Restore(m.Store, true); err != nil {
-		return err
-	}
-	return saveModelDir(m, dtype, srcDir, dir)
+		return saveModelDir(m, dtype, srcDir, dir)
+	})
 }
 
 // parseSaveDType checks Options.SaveDType.
 func parseSaveDType(s string) (dtypes.DType, error) {
-	switch strings.ToLower(s) {
-	case "", config.DTypeFloat32:
+	if s == "" {
 		return dtypes.Float32, nil
-	case config.DTypeBFloat16:
-		return dtypes.BFloat16, nil
 	}
-	return dtypes.InvalidDType, fmt.Errorf("save dtype %q: want float32 or bfloat16", s)
+	dtype, err := stage.ParseDType(s)
+	if err != nil {
+		return dtypes.InvalidDType, fmt.Errorf("save %w", err)
+	}
+	return dtype, nil
 }
 
 // logFull reports what a full run trains.
 func logFull(logger *slog.Logger, opts *Options, cfg *config.All, numTensors int, numParams int64) {
-	if cfg.Model.DType == config.DTypeBFloat16 && cfg.Training.BF16 {
+	if stage.ModelDType(cfg) == config.DTypeBFloat16 {
 		logger.Info("sft: full training keeps float32 master weights and computes in float32 (model.dtype bfloat16 applies to LoRA runs)")
 	}
 	init := "the model's weights"
@@ -292,23 +222,19 @@ func lossOnLabel(s string) string {
 // saveFullModels writes the final weights to model/ and, when an
 // evaluation chose one, the best checkpoint's to best_model/, in the save
 // dtype, and records them in the summary.
-func saveFullModels(lm *loadedModel, opts *Options, tres *train.Result, s *Summary) error {
+func saveFullModels(lm *stage.Model, opts *Options, tres *train.Result, s *Summary) error {
 	dtype, err := parseSaveDType(opts.SaveDType)
 	if err != nil {
 		return err
 	}
-	if dtype == dtypes.BFloat16 {
-		s.SaveDType = config.DTypeBFloat16
-	} else {
-		s.SaveDType = config.DTypeFloat32
-	}
+	s.SaveDType = stage.DTypeName(dtype)
 	s.SavedModel = filepath.Join(opts.Out, ModelDirName)
-	if err := saveModelDir(lm.model, dtype, lm.dir, s.SavedModel); err != nil {
+	if err := saveModelDir(lm.Model, dtype, lm.Dir, s.SavedModel); err != nil {
 		return fmt.Errorf("saving the model: %w", err)
 	}
 	if tres.HasBest && tres.BestCheckpoint != "" {
 		s.BestSavedModel = filepath.Join(opts.Out, BestModelDirName)
-		if err := saveCheckpointModel(lm.model, dtype, lm.dir, tres.BestCheckpoint, s.BestSavedModel); err != nil {
+		if err := saveCheckpointModel(lm.Model, dtype, lm.Dir, tres.BestCheckpoint, s.BestSavedModel); err != nil {
 			return fmt.Errorf("saving the best model: %w", err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -83,9 +84,9 @@ func HeldOutLoss(ctx stdcontext.Context, opts LossOptions) ([]LossResult, error)
 		if err != nil {
 			return nil, fmt.Errorf("sft: loss: model: %w", err)
 		}
-		m = lm.model
+		m = lm.Model
 		if tok == nil {
-			tok = lm.tok
+			tok = lm.Tokenizer
 		}
 	} else if tok == nil {
 		if tok, err = tokenizer.ForModel("", m.Config.VocabSize); err != nil {
@@ -98,7 +99,7 @@ func HeldOutLoss(ctx stdcontext.Context, opts LossOptions) ([]LossResult, error)
 			return nil, fmt.Errorf("sft: loss: %w", err)
 		}
 	}
-	prepared, err := prepareShipped(cfg, opts.Debug)
+	prepared, err := stage.PrepareShipped(cfg, opts.Debug)
 	if err != nil {
 		return nil, fmt.Errorf("sft: loss: data: %w", err)
 	}

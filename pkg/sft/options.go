@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/gomlx/compute"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -23,28 +20,18 @@ import (
 // Backend, MaxSteps) are shorthands for overrides of the YAML configuration,
 // as are the entries of Overrides; all of them win over the files.
 type Options struct {
-	// ConfigPath is a configs directory, one section file or a resolved
-	// config.yaml (config.LoadPath). Empty means the configs directory of
-	// the repository found from the working directory (the one whose
-	// datasets directory data.FindDataDir finds), else the built-in defaults.
+	// ConfigPath, Overrides (e.g. "training.learning_rate=1e-4"), Model,
+	// DType, Backend and MaxSteps resolve the configuration as
+	// stage.ConfigOptions describes (ResolveConfig). Model is a preset name
+	// ("mini": the embedded pretrained default; "tiny": a random-init Gemma
+	// 3n, seed 0), a model directory or a Hugging Face repo id (downloaded
+	// through package hub, as Hub says).
 	ConfigPath string
-	// Overrides are "key=value" assignments (config.All.Apply), e.g.
-	// "training.learning_rate=1e-4". They are applied after the named
-	// fields below and after Debug, so they win over both.
-	Overrides []string
-
-	// Model overrides model.model_name_or_path: a preset name ("mini": the
-	// embedded pretrained default; "tiny": a random-init Gemma 3n, seed 0),
-	// a model directory or a Hugging Face repo id (downloaded through
-	// package hub).
-	Model string
-	// DType overrides model.dtype ("float32" or "bfloat16") and sets
-	// training.bf16 to match.
-	DType string
-	// Backend overrides model.backend (see package backend).
-	Backend string
-	// MaxSteps overrides training.max_steps when > 0.
-	MaxSteps int
+	Overrides  []string
+	Model      string
+	DType      string
+	Backend    string
+	MaxSteps   int
 
 	// Data is "counselchat", "annomi", "both", "corpus" (DataCorpus: the
 	// training splits of both for language-model pretraining) or a JSONL
@@ -129,131 +116,33 @@ type Options struct {
 	OnEval func(train.EvalMetrics)
 }
 
-// ResolveConfig returns the configuration a run with these options uses:
-// the YAML (or the defaults), then the named fields, then Debug, then
-// Overrides, validated.
+// ResolveConfig returns the configuration a run with these options uses
+// (stage.ResolveConfig): the YAML (or the defaults), then the named fields,
+// then Debug, then Overrides, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
-	cfg, err := loadConfig(opts.ConfigPath)
-	if err != nil {
-		return nil, err
-	}
-	var named []string
-	if opts.Model != "" {
-		named = append(named, "model.model_name_or_path="+opts.Model)
-	}
-	if opts.DType != "" {
-		if opts.DType != config.DTypeFloat32 && opts.DType != config.DTypeBFloat16 {
-			return nil, fmt.Errorf("dtype %q: want float32 or bfloat16", opts.DType)
-		}
-		named = append(named, "model.dtype="+opts.DType, "training.bf16="+strconv.FormatBool(opts.DType == config.DTypeBFloat16))
-	}
-	if opts.Backend != "" {
-		named = append(named, "model.backend="+opts.Backend)
-	}
-	if opts.MaxSteps < 0 {
-		return nil, fmt.Errorf("max steps %d must be ≥ 0", opts.MaxSteps)
-	}
-	if opts.MaxSteps > 0 {
-		named = append(named, "training.max_steps="+strconv.Itoa(opts.MaxSteps))
-	}
-	if err := cfg.Apply(named...); err != nil {
-		return nil, err
-	}
-	if opts.Debug {
-		// Overrides of the debug sizes themselves must count before the
-		// debug sizes are applied, and explicit overrides must win over
-		// them afterwards: set them on both sides (validating only after
-		// the second, since the debug sizes may be what makes them valid).
-		for _, as := range opts.Overrides {
-			key, value, ok := strings.Cut(as, "=")
-			if !ok {
-				return nil, fmt.Errorf("override %q: want key=value, e.g. training.learning_rate=1e-4", as)
-			}
-			if err := cfg.Set(strings.TrimSpace(key), value); err != nil {
-				return nil, err
-			}
-		}
-		cfg.ApplyDebug()
-	}
-	if err := cfg.Apply(opts.Overrides...); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return stage.ResolveConfig(stage.ConfigOptions{
+		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model, DType: opts.DType,
+		Backend: opts.Backend, MaxSteps: opts.MaxSteps, Debug: opts.Debug,
+	})
 }
 
-// loadConfig reads path (config.LoadPath). An empty path means the configs
-// directory of the repository whose datasets directory data.FindDataDir
-// finds, or, without one, the built-in defaults (equal to the shipped files)
-// with data paths relative to that repository.
-func loadConfig(path string) (*config.All, error) {
-	if path != "" {
-		return config.LoadPath(path)
-	}
-	datasets, err := data.FindDataDir("")
-	if err != nil {
-		return config.BuiltIn("no --config and no repository configs directory found from the working directory"), nil // data paths stay relative to the working directory
-	}
-	root := filepath.Dir(datasets)
-	if info, err := os.Stat(filepath.Join(root, "configs")); err == nil && info.IsDir() {
-		return config.Load(filepath.Join(root, "configs"))
-	}
-	cfg := config.BuiltIn("no --config, and " + root + " has no configs directory")
-	cfg.BaseDir = root
-	return cfg, nil
-}
-
-// ModelDType is the dtype the base weights (and activations) are loaded in:
-// bfloat16 when model.dtype is bfloat16 and training.bf16 is on, else
-// float32. Adapters and optimizer state are float32 either way.
-func ModelDType(cfg *config.All) string {
-	if cfg.Model.DType == config.DTypeBFloat16 && cfg.Training.BF16 {
-		return config.DTypeBFloat16
-	}
-	return config.DTypeFloat32
-}
+// ModelDType is stage.ModelDType, kept for notebooks.
+func ModelDType(cfg *config.All) string { return stage.ModelDType(cfg) }
 
 // trainConfig maps training_config.yaml onto the trainer's configuration.
 func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logger *slog.Logger) train.Config {
-	t := cfg.Training
 	bestOn := ""
 	if len(evalSets) > 0 {
 		bestOn = evalSets[0].Name // the first source: counselchat before annomi
 	}
-	return train.Config{
-		RunDir:                opts.Out,
-		Phase:                 opts.Phase,
-		Steps:                 t.MaxSteps,
-		Epochs:                t.NumTrainEpochs,
-		GradAccum:             t.GradientAccumulationSteps,
-		LearningRate:          t.LearningRate,
-		Schedule:              t.LRSchedulerType,
-		WarmupSteps:           t.WarmupSteps,
-		WarmupRatio:           t.WarmupRatio,
-		Beta1:                 t.AdamBeta1,
-		Beta2:                 t.AdamBeta2,
-		Epsilon:               t.AdamEpsilon,
-		WeightDecay:           t.WeightDecay,
-		MaxGradNorm:           t.MaxGradNorm,
-		Seed:                  t.Seed,
-		EvalSets:              evalSets,
-		EvalEvery:             t.EvalSteps,
-		BestOn:                bestOn,
-		EarlyStoppingPatience: t.EarlyStoppingPatience,
-		EarlyStoppingMinDelta: t.EarlyStoppingThreshold,
-		CheckpointEvery:       t.SaveSteps,
-		KeepLast:              t.SaveTotalLimit,
-		Resume:                opts.Resume,
-		ResumeFrom:            opts.ResumeFrom,
-		SaveOnCancel:          opts.SaveOnCancel,
-		InitOptimizerFrom:     opts.InitOptimizer,
-		MaxBadSteps:           t.MaxConsecutiveNaNSteps,
-		LogEvery:              t.LoggingSteps,
-		Progress:              opts.Progress,
-		NoProgress:            opts.NoProgress,
-		Logger:                logger,
-		OnStep:                opts.OnStep,
-		OnEval:                opts.OnEval,
-	}
+	tc := stage.TrainConfig(opts.Out, cfg.Training)
+	tc.Phase = opts.Phase
+	tc.EvalSets, tc.BestOn = evalSets, bestOn
+	tc.Resume, tc.ResumeFrom, tc.SaveOnCancel = opts.Resume, opts.ResumeFrom, opts.SaveOnCancel
+	tc.InitOptimizerFrom = opts.InitOptimizer
+	tc.Progress, tc.NoProgress, tc.Logger = opts.Progress, opts.NoProgress, logger
+	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
+	return tc
 }
 
 func (opts *Options) check() error {

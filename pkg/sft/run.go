@@ -2,7 +2,6 @@ package sft
 
 import (
 	stdcontext "context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -20,6 +19,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -143,8 +143,8 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		}
 	}
 	if opts.InitOptimizer != "" && resumption == nil {
-		// Fail before the model load when it is not a checkpoint (train's state.json).
-		if _, err := os.Stat(filepath.Join(opts.InitOptimizer, "state.json")); err != nil {
+		// Fail before the model load when it is not a checkpoint.
+		if _, err := os.Stat(filepath.Join(opts.InitOptimizer, train.StateFileName)); err != nil {
 			return nil, fmt.Errorf("sft: initial optimizer state: %w", err)
 		}
 	}
@@ -154,16 +154,16 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	}
 	b := opts.BackendInstance
 	if b == nil {
-		if b, err = NewBackend(cfg.Model.Backend); err != nil {
+		if b, err = stage.NewBackend(cfg.Model.Backend); err != nil {
 			return nil, fmt.Errorf("sft: %w", err)
 		}
 	}
-	dtype := ModelDType(cfg)
+	dtype := stage.ModelDType(cfg)
 	wopts := gemma3n.WeightOptions{Backend: b, Progress: gemma3n.LogProgress(logger, "sft: loading the model")}
-	var lm *loadedModel
+	var lm *stage.Model
 	switch {
 	case opts.FromScratch:
-		lm, err = loadScratch(runCtx, cfg.Model.NameOrPath, uint64(cfg.Training.Seed), opts.Hub, wopts)
+		lm, err = stage.LoadScratch(runCtx, cfg.Model.NameOrPath, uint64(cfg.Training.Seed), opts.Hub, wopts)
 	case opts.Full:
 		lm, err = loadModel(runCtx, cfg.Model.NameOrPath, fullDType, opts.Hub, wopts)
 	default:
@@ -172,16 +172,16 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sft: model: %w", err)
 	}
-	architecture, err := runcheck.HashJSON(lm.model.Config) // before the configuration's model options
+	architecture, err := runcheck.HashJSON(lm.Model.Config) // before the configuration's model options
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
-	ConfigureModel(lm.model, cfg)
+	stage.ConfigureModel(lm.Model, cfg)
 	if b.HasSharedBuffers() {
-		backend.BoundHeapGrowth(lm.model.Config.NumParameters() * int64(lm.model.DType.Size()))
+		backend.BoundHeapGrowth(lm.Model.Config.NumParameters() * int64(lm.Model.DType.Size()))
 	}
 
-	res := &Result{Config: cfg, Model: lm.model, Tokenizer: lm.tok}
+	res := &Result{Config: cfg, Model: lm.Model, Tokenizer: lm.Tokenizer}
 	trainSrc, evalSets, err := prepareData(&opts, cfg, lm, convs, &res.Data)
 	if err != nil {
 		return nil, fmt.Errorf("sft: data: %w", err)
@@ -207,14 +207,14 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	var trainable int64
 	var trainableLines string
 	if opts.Full {
-		numTensors, numParams, err := makeAllTrainable(lm.model)
+		numTensors, numParams, err := makeAllTrainable(lm.Model)
 		if err != nil {
 			return nil, fmt.Errorf("sft: %w", err)
 		}
 		trainable, trainableLines = numParams, fullSummary(numTensors, numParams)
 		logFull(logger, &opts, cfg, numTensors, numParams)
 	} else {
-		if adapter, err = installAdapter(lm.model, cfg, opts.InitAdapter, logger); err != nil {
+		if adapter, err = installAdapter(lm.Model, cfg, opts.InitAdapter, logger); err != nil {
 			return nil, fmt.Errorf("sft: %w", err)
 		}
 		res.Adapter = adapter
@@ -227,7 +227,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		tcfg.OnResume = resumption.Record
 	}
 	if opts.Full {
-		tcfg.NoDecay = MatricesOnlyDecay(lm.model.Store)
+		tcfg.NoDecay = MatricesOnlyDecay(lm.Model.Store)
 	}
 	tcfg.OnStep = func(m train.StepMetrics) {
 		if !m.Skipped && m.TokensPerSec > 0 {
@@ -237,7 +237,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 			opts.OnStep(m)
 		}
 	}
-	trainer, err := train.New(b, lm.model.Store, train.CausalLM(logitsFn(lm.model, cfg.Training.Packing)), trainSrc, tcfg)
+	trainer, err := train.New(b, lm.Model.Store, train.CausalLM(logitsFn(lm.Model, cfg.Training.Packing)), trainSrc, tcfg)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
@@ -260,18 +260,18 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 		}
 	} else {
 		s.Adapter = filepath.Join(opts.Out, AdapterDirName)
-		if err := saveAdapter(adapter, s.Adapter); err != nil {
+		if err := stage.SaveAdapter(adapter, s.Adapter); err != nil {
 			return res, fmt.Errorf("sft: %w", err)
 		}
 		if tres.HasBest && tres.BestCheckpoint != "" {
 			s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
-			if err := saveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
+			if err := stage.SaveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
 				return res, fmt.Errorf("sft: best adapter: %w", err)
 			}
 		}
 	}
 	s.WallSeconds = time.Since(start).Seconds()
-	if err := writeJSON(filepath.Join(opts.Out, SummaryFileName), s); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(opts.Out, SummaryFileName), s); err != nil {
 		return res, fmt.Errorf("sft: %w", err)
 	}
 	return res, nil
@@ -299,7 +299,7 @@ func startRun(dir string, cfg *config.All, data *DataSummary, id runcheck.Identi
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, DataSummaryFileName), data); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, DataSummaryFileName), data); err != nil {
 		return err
 	}
 	return runcheck.Start(dir, cfg, id)
@@ -308,30 +308,30 @@ func startRun(dir string, cfg *config.All, data *DataSummary, id runcheck.Identi
 // prepareData tokenizes the conversations and batches them: the training
 // source and one eval set per source of the validation split. sum receives
 // the counts.
-func prepareData(opts *Options, cfg *config.All, lm *loadedModel, convs splits, sum *DataSummary) (*train.LMSource, []train.EvalSet, error) {
+func prepareData(opts *Options, cfg *config.All, lm *stage.Model, convs splits, sum *DataSummary) (*train.LMSource, []train.EvalSet, error) {
 	*sum = DataSummary{
-		Data: dataLabel(opts), Debug: opts.Debug, LossOn: lossOnLabel(opts.LossOn), Tokenizer: lm.tok.Name(),
+		Data: dataLabel(opts), Debug: opts.Debug, LossOn: lossOnLabel(opts.LossOn), Tokenizer: lm.Tokenizer.Name(),
 		MaxSeqLength: cfg.Model.MaxSeqLength, Buckets: Buckets(cfg.Model.MaxSeqLength), Eval: map[string]BatchSummary{},
 	}
 	var err error
-	if convs.train, err = chunkSessions(lm.tok, convs.train, cfg.Model.MaxSeqLength); err != nil {
+	if convs.train, err = chunkSessions(lm.Tokenizer, convs.train, cfg.Model.MaxSeqLength); err != nil {
 		return nil, nil, err
 	}
-	ex, err := buildExamples(lm.tok, lm.model.Config.VocabSize, convs, cfg.Model.MaxSeqLength, sum)
+	ex, err := buildExamples(lm.Tokenizer, lm.Model.Config.VocabSize, convs, cfg.Model.MaxSeqLength, sum)
 	if err != nil {
 		return nil, nil, err
 	}
 	if opts.LossOn == LossOnAll {
 		lossOnAll(ex.train)
 	}
-	return newSources(ex, opts.MaxEvalExamples, cfg, lm.tok, sum)
+	return newSources(ex, opts.MaxEvalExamples, cfg, lm.Tokenizer, sum)
 }
 
 // newSummary fills the summary of a finished training loop (adapter paths
 // and throughput are added by the caller).
-func newSummary(opts *Options, cfg *config.All, lm *loadedModel, trainable int64, trainableLines string, trainer *train.Trainer, tres *train.Result, dataLabel string) Summary {
+func newSummary(opts *Options, cfg *config.All, lm *stage.Model, trainable int64, trainableLines string, trainer *train.Trainer, tres *train.Result, dataLabel string) Summary {
 	s := Summary{
-		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.dir, DType: ModelDType(cfg), Data: dataLabel, Debug: opts.Debug,
+		RunDir: opts.Out, Model: cfg.Model.NameOrPath, ModelDir: lm.Dir, DType: stage.ModelDType(cfg), Data: dataLabel, Debug: opts.Debug,
 		InitAdapter: opts.InitAdapter, InitOptimizer: tres.InitOptimizerFrom, ResumedFrom: tres.ResumedFrom,
 		Trainable: trainable, AdapterLines: trainableLines,
 		Full: opts.Full, FromScratch: opts.FromScratch, LossOn: lossOnLabel(opts.LossOn),
@@ -377,16 +377,6 @@ func logitsFn(m *gemma3n.Model, packed bool) train.LogitsFn {
 	return func(scope *model.Scope, ids, mask *Node) *Node {
 		return m.Forward(scope, gemma3n.Inputs{IDs: ids, Mask: mask, RightPadded: !packed}).Logits
 	}
-}
-
-// ConfigureModel applies the configuration's model options to m: the
-// attention kernel, the sliding window override and gradient checkpointing.
-func ConfigureModel(m *gemma3n.Model, cfg *config.All) {
-	m.Attention = gemma3n.AttentionKernel(cfg.Model.Attention.Implementation)
-	if w := cfg.Model.Attention.SlidingWindow; w > 0 {
-		m.Config.SlidingWindow = w
-	}
-	m.GradientCheckpointing = cfg.Training.GradientCheckpointing
 }
 
 // newSources batches the training examples (shuffled every epoch, grouped
@@ -435,12 +425,7 @@ func installAdapter(m *gemma3n.Model, cfg *config.All, initDir string, logger *s
 		logger.Info("sft: continuing an adapter (its own settings apply, not lora_config.yaml's)", "dir", initDir,
 			"r", ac.R, "lora_alpha", ac.Alpha, "lora_dropout", ac.Dropout, "target_modules", ac.TargetModules)
 	} else {
-		l := cfg.LoRA
-		a, err = lora.New(m, lora.Config{
-			R: l.R, Alpha: l.Alpha, Dropout: l.Dropout, TargetModules: slices.Clone(l.TargetModules), UseRSLoRA: l.UseRSLoRA,
-			BaseModelNameOrPath: cfg.Model.NameOrPath, Seed: uint64(cfg.Training.Seed),
-		})
-		if err != nil {
+		if a, err = stage.NewAdapter(m, cfg, cfg.Model.NameOrPath); err != nil {
 			return nil, err
 		}
 	}
@@ -468,13 +453,4 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// writeJSON writes v, indented, to path atomically.
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", filepath.Base(path), err)
-	}
-	return atomicfile.WriteBytes(path, append(data, '\n'))
 }

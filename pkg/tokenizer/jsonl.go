@@ -8,7 +8,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/jsonl"
 )
 
 // jsonLinesBatch is how many lines EncodeJSONLines encodes at once (in
@@ -21,31 +21,22 @@ const jsonLinesBatch = 1024
 // checked before anything is written, so a bad line leaves no partial
 // output; errors name the 1-based line.
 func (t *Tokenizer) EncodeJSONLines(r io.Reader, w io.Writer, withBOS bool) error {
-	in := bufio.NewReaderSize(r, 1<<16)
 	var texts []string
-	for lineNo := 1; ; lineNo++ {
-		line, readErr := in.ReadBytes('\n')
-		if readErr != nil && readErr != io.EOF {
-			return fmt.Errorf("reading line %d: %w", lineNo, readErr)
+	err := jsonl.Each(r, func(lineNo int, line []byte) error {
+		var rec struct {
+			Text *string `json:"text"`
 		}
-		if err := utf8check.Line(line); err != nil {
+		if err := json.Unmarshal(bytes.TrimSpace(line), &rec); err != nil {
 			return fmt.Errorf("line %d: %w", lineNo, err)
 		}
-		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			var rec struct {
-				Text *string `json:"text"`
-			}
-			if err := json.Unmarshal(trimmed, &rec); err != nil {
-				return fmt.Errorf("line %d: %w", lineNo, err)
-			}
-			if rec.Text == nil {
-				return fmt.Errorf("line %d: no \"text\" string", lineNo)
-			}
-			texts = append(texts, *rec.Text)
+		if rec.Text == nil {
+			return fmt.Errorf("line %d: no \"text\" string", lineNo)
 		}
-		if readErr == io.EOF {
-			break
-		}
+		texts = append(texts, *rec.Text)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	out := bufio.NewWriterSize(w, 1<<16)
 	var buf []byte

@@ -30,11 +30,13 @@ import (
 // loaded (see VerifyCheckpoint).
 const (
 	checkpointsDirName = "checkpoints"
-	stateFileName      = "state.json"
-	variablesFileName  = "variables.bin"
-	bestFileName       = "best.json"
-	tmpPrefix          = ".tmp-"
-	checkpointFormat   = "gemma3n-therapy/train-checkpoint/v1"
+	// StateFileName is the file every checkpoint directory holds: its step,
+	// optimizer and data state, and the list of its variables.
+	StateFileName     = "state.json"
+	variablesFileName = "variables.bin"
+	bestFileName      = "best.json"
+	tmpPrefix         = ".tmp-"
+	checkpointFormat  = "gemma3n-therapy/train-checkpoint/v1"
 )
 
 // checkpointDTypes are the dtypes a checkpoint may hold (whole bytes per element).
@@ -133,7 +135,7 @@ func CheckpointDirs(runDir string) ([]string, error) {
 			continue
 		}
 		dir := filepath.Join(root, e.Name())
-		if _, err := os.Stat(filepath.Join(dir, stateFileName)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, StateFileName)); err != nil {
 			continue // not ours or damaged by hand: never resume from it
 		}
 		step, _ := strconv.Atoi(m[1])
@@ -207,11 +209,11 @@ func writeCheckpoint(runDir string, meta checkpointMeta, vars []*model.Variable)
 	if err != nil {
 		return "", fmt.Errorf("train: checkpoint state: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, stateFileName), data); err != nil {
+	if err := writeFileSync(filepath.Join(tmp, StateFileName), data); err != nil {
 		return "", err
 	}
 	stateSum := sha256.Sum256(data)
-	if err := writeChecksums(tmp, map[string][]byte{variablesFileName: varsSum, stateFileName: stateSum[:]}); err != nil {
+	if err := writeChecksums(tmp, map[string][]byte{variablesFileName: varsSum, StateFileName: stateSum[:]}); err != nil {
 		return "", err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp made it 0700
@@ -338,7 +340,7 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	statePath := filepath.Join(dir, stateFileName)
+	statePath := filepath.Join(dir, StateFileName)
 	data, err := os.ReadFile(statePath)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -370,18 +372,18 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 func decodeCheckpoint(stateJSON []byte, bin io.ReaderAt, binSize int64) (*Checkpoint, error) {
 	var meta checkpointMeta
 	if err := json.Unmarshal(stateJSON, &meta); err != nil {
-		return nil, fmt.Errorf("%s: %w", stateFileName, err)
+		return nil, fmt.Errorf("%s: %w", StateFileName, err)
 	}
 	if meta.Format != checkpointFormat {
-		return nil, fmt.Errorf("%s: format %q, want %q", stateFileName, meta.Format, checkpointFormat)
+		return nil, fmt.Errorf("%s: format %q, want %q", StateFileName, meta.Format, checkpointFormat)
 	}
 	if meta.State.Step < 0 || meta.State.Updates < 0 || meta.State.OptimizerUpdatesBefore < 0 || meta.State.Position.Epoch < 0 || meta.State.Position.Index < 0 {
-		return nil, fmt.Errorf("%s: negative step, update count or data position", stateFileName)
+		return nil, fmt.Errorf("%s: negative step, update count or data position", StateFileName)
 	}
 	ckpt := &Checkpoint{Step: meta.State.Step, meta: meta, Variables: make(map[string]*tensors.Tensor, len(meta.Variables))}
 	for i, e := range meta.Variables {
 		key := model.JoinPath(e.Scope, e.Name)
-		where := fmt.Sprintf("%s: variable #%d %q", stateFileName, i, key)
+		where := fmt.Sprintf("%s: variable #%d %q", StateFileName, i, key)
 		if e.Name == "" || e.Scope == "" || e.Scope[0] != '/' {
 			return nil, fmt.Errorf("%s: scope must be absolute and name non-empty", where)
 		}

@@ -214,7 +214,7 @@ func TestRemoveTempDirsRemovesLeftoversOfKilledWrites(t *testing.T) {
 		}
 	}
 	// Complete files, which stay.
-	write(filepath.Join(root, "step-00000002", stateFileName), "{}")
+	write(filepath.Join(root, "step-00000002", StateFileName), "{}")
 	write(filepath.Join(root, bestFileName), `{"step": 2}`)
 	write(filepath.Join(runDir, MetricsFileName), "{}\n")
 	write(filepath.Join(runDir, ".notes.txt.tmp-7"), "not the trainer's")

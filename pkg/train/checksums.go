@@ -107,7 +107,7 @@ func readChecksums(dir string) (map[string][]byte, error) {
 		}
 		sums[name] = sum
 	}
-	for _, required := range []string{stateFileName, variablesFileName} {
+	for _, required := range []string{StateFileName, variablesFileName} {
 		if sums[required] == nil {
 			return nil, corrupt("does not list %s", required)
 		}

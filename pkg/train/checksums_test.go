@@ -71,7 +71,7 @@ func TestCheckpointCarriesChecksumsAndIsReadable(t *testing.T) {
 		t.Fatalf("no checksums file: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(sums)), "\n")
-	if len(lines) != 2 || !strings.HasSuffix(lines[0], "  "+stateFileName) || !strings.HasSuffix(lines[1], "  "+variablesFileName) {
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "  "+StateFileName) || !strings.HasSuffix(lines[1], "  "+variablesFileName) {
 		t.Errorf("checksums file:\n%s", sums)
 	}
 	ckpt, err := LoadCheckpoint(ckptDir)
@@ -171,14 +171,14 @@ func TestCorruptStateOrChecksumsFileIsNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ckptDir := filepath.Join(dir, checkpointsDirName, "step-00000002")
-	state := filepath.Join(ckptDir, stateFileName)
+	state := filepath.Join(ckptDir, StateFileName)
 	data, _ := os.ReadFile(state)
 	i := bytes.Index(data, []byte(`"step": 2`))
 	if i < 0 {
 		t.Fatalf("state.json:\n%s", data)
 	}
 	flipBit(t, state, int64(i+len(`"step": `))) // '2' → '"': same size
-	if _, err := LoadCheckpoint(ckptDir); err == nil || !strings.Contains(err.Error(), stateFileName) || !strings.Contains(err.Error(), ckptDir) {
+	if _, err := LoadCheckpoint(ckptDir); err == nil || !strings.Contains(err.Error(), StateFileName) || !strings.Contains(err.Error(), ckptDir) {
 		t.Errorf("flipped state.json: err = %v", err)
 	}
 	// No earlier checkpoint: the resume error says so.
@@ -196,7 +196,7 @@ func TestCorruptStateOrChecksumsFileIsNamed(t *testing.T) {
 		}
 	}
 	// A listed file that is missing is named.
-	if err := os.WriteFile(sums, []byte(strings.Repeat("0", 64)+"  "+stateFileName+"\n"+strings.Repeat("0", 64)+"  "+variablesFileName+"\n"+strings.Repeat("0", 64)+"  extra.bin\n"), 0o644); err != nil {
+	if err := os.WriteFile(sums, []byte(strings.Repeat("0", 64)+"  "+StateFileName+"\n"+strings.Repeat("0", 64)+"  "+variablesFileName+"\n"+strings.Repeat("0", 64)+"  extra.bin\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := LoadCheckpoint(ckptDir); err == nil || !strings.Contains(err.Error(), "extra.bin: missing") {

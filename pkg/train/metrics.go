@@ -218,3 +218,52 @@ func (l *metricsLog) close() error {
 	}
 	return l.f.Close()
 }
+
+// Record is one line of a metrics log as read back (ReadMetrics): the
+// fields of a StepMetrics ("kind":"train") or an EvalMetrics ("kind":"eval")
+// that readers use. Losses written as null (non-finite) are nil.
+type Record struct {
+	Kind        string             `json:"kind"` // "train" or "eval"
+	Phase       string             `json:"phase"`
+	Step        int                `json:"step"`
+	Loss        *float64           `json:"loss"`
+	StepWeight  float64            `json:"step_weight"`
+	Tokens      int64              `json:"tokens"` // cumulative
+	Skipped     bool               `json:"skipped"`
+	Metrics     map[string]float64 `json:"metrics"`
+	EvalSet     string             `json:"eval_set"`
+	EvalLoss    *float64           `json:"eval_loss"`
+	EvalMetrics map[string]float64 `json:"eval_metrics"`
+}
+
+// Applied reports whether r is a training step whose loss was applied (a
+// finite loss, not skipped).
+func (r *Record) Applied() bool { return r.Kind == "train" && !r.Skipped && r.Loss != nil }
+
+// ReadMetrics reads a metrics log (MetricsFileName), every record in file
+// order; blank lines are skipped, and a malformed line is an error naming
+// the file and line. A missing file is the os error as it is.
+func ReadMetrics(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var recs []Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		recs = append(recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return recs, nil
+}

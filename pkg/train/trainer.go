@@ -526,7 +526,7 @@ func (t *Trainer) trainStep() (StepMetrics, error) {
 		if err != nil {
 			return StepMetrics{}, fmt.Errorf("train: step %d: %w", t.state.Step+1, err)
 		}
-		if _, err := execute(t.microExec, batch.Inputs); err != nil {
+		if _, err := Execute(t.microExec, batch.Inputs); err != nil {
 			return StepMetrics{}, fmt.Errorf("train: step %d, batch (epoch %d, index %d): %w", t.state.Step+1, pos.Epoch, pos.Index, err)
 		}
 		tokens += batch.Tokens
@@ -542,7 +542,7 @@ func (t *Trainer) trainStep() (StepMetrics, error) {
 	}
 	lr := t.schedule.LR(t.state.Step)
 	adamStep := float64(t.state.OptimizerUpdatesBefore + t.state.Updates + 1)
-	outs, err := execute(t.applyExec, []*tensors.Tensor{
+	outs, err := Execute(t.applyExec, []*tensors.Tensor{
 		tensors.FromScalar(float32(lr)),
 		tensors.FromScalar(float32(1 / (1 - math.Pow(t.cfg.Beta1, adamStep)))),
 		tensors.FromScalar(float32(1 / (1 - math.Pow(t.cfg.Beta2, adamStep)))),
@@ -612,7 +612,7 @@ func (t *Trainer) Evaluate(set EvalSet) (EvalMetrics, error) {
 		if err != nil {
 			return em, fmt.Errorf("train: eval set %q: %w", set.Name, err)
 		}
-		outs, err := execute(t.evalExec, batch.Inputs)
+		outs, err := Execute(t.evalExec, batch.Inputs)
 		if err != nil {
 			return em, fmt.Errorf("train: eval set %q, batch %d: %w", set.Name, i, err)
 		}
@@ -733,8 +733,9 @@ func (t *Trainer) result(resumedFrom string, stoppedEarly bool) *Result {
 	return r
 }
 
-// execute runs a graph, turning panics of graph building into errors.
-func execute(exec *model.Exec, inputs []*tensors.Tensor) (outs []*tensors.Tensor, err error) {
+// Execute runs a graph on inputs, turning panics of graph building into
+// errors.
+func Execute(exec *model.Exec, inputs []*tensors.Tensor) (outs []*tensors.Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)

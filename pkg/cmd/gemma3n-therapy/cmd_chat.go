@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/chat"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/eval"
@@ -35,51 +34,33 @@ func runChat(ctx *runContext, args []string) error {
 			"(readable by 'generate --messages'), /quit ends. Every turn goes through the safety gate: a message that\n"+
 			"signals a crisis gets a referral to crisis services instead of the model, and the conversation stays in\n"+
 			"crisis mode until /reset; a concern gets the reply with crisis resources appended.")
-	model := fs.String("model", gemma3n.MiniName, modelHelp)
-	adapterDir := fs.String("adapter", "", "PEFT LoRA adapter directory to apply on top of --model")
+	df := addDecodeFlags(fs)
 	maxNew := fs.Int("max-new-tokens", 256, "longest reply in tokens")
-	temperature := fs.Float64("temperature", 0, "sampling temperature (0: greedy)")
-	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0: all)")
-	topP := fs.Float64("top-p", 0, "nucleus sampling probability mass (0 or 1: all)")
-	penalty := fs.Float64("repetition-penalty", 0, "penalty > 1 for tokens already in the sequence (0 or 1: none)")
-	seed := fs.Uint64("seed", 0, "random seed for sampling")
 	system := fs.String("system", "", "a system message that opens every conversation")
-	dtypeName := fs.String("dtype", "float32", "weight and activation dtype: float32 or bfloat16")
-	backendFlag := fs.String("backend", "", backendHelp)
-	noGate := fs.Bool("no-safety-gate", false, noGateHelp)
-	safetyConfig := fs.String("safety-config", "", safetyConfigHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("chat: unexpected argument %q", fs.Arg(0))
 	}
-	if *model == "" {
+	if *df.model == "" {
 		return errors.New("chat: --model is empty: name a model (default: the embedded mini)")
 	}
 	if *maxNew <= 0 {
 		return errors.New("chat: --max-new-tokens must be positive")
 	}
-	if *temperature == 0 && (*topK != 0 || *topP != 0) {
-		return errors.New("chat: --top-k and --top-p need --temperature > 0")
+	if err := df.checkSampling("chat"); err != nil {
+		return err
 	}
-	gate, err := newGate(ctx, *safetyConfig, *noGate)
+	gate, err := newGate(ctx, *df.safetyConfig, *df.noGate)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
-	dtype, err := parseModelDType(*dtypeName)
+	b, m, err := df.load(ctx)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
-	b, err := backend.New(*backendFlag)
-	if err != nil {
-		return fmt.Errorf("chat: %w", err)
-	}
-	m, err := openModel(ctx, b, *model, *adapterDir, dtype)
-	if err != nil {
-		return fmt.Errorf("chat: %w", err)
-	}
-	tok, err := tokenizer.ForModel(modelDir(*model), m.Config.VocabSize)
+	tok, err := tokenizer.ForModel(modelDir(*df.model), m.Config.VocabSize)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
@@ -91,8 +72,7 @@ func runChat(ctx *runContext, args []string) error {
 		return fmt.Errorf("chat: %w", err)
 	}
 	opts := gemma3n.GenerateOptions{
-		MaxNewTokens: *maxNew, StopIDs: eval.StopIDs(m.Config, tok), Seed: *seed,
-		SamplingOptions: gemma3n.SamplingOptions{Temperature: *temperature, TopK: *topK, TopP: *topP, RepetitionPenalty: *penalty},
+		MaxNewTokens: *maxNew, StopIDs: eval.StopIDs(m.Config, tok), Seed: *df.seed, SamplingOptions: df.sampling(),
 	}
 	respond := func(ctx context.Context, msgs []data.Message, out io.Writer) (string, error) {
 		budget := m.Config.MaxPositionEmbeddings - *maxNew

@@ -16,7 +16,7 @@ func init() {
 	register("dpo", "preference tuning (DPO) on top of an SFT adapter", dpoUsage, runDPO)
 }
 
-const dpoUsage = "--model DIR|tiny [--adapter SFT_ADAPTER] --config configs/dpo.yaml --out RUN_DIR [--debug] [--resume | --resume-from CHECKPOINT] [--max-steps N] [--set key=value ...] [--dtype float32|bfloat16] [--backend CONFIG]"
+const dpoUsage = "--model M [--adapter SFT_ADAPTER] --config configs/dpo.yaml --out RUN_DIR [--debug] [--resume | --resume-from CHECKPOINT] [--max-steps N] [--set key=value ...] [--dtype float32|bfloat16] [--backend CONFIG]"
 
 // dpoSettings collects repeated --set flags.
 type dpoSettings []string
@@ -30,7 +30,7 @@ func runDPO(ctx *runContext, args []string) error {
 			"with the DPO, IPO or hinge loss of dpo.yaml. RUN_DIR receives config.yaml, metrics.jsonl, checkpoints/,\n"+
 			"adapter/ (PEFT layout), adapter-best/ and dpo_summary.json. Ctrl-C, SIGTERM or SIGHUP save the last finished\n"+
 			"step and exit with 128 + the signal number; --resume continues it.")
-	model := fs.String("model", "", modelHelp)
+	model := fs.String("model", "", "base model: a checkpoint directory, a Hugging Face repo id (downloaded as $HF_ENDPOINT, $HF_TOKEN and $HF_HUB_OFFLINE say), or a preset: mini, tiny, e2b")
 	adapter := fs.String("adapter", "", "SFT adapter directory (PEFT layout) to start from; empty: a fresh adapter from lora_config.yaml")
 	configPath := fs.String("config", "", "configs directory, dpo.yaml (other sections: shipped defaults) or a resolved config file; empty: the shipped defaults")
 	out := fs.String("out", "", "run directory")

@@ -20,6 +20,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/utf8check"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -39,23 +40,13 @@ func runGenerate(ctx *runContext, args []string) error {
 			"generation prompt and the decoded reply is printed instead, through the safety gate: a message that\n"+
 			"signals a crisis gets a referral to crisis services instead of the model, a concern gets the reply with\n"+
 			"crisis resources appended (package safety; resources in configs/safety.yaml).")
-	model := fs.String("model", gemma3n.MiniName, modelHelp)
+	df := addDecodeFlags(fs)
 	idsPath := fs.String("ids", "", "JSON file {\"input_ids\": [[...], ...]}")
 	promptText := fs.String("prompt", "", "a client message to reply to, through the chat template")
 	messagesPath := fs.String("messages", "", "JSON file with the conversation to continue, through the chat template")
-	adapterDir := fs.String("adapter", "", "PEFT LoRA adapter directory to apply on top of --model")
 	maxNew := fs.Int("max-new-tokens", 0, "maximum number of tokens to generate per row (required)")
 	minNew := fs.Int("min-new-tokens", 0, "suppress the stop ids for this many tokens")
 	greedy := fs.Bool("greedy", false, "greedy decoding (the default when --temperature is 0)")
-	temperature := fs.Float64("temperature", 0, "sampling temperature (0: greedy)")
-	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0: all)")
-	topP := fs.Float64("top-p", 0, "nucleus sampling probability mass (0 or 1: all)")
-	penalty := fs.Float64("repetition-penalty", 0, "penalty > 1 for tokens already in the sequence (0 or 1: none)")
-	seed := fs.Uint64("seed", 0, "random seed for sampling")
-	dtypeName := fs.String("dtype", "float32", "weight and activation dtype: float32 or bfloat16")
-	backendFlag := fs.String("backend", "", backendHelp)
-	noGate := fs.Bool("no-safety-gate", false, noGateHelp)
-	safetyConfig := fs.String("safety-config", "", safetyConfigHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,27 +59,19 @@ func runGenerate(ctx *runContext, args []string) error {
 			inputs++
 		}
 	}
-	if *model == "" || inputs != 1 {
+	if *df.model == "" || inputs != 1 {
 		return errors.New("generate: a --model (default: the embedded mini) and exactly one of --ids, --prompt or --messages are required")
 	}
 	if *maxNew <= 0 {
 		return errors.New("generate: --max-new-tokens must be positive")
 	}
-	if *greedy && (*temperature != 0 || *topK != 0 || *topP != 0) {
+	if *greedy && (*df.temperature != 0 || *df.topK != 0 || *df.topP != 0) {
 		return errors.New("generate: --greedy excludes --temperature, --top-k and --top-p")
 	}
-	if *temperature == 0 && (*topK != 0 || *topP != 0) {
-		return errors.New("generate: --top-k and --top-p need --temperature > 0")
+	if err := df.checkSampling("generate"); err != nil {
+		return err
 	}
-	dtype, err := parseModelDType(*dtypeName)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
-	}
-	b, err := backend.New(*backendFlag)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
-	}
-	m, err := openModel(ctx, b, *model, *adapterDir, dtype)
+	b, m, err := df.load(ctx)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
@@ -109,7 +92,7 @@ func runGenerate(ctx *runContext, args []string) error {
 				return fmt.Errorf("generate: %w", err)
 			}
 		}
-		gate, err := newGate(ctx, *safetyConfig, *noGate)
+		gate, err := newGate(ctx, *df.safetyConfig, *df.noGate)
 		if err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
@@ -117,7 +100,7 @@ func runGenerate(ctx *runContext, args []string) error {
 			_, err = fmt.Fprintln(ctx.stdout, decision.Referral)
 			return err
 		}
-		if tok, err = tokenizer.ForModel(modelDir(*model), m.Config.VocabSize); err != nil {
+		if tok, err = tokenizer.ForModel(modelDir(*df.model), m.Config.VocabSize); err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
 		ex, err := chat.Tokenize(tok, msgs, true)
@@ -135,12 +118,10 @@ func runGenerate(ctx *runContext, args []string) error {
 	defer stop()
 	generated := 0
 	out, err := m.Generate(b, prompts, gemma3n.GenerateOptions{
-		MaxNewTokens: *maxNew,
-		MinNewTokens: *minNew,
-		SamplingOptions: gemma3n.SamplingOptions{
-			Temperature: *temperature, TopK: *topK, TopP: *topP, RepetitionPenalty: *penalty,
-		},
-		Seed: *seed,
+		MaxNewTokens:    *maxNew,
+		MinNewTokens:    *minNew,
+		SamplingOptions: df.sampling(),
+		Seed:            *df.seed,
 		OnToken: func(row int, _ int32) bool {
 			if row == 0 {
 				generated++
@@ -174,15 +155,13 @@ func runGenerate(ctx *runContext, args []string) error {
 	return err
 }
 
-// parseModelDType maps a --dtype flag to the model dtype.
+// parseModelDType maps a --dtype flag to the model dtype (stage.ParseDType).
 func parseModelDType(name string) (dtypes.DType, error) {
-	switch name {
-	case "float32", "f32":
-		return dtypes.Float32, nil
-	case "bfloat16", "bf16":
-		return dtypes.BFloat16, nil
+	d, err := stage.ParseDType(name)
+	if err != nil {
+		return dtypes.InvalidDType, fmt.Errorf("--%w", err)
 	}
-	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32 or bfloat16", name)
+	return d, nil
 }
 
 // openModel opens a checkpoint directory or preset straight onto backend b

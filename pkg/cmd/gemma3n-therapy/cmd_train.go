@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,28 +39,43 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	var o sft.Options
 	fs.StringVar(&o.Model, "model", "", "base model: a checkpoint directory, a Hugging Face repo id, or a preset: mini, tiny (default: model_config.yaml, mini)")
 	fs.StringVar(&o.Data, "data", "", "counselchat, annomi, both, or a JSONL file of {\"messages\": [...]} conversations (required)")
+	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
+	fs.StringVar(&o.ResumeFrom, "resume-from", "", "continue from this checkpoint of RUN_DIR (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
+	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
+	sets := addRunFlags(fs, &o, "1e-4")
+	return runSFTCommand(ctx, fs, "train sft", args, &o, sets)
+}
+
+// addRunFlags registers the flags that train sft and train full share on
+// o; lr is the learning rate of the --set example.
+func addRunFlags(fs *flag.FlagSet, o *sft.Options, lr string) *overrideFlags {
 	fs.StringVar(&o.ConfigPath, "config", "", "configs directory, one section file or a resolved config.yaml (default: the repository's configs/, found from the working directory)")
 	fs.StringVar(&o.Out, "out", "", "run directory (required)")
-	fs.StringVar(&o.InitAdapter, "adapter", "", "PEFT adapter directory to continue training (default: a new adapter from lora_config.yaml)")
 	fs.BoolVar(&o.Debug, "debug", false, "small run: the debug subsets and max_seq_length of data.yaml")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest checkpoint of RUN_DIR exactly"+resumeHelp)
-	fs.StringVar(&o.ResumeFrom, "resume-from", "", "continue from this checkpoint of RUN_DIR (RUN_DIR/checkpoints/step-N, e.g. the intact one before a corrupt newest one; newer ones are moved aside); implies --resume")
 	fs.StringVar(&o.Backend, "backend", "", `GoMLX backend: "go" or "xla:/abs/path/plugin.so" (default: model_config.yaml, $GOMLX_BACKEND, go)`)
-	fs.StringVar(&o.DType, "dtype", "", "dtype of the base weights and activations: float32 or bfloat16 (default: model_config.yaml)")
 	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after N optimizer steps (default: training_config.yaml)")
 	fs.IntVar(&o.MaxEvalExamples, "max-eval-examples", 0, "evaluate on the first N validation examples of each source (default: all)")
 	var sets overrideFlags
-	fs.Var(&sets, "set", "override a configuration value, e.g. --set training.learning_rate=1e-4 (repeatable; wins over the other flags)")
+	fs.Var(&sets, "set", "override a configuration value, e.g. --set training.learning_rate="+lr+" (repeatable; wins over the other flags)")
+	return &sets
+}
+
+// runSFTCommand parses the flags of train sft or train full (name) into o
+// and runs it: a stop signal saves the last finished step for --resume, a
+// failed start leaves no half-made run directory, and the run directory is
+// printed on stdout at the end.
+func runSFTCommand(ctx *runContext, fs *flag.FlagSet, name string, args []string, o *sft.Options, sets *overrideFlags) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("train sft: unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
 	}
 	if o.Data == "" || o.Out == "" {
-		return errors.New("train sft: --data and --out are required")
+		return fmt.Errorf("%s: --data and --out are required", name)
 	}
-	o.Overrides = sets
+	o.Overrides = *sets
 	o.Resume = o.Resume || o.ResumeFrom != ""
 	o.SaveOnCancel = true // a stop signal keeps every finished step for --resume
 	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
@@ -70,13 +85,13 @@ func runTrainSFT(ctx *runContext, args []string) error {
 	runCtx, stop := stopContext()
 	defer stop()
 	guard := guardRunDir(o.Out)
-	res, err := sft.Run(runCtx, o)
+	res, err := sft.Run(runCtx, *o)
 	if err != nil {
 		removed := guard.cleanUpFailedStart(ctx.stderr) // a failed start leaves no half-made run directory
-		if stopped := stoppedRun(runCtx, "train sft", o.Out, args, err, removed); stopped != nil {
+		if stopped := stoppedRun(runCtx, name, o.Out, args, err, removed); stopped != nil {
 			return stopped
 		}
-		return fmt.Errorf("train sft: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	printTrainSummary(ctx.stderr, res)
 	fmt.Fprintln(ctx.stdout, res.Summary.RunDir)

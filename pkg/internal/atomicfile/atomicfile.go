@@ -142,9 +142,18 @@ func ReplaceDir(dst string, fill func(tmp string) error) error {
 	if err := fill(tmp); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	return MoveDir(tmp, dst)
+}
+
+// MoveDir puts the complete directory src (made readable, 0755) in dst's
+// place: an existing dst is moved aside and removed. src should be next to
+// dst (same file system), as ReplaceDir's temporary directory is, for the
+// rename to be atomic.
+func MoveDir(src, dst string) error {
+	if err := os.Chmod(src, 0o755); err != nil {
 		return err
 	}
+	parent := filepath.Dir(dst)
 	if _, err := os.Stat(dst); err == nil {
 		// rename cannot replace a non-empty directory: move the old one aside.
 		old, err := os.MkdirTemp(parent, ".old-"+filepath.Base(dst)+"-")
@@ -156,9 +165,23 @@ func ReplaceDir(dst string, fill func(tmp string) error) error {
 			return err
 		}
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := os.Rename(src, dst); err != nil {
 		return err
 	}
 	SyncDir(parent)
+	return nil
+}
+
+// ReadJSON decodes the JSON file at path into v (the reading side of
+// WriteJSON). A missing file is the os error as it is (errors.Is
+// os.ErrNotExist); a decoding error names path.
+func ReadJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	return nil
 }

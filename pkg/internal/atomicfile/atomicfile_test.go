@@ -84,3 +84,27 @@ func TestIsTempMatchesWhatWriteCreates(t *testing.T) {
 		}
 	}
 }
+
+func TestReadJSONRoundTripsWriteJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.json")
+	type doc struct {
+		A int    `json:"a"`
+		B string `json:"b"`
+	}
+	if err := WriteJSON(path, doc{1, "x"}); err != nil {
+		t.Fatal(err)
+	}
+	var got doc
+	if err := ReadJSON(path, &got); err != nil || got != (doc{1, "x"}) {
+		t.Fatalf("ReadJSON = %+v, %v", got, err)
+	}
+	if err := ReadJSON(filepath.Join(t.TempDir(), "none.json"), &got); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v, want os.ErrNotExist", err)
+	}
+	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReadJSON(path, &got); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("bad JSON: %v, want an error naming %s", err, path)
+	}
+}

@@ -48,3 +48,16 @@ func Of(data []byte, err error) (pos Position, ok bool) {
 	}
 	return Position{}, false
 }
+
+// Location is how errors name a place in a file: "file", "file:line" or
+// "file:line:column" (line and column from 1; 0 means unknown, and a
+// column counts only with a line).
+func Location(file string, line, column int) string {
+	switch {
+	case line <= 0:
+		return file
+	case column <= 0:
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return fmt.Sprintf("%s:%d:%d", file, line, column)
+}

@@ -49,3 +49,14 @@ func TestOf(t *testing.T) {
 		t.Errorf("String = %q", s)
 	}
 }
+
+func TestLocation(t *testing.T) {
+	for _, tc := range []struct {
+		line, col int
+		want      string
+	}{{0, 0, "f.json"}, {0, 3, "f.json"}, {2, 0, "f.json:2"}, {2, 3, "f.json:2:3"}} {
+		if got := Location("f.json", tc.line, tc.col); got != tc.want {
+			t.Errorf("Location(f.json, %d, %d) = %q, want %q", tc.line, tc.col, got, tc.want)
+		}
+	}
+}
