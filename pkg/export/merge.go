@@ -134,8 +134,9 @@ type MergeResult struct {
 // base file to the new one: memory stays far below the model's size.
 // generation_config.json and the tokenizer and processor files are copied
 // from the base; a base without tokenizer files gets the embedded tokenizer
-// of its vocabulary size, written from the binary. merge_info.json records
-// the result. The directory is written under a temporary name and renamed
+// of its vocabulary size, written from the binary. README.md is the merged
+// model's card (ModelCard: the safety disclaimer, what the runtime does not
+// screen). merge_info.json records the result. The directory is written under a temporary name and renamed
 // to Out at the end.
 func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 	start := time.Now()
@@ -208,6 +209,9 @@ func Merge(ctx stdcontext.Context, opts MergeOptions) (*MergeResult, error) {
 			return err
 		}
 		if err := writeSideFiles(base, tmp, res, log); err != nil {
+			return err
+		}
+		if err := writeModelCard(tmp, res); err != nil {
 			return err
 		}
 		if opts.Verify {

@@ -18,6 +18,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -275,10 +276,15 @@ func TestMergePreset(t *testing.T) {
 		res.DType != "float32" || res.Tokenizer != tokenizer.TinyName {
 		t.Errorf("result %+v", res)
 	}
-	for _, name := range []string{safetensors.SingleFileName, "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "NOTICE", MergeInfoFileName} {
+	for _, name := range []string{safetensors.SingleFileName, "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "NOTICE", ModelCardFileName, MergeInfoFileName} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("merged preset: %v", err)
 		}
+	}
+	card, err := os.ReadFile(filepath.Join(out, ModelCardFileName))
+	if err != nil || !strings.Contains(string(card), safety.Disclaimer) || !strings.Contains(string(card), "not part of these weights") ||
+		!strings.HasPrefix(string(card), "---\nbase_model: tiny\n") {
+		t.Errorf("the merged model's card lacks the front matter, the disclaimer or the note on the screen (%v):\n%s", err, card)
 	}
 	cfg, err := gemma3n.LoadConfig(out)
 	if err != nil || !slices.Equal(cfg.EOSTokenIDs, []int{1, 106}) || cfg.VocabSize != tokenizer.TinyVocabSize {
