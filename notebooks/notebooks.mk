@@ -23,8 +23,10 @@ NB_WORK       := $(NB_DIR)/.executed
 NB_REPORTS    := reports
 NB_TIMEOUT    ?= 600
 # Environment of the CI execution: debug sizes (notebooks 01-02 read the whole corpora
-# either way; they take seconds).
-NB_CHECK_ENV  ?= GEMMA3N_THERAPY_DEBUG=1
+# either way; they take seconds), and half the default training and evaluation sizes of 03-05
+# (every cell and chart still runs; make report keeps the notebooks' own defaults).
+NB_CHECK_ENV  ?= GEMMA3N_THERAPY_DEBUG=1 GEMMA3N_THERAPY_DATASET_SIZE=50 GEMMA3N_THERAPY_EVAL_EXAMPLES=8 \
+	GEMMA3N_THERAPY_DPO_STEPS=4 GEMMA3N_THERAPY_DPO_PAIRS=8
 NB_APT        := jupyter-nbconvert jupyter-client jupyter-core
 
 # GoNB runs go and goimports: both must be on the PATH of the jupyter process.
