@@ -95,7 +95,7 @@ func HeldOutLoss(ctx stdcontext.Context, opts LossOptions) ([]LossResult, error)
 	}
 	b := opts.BackendInstance
 	if b == nil {
-		if b, err = NewBackend(cfg.Model.Backend); err != nil {
+		if b, err = stage.NewBackend(cfg.Model.Backend); err != nil {
 			return nil, fmt.Errorf("sft: loss: %w", err)
 		}
 	}

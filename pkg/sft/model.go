@@ -4,17 +4,10 @@ import (
 	stdcontext "context"
 	"fmt"
 
-	"github.com/gomlx/compute"
-
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
-
-// NewBackend is stage.NewBackend, kept for notebooks.
-func NewBackend(name string) (compute.Backend, error) {
-	return stage.NewBackend(name)
-}
 
 // loadModel resolves a model argument (stage.LoadModel: a preset, a
 // directory or a Hugging Face repo id) and loads it with its tokenizer in

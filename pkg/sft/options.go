@@ -126,9 +126,6 @@ func ResolveConfig(opts Options) (*config.All, error) {
 	})
 }
 
-// ModelDType is stage.ModelDType, kept for notebooks.
-func ModelDType(cfg *config.All) string { return stage.ModelDType(cfg) }
-
 // trainConfig maps training_config.yaml onto the trainer's configuration.
 func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logger *slog.Logger) train.Config {
 	bestOn := ""

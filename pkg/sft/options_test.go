@@ -9,6 +9,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -23,8 +24,8 @@ func TestResolveConfig(t *testing.T) {
 			name: "files",
 			opts: Options{ConfigPath: configsDir},
 			check: func(t *testing.T, c *config.All) {
-				if c.Model.MaxSeqLength != 2048 || c.Training.MaxSteps != 0 || ModelDType(c) != config.DTypeBFloat16 {
-					t.Errorf("max_seq_length %d, max_steps %d, dtype %s", c.Model.MaxSeqLength, c.Training.MaxSteps, ModelDType(c))
+				if c.Model.MaxSeqLength != 2048 || c.Training.MaxSteps != 0 || stage.ModelDType(c) != config.DTypeBFloat16 {
+					t.Errorf("max_seq_length %d, max_steps %d, dtype %s", c.Model.MaxSeqLength, c.Training.MaxSteps, stage.ModelDType(c))
 				}
 			},
 		},
@@ -68,8 +69,8 @@ func TestResolveConfig(t *testing.T) {
 			name: "bfloat16 model in float32 training",
 			opts: Options{ConfigPath: configsDir, Overrides: []string{"training.bf16=false"}},
 			check: func(t *testing.T, c *config.All) {
-				if ModelDType(c) != config.DTypeFloat32 {
-					t.Errorf("dtype %s, want float32", ModelDType(c))
+				if stage.ModelDType(c) != config.DTypeFloat32 {
+					t.Errorf("dtype %s, want float32", stage.ModelDType(c))
 				}
 			},
 		},
