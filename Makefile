@@ -59,7 +59,7 @@ resume_if_started = $(if $(wildcard $(1)/checkpoints/step-*),--resume)
 pretrain: build
 	./$(BIN) train full $(PRETRAIN_FLAGS) $(call resume_if_started,$(PRETRAIN_RUN)) --out $(PRETRAIN_RUN)
 	./$(BIN) pretrain ship --run $(PRETRAIN_RUN) --out pkg/gemma3n/assets/mini \
-	  --command "make pretrain  # $(PRETRAIN_CMD) --resume --out $(PRETRAIN_RUN)"
+	  --command "make pretrain  # $(PRETRAIN_CMD) --out $(PRETRAIN_RUN) (--resume after an interruption)"
 	$(MAKE) build
 
 # Rebuild the default model from scratch in another run directory and compare its validation loss
@@ -68,7 +68,7 @@ PRETRAIN_CHECK_RUN ?= runs/pretrain-check
 pretrain-check: build
 	./$(BIN) train full $(PRETRAIN_FLAGS) $(call resume_if_started,$(PRETRAIN_CHECK_RUN)) --out $(PRETRAIN_CHECK_RUN)
 	./$(BIN) pretrain check --run $(PRETRAIN_CHECK_RUN) --shipped pkg/gemma3n/assets/mini --record \
-	  --command "make pretrain-check  # $(PRETRAIN_CMD) --resume --out $(PRETRAIN_CHECK_RUN)"
+	  --command "make pretrain-check  # $(PRETRAIN_CMD) --out $(PRETRAIN_CHECK_RUN) (--resume after an interruption)"
 
 # The test command of the README; .ci/run calls exactly this.
 # It also executes every notebook headless (notebooks-check, notebooks/notebooks.mk), which

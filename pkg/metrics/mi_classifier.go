@@ -89,12 +89,12 @@ func (m *MIClassifier) Classify(text, context string) MIPrediction {
 			pred.Scores[l] = probs[h][c]
 		}
 	}
-	pred.Behaviour = m.Heads[headBehaviour].Labels[argmax(probs[headBehaviour])]
+	pred.Behaviour = m.Heads[headBehaviour].Labels[logreg.Argmax(probs[headBehaviour])]
 	switch pred.Behaviour {
 	case BehaviourQuestion:
-		pred.Subtype = m.Heads[headQuestion].Labels[argmax(probs[headQuestion])]
+		pred.Subtype = m.Heads[headQuestion].Labels[logreg.Argmax(probs[headQuestion])]
 	case BehaviourReflection:
-		pred.Subtype = m.Heads[headReflection].Labels[argmax(probs[headReflection])]
+		pred.Subtype = m.Heads[headReflection].Labels[logreg.Argmax(probs[headReflection])]
 	}
 	return pred
 }
@@ -103,29 +103,10 @@ func (m *MIClassifier) Classify(text, context string) MIPrediction {
 func (p MIPrediction) Code() MICode { return MICode{p.Behaviour, p.Subtype} }
 
 func (h *miHead) predict(x logreg.Vector, features int) []float64 {
-	k := len(h.Labels)
-	out := make([]float64, k)
-	for c := range out {
-		out[c] = float64(h.Weights[features*k+c])
-	}
-	for i, j := range x.Idx {
-		v := float64(x.Val[i])
-		for c := range out {
-			out[c] += v * float64(h.Weights[int(j)*k+c])
-		}
-	}
+	out := make([]float64, len(h.Labels))
+	logreg.Scores(h.Weights, len(h.Labels), features, x, out)
 	logreg.Softmax(out)
 	return out
-}
-
-func argmax(v []float64) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // vectorize maps known features to indices, sorted, scales each by its

@@ -2,7 +2,6 @@ package sft
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +32,7 @@ func TestResumeChecksWhatTheRunTrainsFrom(t *testing.T) {
 	if _, err := Run(context.Background(), options()); err != nil {
 		t.Fatal(err)
 	}
-	before := runDirFiles(t, out)
+	before := testutil.DirFiles(t, out)
 	modelConfig := filepath.Join(model, "config.json")
 	original, err := os.ReadFile(modelConfig)
 	if err != nil {
@@ -71,7 +70,7 @@ func TestResumeChecksWhatTheRunTrainsFrom(t *testing.T) {
 					t.Errorf("the error lacks %q: %v", want, err)
 				}
 			}
-			for path, content := range runDirFiles(t, out) {
+			for path, content := range testutil.DirFiles(t, out) {
 				if before[path] != content {
 					t.Errorf("%s changed", path)
 				}
@@ -85,22 +84,4 @@ func TestResumeChecksWhatTheRunTrainsFrom(t *testing.T) {
 	if res, err := Run(context.Background(), o); err != nil || res.Summary.Steps != 2 {
 		t.Fatalf("resume: %v", err)
 	}
-}
-
-// runDirFiles is every file under dir with its content.
-func runDirFiles(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		files[path] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
 }

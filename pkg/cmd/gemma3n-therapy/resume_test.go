@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,43 +10,9 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
-
-// runFiles is every file under dir with its content.
-func runFiles(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		files[path] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// changedFiles lists the files that differ between two runFiles.
-func changedFiles(before, after map[string]string) []string {
-	var out []string
-	for path, data := range after {
-		if old, ok := before[path]; !ok || old != data {
-			out = append(out, path)
-		}
-	}
-	for path := range before {
-		if _, ok := after[path]; !ok {
-			out = append(out, path)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
 
 // TestResumeChecksTheRun: for every command with --resume, on the tiny
 // preset, a resume must continue the run its directory records.
@@ -145,7 +110,7 @@ func TestResumeChecksTheRun(t *testing.T) {
 				t.Fatalf("start: %v\n%s", err, stderr)
 			}
 			cfgPath := filepath.Join(out, runcheck.ConfigFileName)
-			before := runFiles(t, out)
+			before := testutil.DirFiles(t, out)
 			if before[cfgPath] == "" {
 				t.Fatalf("the run wrote no %s", cfgPath)
 			}
@@ -161,7 +126,7 @@ func TestResumeChecksTheRun(t *testing.T) {
 						t.Errorf("resume with %v: the error lacks %q:\n%v", flags, want, err)
 					}
 				}
-				if changed := changedFiles(before, runFiles(t, out)); len(changed) > 0 {
+				if changed := testutil.ChangedFiles(before, testutil.DirFiles(t, out)); len(changed) > 0 {
 					t.Errorf("resume with %v changed %v (config.yaml byte-identical: %v)", flags, changed, !slices.Contains(changed, cfgPath))
 				}
 			}

@@ -27,9 +27,12 @@ type Multinomial struct {
 
 // Scores writes the class logits of x into out under the weights w of a
 // multinomial model: Features×Classes weights, row-major, followed by one
-// bias per class. Features beyond the model's are ignored.
-func Scores(w []float64, classes, features int, x Vector, out []float64) {
-	copy(out, w[features*classes:])
+// bias per class. Features beyond the model's are ignored. Weights may be
+// stored in float32 (a shipped model); the sums are float64 either way.
+func Scores[W float32 | float64](w []W, classes, features int, x Vector, out []float64) {
+	for c := range out {
+		out[c] = float64(w[features*classes+c])
+	}
 	for k, j := range x.Idx {
 		if int(j) >= features {
 			continue
@@ -37,7 +40,7 @@ func Scores(w []float64, classes, features int, x Vector, out []float64) {
 		v := float64(x.Val[k])
 		row := w[int(j)*classes : int(j+1)*classes]
 		for c := range out {
-			out[c] += v * row[c]
+			out[c] += v * float64(row[c])
 		}
 	}
 }
@@ -56,6 +59,18 @@ func Softmax(z []float64) {
 	for i := range z {
 		z[i] /= sum
 	}
+}
+
+// Argmax returns the index of the largest score (the first on ties): the
+// predicted class.
+func Argmax(v []float64) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
 }
 
 // Objective returns the weighted cross-entropy plus l2/2·‖W‖² (biases are

@@ -40,7 +40,7 @@ func TestTrainMultinomial(t *testing.T) {
 	for c := 0; c < 3; c++ {
 		Scores(w, 3, 4, Vector{Idx: []int32{int32(c)}, Val: []float32{1}}, out)
 		Softmax(out)
-		if best := argmax(out); best != c || out[c] < 0.8 {
+		if best := Argmax(out); best != c || out[c] < 0.8 {
 			t.Errorf("class %d: probabilities %v", c, out)
 		}
 	}
@@ -75,14 +75,4 @@ func TestTrainBinary(t *testing.T) {
 			t.Errorf("z %v: sigmoid %v softplus %v", z, s, sp)
 		}
 	}
-}
-
-func argmax(v []float64) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
 }

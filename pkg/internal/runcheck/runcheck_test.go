@@ -3,6 +3,7 @@ package runcheck
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -37,24 +39,6 @@ func runDir(t *testing.T, checkpoint bool, id Identity, assignments ...string) s
 		}
 	}
 	return dir
-}
-
-// snapshot is every file under dir with its content.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		files[path] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
 }
 
 func configWith(t *testing.T, assignments ...string) *config.All {
@@ -91,7 +75,7 @@ func TestPrepare(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := runDir(t, tc.checkpoint, Identity{"model": "tiny"})
-			before := snapshot(t, dir)
+			before := testutil.DirFiles(t, dir)
 			r, err := Prepare(dir, tc.resume, configWith(t, tc.now...))
 			if tc.want != nil {
 				if err == nil {
@@ -117,7 +101,7 @@ func TestPrepare(t *testing.T) {
 			} else if tc.resume && err == nil {
 				t.Error("no resumption for a resume")
 			}
-			if after := snapshot(t, dir); !equalFiles(before, after) {
+			if after := testutil.DirFiles(t, dir); !maps.Equal(before, after) {
 				t.Error("Prepare wrote into the run directory")
 			}
 		})
@@ -130,18 +114,6 @@ func TestPrepare(t *testing.T) {
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Errorf("Prepare created %s", missing)
 	}
-}
-
-func equalFiles(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || v != w {
-			return false
-		}
-	}
-	return true
 }
 
 // TestIdentityAndRecord: a different identity is an error naming each key
@@ -158,7 +130,7 @@ func TestIdentityAndRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, dir)
+	before := testutil.DirFiles(t, dir)
 	other := Identity{
 		"model_architecture_sha256": "bbb",
 		"adapter_sha256":            "ccc",
@@ -171,7 +143,7 @@ func TestIdentityAndRecord(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", part, err)
 		}
 	}
-	if after := snapshot(t, dir); !equalFiles(before, after) {
+	if after := testutil.DirFiles(t, dir); !maps.Equal(before, after) {
 		t.Error("CheckIdentity wrote into the run directory")
 	}
 

@@ -15,9 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -298,4 +300,41 @@ func declaresModule(gomod []byte) bool {
 		}
 	}
 	return false
+}
+
+// DirFiles is every file under dir with its content, keyed by path: a
+// snapshot to compare before and after a command that must write nothing.
+func DirFiles(tb testing.TB, dir string) map[string]string {
+	tb.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files[path] = string(data)
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
+}
+
+// ChangedFiles lists, sorted, the paths added, changed or removed from one
+// DirFiles snapshot to the next.
+func ChangedFiles(before, after map[string]string) []string {
+	var out []string
+	for path, data := range after {
+		if old, ok := before[path]; !ok || old != data {
+			out = append(out, path)
+		}
+	}
+	for path := range before {
+		if _, ok := after[path]; !ok {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
