@@ -9,6 +9,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // The shipped configuration, relative to this package.
@@ -37,9 +38,11 @@ var smallOverrides = []string{
 // smallOptions are the options of a small debug run of model into out.
 func smallOptions(t testing.TB, model, out string, overrides ...string) Options {
 	return Options{
-		ConfigPath: configsDir, Model: model, DType: "float32", Debug: true, LRScale: 100, Epochs: 3,
-		MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
-		Overrides:       append(append([]string(nil), smallOverrides...), overrides...),
+		ConfigOptions: stage.ConfigOptions{
+			ConfigPath: configsDir, Model: model, DType: "float32", Debug: true,
+			Overrides: append(append([]string(nil), smallOverrides...), overrides...),
+		},
+		LRScale: 100, Epochs: 3, MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
 		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
 	}
 }
