@@ -62,11 +62,7 @@ func TestShipAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{gemma3n.ConfigFileName, WeightsFileName, CardFileName, ReadmeFileName} {
-		if _, err := os.Stat(filepath.Join(shipped, name)); err != nil {
-			t.Error(err)
-		}
-	}
+	testutil.WantFiles(t, shipped, gemma3n.ConfigFileName, WeightsFileName, CardFileName, ReadmeFileName)
 	// The weights are bfloat16 and load back as the card's architecture.
 	m, err := gemma3n.Load(shipped, dtypes.Float32)
 	if err != nil {
