@@ -19,6 +19,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil/modeltest"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
@@ -92,15 +93,11 @@ func TestCurriculumEndToEnd(t *testing.T) {
 	}
 
 	// The run directory.
-	for _, name := range []string{ConfigFileName, SettingsFileName, DataSummaryFileName, SummaryFileName, MetricsFileName,
+	testutil.WantFiles(t, out, ConfigFileName, SettingsFileName, DataSummaryFileName, SummaryFileName, MetricsFileName,
 		filepath.Join(AdapterDirName, lora.WeightsFileName), filepath.Join(DPODirName, dpo.SummaryFileName),
 		filepath.Join(MergedDirName, "model.safetensors"), filepath.Join(MergedDirName, "config.json"),
 		filepath.Join(MergedDirName, "generation_config.json"), filepath.Join(MergedDirName, "tokenizer.json"),
-		filepath.Join(MergedDirName, export.MergeInfoFileName)} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("run directory: %v", err)
-		}
-	}
+		filepath.Join(MergedDirName, export.MergeInfoFileName))
 	final, _ := os.ReadFile(filepath.Join(out, AdapterDirName, lora.WeightsFileName))
 	dpoFinal, _ := os.ReadFile(filepath.Join(out, DPODirName, dpo.AdapterDirName, lora.WeightsFileName))
 	if len(final) == 0 || !bytes.Equal(final, dpoFinal) {
@@ -145,7 +142,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := export.VerifyIDs(filepath.Join(out, MergedDirName), merged.Config.VocabSize)
-	if d := testutil.MaxAbsDiff(scoreWithAdapter(t, "tiny", filepath.Join(out, AdapterDirName), dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(modeltest.AdapterLogits(t, "tiny", filepath.Join(out, AdapterDirName), dtypes.Float32, ids), modeltest.Logits(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged model: max |Δlogit| %g", d)
 	}
 

@@ -3,12 +3,8 @@ package curriculum
 import (
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/gomlx/core/tensors"
-
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // The shipped configuration, relative to this package.
@@ -37,32 +33,11 @@ var smallOverrides = []string{
 // smallOptions are the options of a small debug run of model into out.
 func smallOptions(t testing.TB, model, out string, overrides ...string) Options {
 	return Options{
-		ConfigPath: configsDir, Model: model, DType: "float32", Debug: true, LRScale: 100, Epochs: 3,
-		MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
-		Overrides:       append(append([]string(nil), smallOverrides...), overrides...),
+		ConfigOptions: stage.ConfigOptions{
+			ConfigPath: configsDir, Model: model, DType: "float32", Debug: true,
+			Overrides: append(append([]string(nil), smallOverrides...), overrides...),
+		},
+		LRScale: 100, Epochs: 3, MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
 		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
 	}
-}
-
-// scoreWithAdapter returns the float32 logits of the base model with the
-// adapter in dir on ids.
-func scoreWithAdapter(t testing.TB, model, adapterDir string, dtype dtypes.DType, ids []int32) []float32 {
-	t.Helper()
-	m, err := gemma3n.Open(model, dtype)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lora.Load(m, adapterDir); err != nil {
-		t.Fatal(err)
-	}
-	return score(t, m, ids)
-}
-
-func score(t testing.TB, m *gemma3n.Model, ids []int32) []float32 {
-	t.Helper()
-	logits, _, err := m.Score(testutil.Backend(t), [][]int32{ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tensors.MustCopyFlatData[float32](logits)
 }

@@ -19,21 +19,17 @@ import (
 )
 
 // Options describe a pipeline run (RunCurriculum or RunSequential). Out is
-// required; everything else has a default. ConfigPath, Overrides, Model,
-// DType, Backend and Debug resolve the configuration exactly as package sft
-// does (stage.ResolveConfig); LRScale then multiplies its learning rates.
+// required; everything else has a default.
 type Options struct {
-	// ConfigPath, Overrides (e.g. "curriculum.run_dpo_after=false" or
-	// "curriculum.phases.0.size=50"), Model, DType and Backend are
-	// stage.ConfigOptions' fields.
-	ConfigPath string
-	Overrides  []string
-	Model      string
-	DType      string
-	Backend    string
+	// ConfigOptions (ConfigPath, Overrides such as
+	// "curriculum.run_dpo_after=false" or "curriculum.phases.0.size=50",
+	// Model, DType, Backend, MaxSteps, Debug) resolve the configuration
+	// exactly as package sft does (stage.ResolveConfig); LRScale then
+	// multiplies its learning rates. MaxSteps sets training.max_steps: the
+	// steps of each sequential stage (curriculum phases run by epochs).
 	// Debug shrinks the run to data.yaml's debug sizes: the debug subsets of
 	// both corpora, debug.max_seq_length and debug.target_dataset_size.
-	Debug bool
+	stage.ConfigOptions
 	// LRScale, when > 0, multiplies every learning rate of the run (each
 	// phase's, training.learning_rate and dpo.learning_rate) after all
 	// overrides. The smoke-scale tiny model starts from random weights and
@@ -92,10 +88,7 @@ type Options struct {
 // stage.ResolveConfig (files or defaults, named fields, Debug, Overrides), then
 // LRScale and Epochs, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
-	cfg, err := stage.ResolveConfig(stage.ConfigOptions{
-		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model,
-		DType: opts.DType, Backend: opts.Backend, Debug: opts.Debug,
-	})
+	cfg, err := stage.ResolveConfig(opts.ConfigOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +136,7 @@ func scaleLearningRates(cfg *config.All, scale float64) error {
 // configOptionsSet reports whether any option that shapes the configuration is set.
 func (opts *Options) configOptionsSet() bool {
 	return opts.ConfigPath != "" || len(opts.Overrides) > 0 || opts.Model != "" || opts.DType != "" ||
-		opts.Backend != "" || opts.Debug || (opts.LRScale != 0 && opts.LRScale != 1) || opts.Epochs != 0
+		opts.Backend != "" || opts.MaxSteps != 0 || opts.Debug || (opts.LRScale != 0 && opts.LRScale != 1) || opts.Epochs != 0
 }
 
 func (opts *Options) check() error {

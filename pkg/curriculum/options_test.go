@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 func TestResolveConfig(t *testing.T) {
-	cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Model: "tiny", Debug: true, LRScale: 10, Epochs: 2,
-		Overrides: []string{"curriculum.phases.1.learning_rate=1e-3", "curriculum.run_dpo_after=false"}})
+	cfg, err := ResolveConfig(Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Model: "tiny", Debug: true,
+		Overrides: []string{"curriculum.phases.1.learning_rate=1e-3", "curriculum.run_dpo_after=false"}}, LRScale: 10, Epochs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +32,11 @@ func TestResolveConfig(t *testing.T) {
 	if cfg.Model.MaxSeqLength != cfg.Data.Debug.MaxSeqLength || cfg.Curriculum.TargetDatasetSize != cfg.Data.Debug.TargetDatasetSize {
 		t.Errorf("debug sizes not applied: max_seq_length %d, target %d", cfg.Model.MaxSeqLength, cfg.Curriculum.TargetDatasetSize)
 	}
-	if cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=carry"}}); err != nil || cfg.Curriculum.OptimizerState != config.OptimizerCarry {
+	if cfg, err := ResolveConfig(Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=carry"}}}); err != nil || cfg.Curriculum.OptimizerState != config.OptimizerCarry {
 		t.Errorf("optimizer_state carry: %v", err)
 	}
 	abs, _ := filepath.Abs(fixtureModel)
-	if cfg, err := ResolveConfig(Options{ConfigPath: configsDir, Model: fixtureModel}); err != nil || cfg.Model.NameOrPath != abs {
+	if cfg, err := ResolveConfig(Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Model: fixtureModel}}); err != nil || cfg.Model.NameOrPath != abs {
 		t.Errorf("a model directory is made absolute: got %q (%v), want %q", cfg.Model.NameOrPath, err, abs)
 	}
 
@@ -44,11 +45,11 @@ func TestResolveConfig(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"optimizer state", Options{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=keep"}}, "optimizer_state"},
-		{"negative scale", Options{ConfigPath: configsDir, LRScale: -1}, "learning-rate scale"},
-		{"scale beyond 1", Options{ConfigPath: configsDir, LRScale: 1e5}, "learning_rate"},
-		{"negative epochs", Options{ConfigPath: configsDir, Epochs: -1}, "epochs"},
-		{"bad override", Options{ConfigPath: configsDir, Overrides: []string{"curriculum.phases.9.size=1"}}, "phases.9"},
+		{"optimizer state", Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Overrides: []string{"curriculum.optimizer_state=keep"}}}, "optimizer_state"},
+		{"negative scale", Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir}, LRScale: -1}, "learning-rate scale"},
+		{"scale beyond 1", Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir}, LRScale: 1e5}, "learning_rate"},
+		{"negative epochs", Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir}, Epochs: -1}, "epochs"},
+		{"bad override", Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Overrides: []string{"curriculum.phases.9.size=1"}}}, "phases.9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ResolveConfig(tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -60,7 +61,7 @@ func TestResolveConfig(t *testing.T) {
 
 func TestRunConfigResume(t *testing.T) {
 	out := t.TempDir()
-	opts := Options{ConfigPath: configsDir, Model: "tiny", Debug: true, Out: out}
+	opts := Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Model: "tiny", Debug: true}, Out: out}
 	cfg, resumption, err := runConfig(&opts)
 	if err != nil || resumption != nil {
 		t.Fatalf("new run: resumption %v, %v", resumption, err)
@@ -114,7 +115,7 @@ func TestRunRejects(t *testing.T) {
 	}
 	// A sequential run cannot resume a curriculum run.
 	out := t.TempDir()
-	o := Options{ConfigPath: configsDir, Model: "tiny", Out: out, Overrides: []string{"curriculum.optimizer_state=keep"}}
+	o := Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Model: "tiny", Overrides: []string{"curriculum.optimizer_state=keep"}}, Out: out}
 	if _, err := RunCurriculum(t.Context(), o); err == nil || !strings.Contains(err.Error(), "optimizer_state") {
 		t.Fatalf("optimizer_state keep: got %v", err)
 	}

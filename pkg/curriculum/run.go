@@ -304,12 +304,14 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st sftStage, initAdapter, p
 		return nil, fmt.Errorf("phase %s: %w", st.Name, err)
 	}
 	o := sft.Options{
-		ConfigPath: filepath.Join(r.opts.Out, ConfigFileName),
-		Overrides: append(r.changedSettings(),
-			"training.learning_rate="+strconv.FormatFloat(st.LearningRate, 'g', -1, 64),
-			"training.num_train_epochs="+strconv.Itoa(st.Epochs),
-			"training.max_steps="+strconv.Itoa(st.MaxSteps),
-		),
+		ConfigOptions: stage.ConfigOptions{
+			ConfigPath: filepath.Join(r.opts.Out, ConfigFileName),
+			Overrides: append(r.changedSettings(),
+				"training.learning_rate="+strconv.FormatFloat(st.LearningRate, 'g', -1, 64),
+				"training.num_train_epochs="+strconv.Itoa(st.Epochs),
+				"training.max_steps="+strconv.Itoa(st.MaxSteps),
+			),
+		},
 		Conversations:   r.phaseConversations(st),
 		MaxEvalExamples: r.settings.MaxEvalExamples,
 		Out:             dir,

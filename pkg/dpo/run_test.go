@@ -3,7 +3,6 @@ package dpo
 import (
 	stdcontext "context"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,13 +76,9 @@ func TestRun(t *testing.T) {
 	if !res.PrecomputedRef || res.Reference != ReferenceSFT || res.ReferenceSeconds <= 0 {
 		t.Errorf("reference %q precomputed %v in %vs, want the shipped sft, precomputed", res.Reference, res.PrecomputedRef, res.ReferenceSeconds)
 	}
-	for _, name := range []string{ConfigFileName, SummaryFileName, train.MetricsFileName,
+	testutil.WantFiles(t, runDir, ConfigFileName, SummaryFileName, train.MetricsFileName,
 		filepath.Join(AdapterDirName, lora.ConfigFileName), filepath.Join(AdapterDirName, lora.WeightsFileName),
-		filepath.Join(BestAdapterDir, lora.WeightsFileName)} {
-		if _, err := os.Stat(filepath.Join(runDir, name)); err != nil {
-			t.Error(err)
-		}
-	}
+		filepath.Join(BestAdapterDir, lora.WeightsFileName))
 	var summary map[string]any
 	testutil.ReadJSON(t, filepath.Join(runDir, SummaryFileName), &summary)
 	if tr, ok := summary["train"].(map[string]any); !ok || tr["steps"] != float64(2) || summary["reference"] != "sft" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // configsDir is the shipped configuration, relative to this package.
@@ -24,8 +25,8 @@ var (
 // examples per source, a few new tokens, float32.
 func tinyOptions(t testing.TB, out string, limit, maxNew int) Options {
 	return Options{
-		ConfigPath: configsDir, Model: tinyFixture, DType: config.DTypeFloat32, Debug: true,
-		Limit: limit, MaxNewTokens: maxNew, BatchSize: 4, Out: out,
+		ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Model: tinyFixture, DType: config.DTypeFloat32, Debug: true},
+		Limit:         limit, MaxNewTokens: maxNew, BatchSize: 4, Out: out,
 		BackendInstance: testutil.Backend(t), Logger: testutil.QuietLogger(),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/metrics"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -38,17 +39,15 @@ const (
 // Options describe one evaluation. Everything has a default; Out may be
 // empty to keep the results in memory only.
 type Options struct {
-	// ConfigPath, Overrides, Model, DType and Backend resolve the
-	// configuration as stage.ConfigOptions describes: its data.yaml decides
+	// ConfigOptions (ConfigPath, Overrides, Model, DType, Backend, Debug)
+	// resolve the configuration (stage.ResolveConfig): its data.yaml decides
 	// the splits, the AnnoMI quality filter and windows, and the debug
 	// sizes; model_config.yaml the default model, dtype, backend and prompt
 	// budget (max_seq_length). Model is a preset ("tiny"), a checkpoint
-	// directory or a Hugging Face repo id.
-	ConfigPath string
-	Overrides  []string
-	Model      string
-	DType      string
-	Backend    string
+	// directory or a Hugging Face repo id. Debug uses data.yaml's debug
+	// subsets and max_seq_length and, unless set, DebugLimit and
+	// DebugMaxNewTokens. MaxSteps, a training setting, changes nothing here.
+	stage.ConfigOptions
 	// Adapter is a PEFT LoRA adapter directory applied to the model.
 	Adapter string
 
@@ -67,9 +66,6 @@ type Options struct {
 	// Limit keeps at most Limit examples per source, spread evenly (0:
 	// all).
 	Limit int
-	// Debug uses data.yaml's debug subsets and max_seq_length and, unless
-	// set, DebugLimit and DebugMaxNewTokens.
-	Debug bool
 
 	// MaxNewTokens bounds each reply (default DefaultMaxNewTokens).
 	MaxNewTokens int

@@ -125,10 +125,7 @@ func Run(ctx stdcontext.Context, opts Options) (*Report, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg, err := stage.ResolveConfig(stage.ConfigOptions{
-		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides,
-		Model: opts.Model, DType: opts.DType, Backend: opts.Backend, Debug: opts.Debug,
-	})
+	cfg, err := stage.ResolveConfig(opts.ConfigOptions)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}

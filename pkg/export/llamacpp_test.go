@@ -18,6 +18,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil/modeltest"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
@@ -247,7 +248,7 @@ func runOurs(t *testing.T, dir string, ids []int32, greedy int) *ourRun {
 		t.Fatal(err)
 	}
 	full := append(append([]int32(nil), ids...), gen[0][:greedy-1]...)
-	logits := score(t, m, full)
+	logits := modeltest.Logits(t, m, full)
 	v := m.Config.VocabSize
 	r := &ourRun{ids: ids, greedy: gen[0], rows: make([][]float32, len(full))}
 	for i := range r.rows {

@@ -16,6 +16,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil/modeltest"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safetensors"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/safety"
@@ -214,12 +215,12 @@ func TestMergeCheckpoint(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids := VerifyIDs(out, merged.Config.VocabSize)
-			want := scoreWithAdapter(t, base, fixtureAdapter, tc.dtype, ids)
+			want := modeltest.AdapterLogits(t, base, fixtureAdapter, tc.dtype, ids)
 			plain, err := gemma3n.Load(base, tc.dtype)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, without := score(t, merged, ids), score(t, plain, ids)
+			got, without := modeltest.Logits(t, merged, ids), modeltest.Logits(t, plain, ids)
 			d, dBase := testutil.MaxAbsDiff(want, got), testutil.MaxAbsDiff(want, without)
 			t.Logf("max |Δlogit|: merged %.3g, base without adapter %.3g", d, dBase)
 			if d > tc.logitTol || !(d < dBase/4) {
@@ -276,11 +277,7 @@ func TestMergePreset(t *testing.T) {
 		res.DType != "float32" || res.Tokenizer != tokenizer.TinyName {
 		t.Errorf("result %+v", res)
 	}
-	for _, name := range []string{safetensors.SingleFileName, "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "NOTICE", ModelCardFileName, MergeInfoFileName} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("merged preset: %v", err)
-		}
-	}
+	testutil.WantFiles(t, out, safetensors.SingleFileName, "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "NOTICE", ModelCardFileName, MergeInfoFileName)
 	card, err := os.ReadFile(filepath.Join(out, ModelCardFileName))
 	if err != nil || !strings.Contains(string(card), safety.Disclaimer) || !strings.Contains(string(card), "not part of these weights") ||
 		!strings.HasPrefix(string(card), "---\nbase_model: tiny\n") {
@@ -299,7 +296,7 @@ func TestMergePreset(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := VerifyIDs(out, cfg.VocabSize)
-	if d := testutil.MaxAbsDiff(scoreWithAdapter(t, "tiny", adapter, dtypes.Float32, ids), score(t, merged, ids)); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(modeltest.AdapterLogits(t, "tiny", adapter, dtypes.Float32, ids), modeltest.Logits(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged preset: max |Δlogit| %g", d)
 	}
 

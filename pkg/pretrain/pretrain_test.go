@@ -15,6 +15,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 const configsDir = "../../configs"
@@ -25,15 +26,18 @@ func fullRun(t *testing.T, seed string, steps string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "run")
 	_, err := sft.Run(context.Background(), sft.Options{
-		ConfigPath: configsDir, Model: "tiny", Data: sft.DataCorpus, Debug: true, Out: out,
+		ConfigOptions: stage.ConfigOptions{
+			ConfigPath: configsDir, Model: "tiny", Debug: true,
+			Overrides: []string{
+				"data.debug.max_seq_length=128", "dpo.max_length=128", "dpo.max_prompt_length=64",
+				"training.per_device_train_batch_size=4", "training.per_device_eval_batch_size=4",
+				"training.gradient_accumulation_steps=1", "training.max_steps=" + steps, "training.learning_rate=1e-2",
+				"training.warmup_steps=0", "training.warmup_ratio=0", "training.seed=" + seed, "training.logging_steps=1",
+			},
+		},
+		Data: sft.DataCorpus, Out: out,
 		Full: true, FromScratch: true, LossOn: sft.LossOnAll, MaxEvalExamples: 2,
 		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
-		Overrides: []string{
-			"data.debug.max_seq_length=128", "dpo.max_length=128", "dpo.max_prompt_length=64",
-			"training.per_device_train_batch_size=4", "training.per_device_eval_batch_size=4",
-			"training.gradient_accumulation_steps=1", "training.max_steps=" + steps, "training.learning_rate=1e-2",
-			"training.warmup_steps=0", "training.warmup_ratio=0", "training.seed=" + seed, "training.logging_steps=1",
-		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -58,11 +62,7 @@ func TestShipAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{gemma3n.ConfigFileName, WeightsFileName, CardFileName, ReadmeFileName} {
-		if _, err := os.Stat(filepath.Join(shipped, name)); err != nil {
-			t.Error(err)
-		}
-	}
+	testutil.WantFiles(t, shipped, gemma3n.ConfigFileName, WeightsFileName, CardFileName, ReadmeFileName)
 	// The weights are bfloat16 and load back as the card's architecture.
 	m, err := gemma3n.Load(shipped, dtypes.Float32)
 	if err != nil {

@@ -317,7 +317,7 @@ func readCurve(path string) ([]CurvePoint, error) {
 // each source, through the safety gate.
 func samples(ctx stdcontext.Context, cfgPath string, m *gemma3n.Model, tok *tokenizer.Tokenizer, b compute.Backend, n int, logger *slog.Logger) ([]Sample, error) {
 	rep, err := eval.Run(ctx, eval.Options{
-		ConfigPath: cfgPath, ModelInstance: m, Tokenizer: tok, BackendInstance: b, Split: string(data.SplitValidation),
+		ConfigOptions: stage.ConfigOptions{ConfigPath: cfgPath}, ModelInstance: m, Tokenizer: tok, BackendInstance: b, Split: string(data.SplitValidation),
 		Limit: n, MaxNewTokens: 64, NoBERTScore: true, Name: "samples", Logger: logger,
 	})
 	if err != nil {

@@ -32,9 +32,12 @@
 // A notebook cell and the command are the same call:
 //
 //	res, err := sft.Run(ctx, sft.Options{
-//		ConfigPath: "configs", Model: "tiny", Data: "annomi", Debug: true, Out: "runs/annomi",
-//		Overrides: []string{"training.learning_rate=1e-4"},
-//		OnStep:    func(m train.StepMetrics) { /* redraw the loss curve */ },
+//		ConfigOptions: stage.ConfigOptions{
+//			ConfigPath: "configs", Model: "tiny", Debug: true,
+//			Overrides: []string{"training.learning_rate=1e-4"},
+//		},
+//		Data: "annomi", Out: "runs/annomi",
+//		OnStep: func(m train.StepMetrics) { /* redraw the loss curve */ },
 //	})
 //
 // Evaluation uses the validation split of each source (one eval set per

@@ -74,7 +74,7 @@ func HeldOutLoss(ctx stdcontext.Context, opts LossOptions) ([]LossResult, error)
 	if opts.Limit < 0 || opts.BatchSize < 0 {
 		return nil, errors.New("sft: loss: limit and batch size must be ≥ 0")
 	}
-	cfg, err := ResolveConfig(Options{ConfigPath: opts.ConfigPath, Model: opts.Model, Debug: opts.Debug, Overrides: opts.Overrides})
+	cfg, err := stage.ResolveConfig(stage.ConfigOptions{ConfigPath: opts.ConfigPath, Model: opts.Model, Debug: opts.Debug, Overrides: opts.Overrides})
 	if err != nil {
 		return nil, fmt.Errorf("sft: loss: configuration: %w", err)
 	}

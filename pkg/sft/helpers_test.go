@@ -10,6 +10,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // Paths of the shipped configuration and data, relative to this package.
@@ -40,15 +41,18 @@ func tinyWithoutTokenizer(t testing.TB) string {
 // every step logged, no warmup, no dropout; overrides come last.
 func tinyOptions(t testing.TB, out string, overrides ...string) Options {
 	return Options{
-		ConfigPath: configsDir, Model: "tiny", DType: config.DTypeFloat32, Debug: true, Out: out,
+		ConfigOptions: stage.ConfigOptions{
+			ConfigPath: configsDir, Model: "tiny", DType: config.DTypeFloat32, Debug: true,
+			Overrides: append([]string{
+				"data.debug.max_seq_length=32",
+				"training.per_device_train_batch_size=1", "training.per_device_eval_batch_size=1",
+				"training.gradient_accumulation_steps=1", "training.logging_steps=1",
+				"training.warmup_steps=0", "training.warmup_ratio=0",
+				"lora.r=4", "lora.lora_alpha=8", "lora.lora_dropout=0",
+			}, overrides...),
+		},
+		Out:             out,
 		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
-		Overrides: append([]string{
-			"data.debug.max_seq_length=32",
-			"training.per_device_train_batch_size=1", "training.per_device_eval_batch_size=1",
-			"training.gradient_accumulation_steps=1", "training.logging_steps=1",
-			"training.warmup_steps=0", "training.warmup_ratio=0",
-			"lora.r=4", "lora.lora_alpha=8", "lora.lora_dropout=0",
-		}, overrides...),
 	}
 }
 

@@ -16,22 +16,18 @@ import (
 )
 
 // Options describe one SFT run. Out and one of Data or Conversations are
-// required; everything else has a default. The named fields (Model, DType,
-// Backend, MaxSteps) are shorthands for overrides of the YAML configuration,
-// as are the entries of Overrides; all of them win over the files.
+// required; everything else has a default.
 type Options struct {
-	// ConfigPath, Overrides (e.g. "training.learning_rate=1e-4"), Model,
-	// DType, Backend and MaxSteps resolve the configuration as
-	// stage.ConfigOptions describes (ResolveConfig). Model is a preset name
+	// ConfigOptions (ConfigPath, Overrides such as
+	// "training.learning_rate=1e-4", Model, DType, Backend, MaxSteps, Debug)
+	// resolve the configuration (ResolveConfig): the named fields are
+	// shorthands for overrides of the YAML configuration, as are the entries
+	// of Overrides; all of them win over the files. Model is a preset name
 	// ("mini": the embedded pretrained default; "tiny": a random-init Gemma
 	// 3n, seed 0), a model directory or a Hugging Face repo id (downloaded
-	// through package hub, as Hub says).
-	ConfigPath string
-	Overrides  []string
-	Model      string
-	DType      string
-	Backend    string
-	MaxSteps   int
+	// through package hub, as Hub says). Debug also takes the debug subsets
+	// of each source.
+	stage.ConfigOptions
 
 	// Data is "counselchat", "annomi", "both", "corpus" (DataCorpus: the
 	// training splits of both for language-model pretraining) or a JSONL
@@ -46,9 +42,6 @@ type Options struct {
 	// (0 keeps them all): evaluation of a tiny model on a CPU is dominated
 	// by its 262k-token LM head.
 	MaxEvalExamples int
-	// Debug shrinks the run to data.yaml's debug sizes (config.All.ApplyDebug
-	// and the debug subsets of each source).
-	Debug bool
 
 	// Out is the run directory.
 	Out string
@@ -120,10 +113,7 @@ type Options struct {
 // (stage.ResolveConfig): the YAML (or the defaults), then the named fields,
 // then Debug, then Overrides, validated.
 func ResolveConfig(opts Options) (*config.All, error) {
-	return stage.ResolveConfig(stage.ConfigOptions{
-		ConfigPath: opts.ConfigPath, Overrides: opts.Overrides, Model: opts.Model, DType: opts.DType,
-		Backend: opts.Backend, MaxSteps: opts.MaxSteps, Debug: opts.Debug,
-	})
+	return stage.ResolveConfig(opts.ConfigOptions)
 }
 
 // trainConfig maps training_config.yaml onto the trainer's configuration.

@@ -22,7 +22,7 @@ func TestResolveConfig(t *testing.T) {
 	}{
 		{
 			name: "files",
-			opts: Options{ConfigPath: configsDir},
+			opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir}},
 			check: func(t *testing.T, c *config.All) {
 				if c.Model.MaxSeqLength != 2048 || c.Training.MaxSteps != 0 || stage.ModelDType(c) != config.DTypeBFloat16 {
 					t.Errorf("max_seq_length %d, max_steps %d, dtype %s", c.Model.MaxSeqLength, c.Training.MaxSteps, stage.ModelDType(c))
@@ -31,7 +31,7 @@ func TestResolveConfig(t *testing.T) {
 		},
 		{
 			name: "named fields",
-			opts: Options{ConfigPath: configsDir, Model: "tiny", DType: "float32", Backend: "go", MaxSteps: 7},
+			opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Model: "tiny", DType: "float32", Backend: "go", MaxSteps: 7}},
 			check: func(t *testing.T, c *config.All) {
 				if c.Model.NameOrPath != "tiny" || c.Model.DType != "float32" || c.Training.BF16 || c.Model.Backend != "go" || c.Training.MaxSteps != 7 {
 					t.Errorf("model %+v, training max_steps %d bf16 %v", c.Model, c.Training.MaxSteps, c.Training.BF16)
@@ -40,7 +40,7 @@ func TestResolveConfig(t *testing.T) {
 		},
 		{
 			name: "overrides win over named fields",
-			opts: Options{ConfigPath: configsDir, MaxSteps: 7, Overrides: []string{"training.max_steps=9", "lora.target_modules=q_proj,v_proj"}},
+			opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, MaxSteps: 7, Overrides: []string{"training.max_steps=9", "lora.target_modules=q_proj,v_proj"}}},
 			check: func(t *testing.T, c *config.All) {
 				if c.Training.MaxSteps != 9 || !slices.Equal(c.LoRA.TargetModules, []string{"q_proj", "v_proj"}) {
 					t.Errorf("max_steps %d, targets %v", c.Training.MaxSteps, c.LoRA.TargetModules)
@@ -49,7 +49,7 @@ func TestResolveConfig(t *testing.T) {
 		},
 		{
 			name: "debug",
-			opts: Options{ConfigPath: configsDir, Debug: true},
+			opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Debug: true}},
 			check: func(t *testing.T, c *config.All) {
 				if c.Model.MaxSeqLength != 256 || c.DPO.MaxLength != 256 {
 					t.Errorf("debug max_seq_length %d, dpo max_length %d", c.Model.MaxSeqLength, c.DPO.MaxLength)
@@ -58,7 +58,7 @@ func TestResolveConfig(t *testing.T) {
 		},
 		{
 			name: "debug sizes overridden before they apply",
-			opts: Options{ConfigPath: configsDir, Debug: true, Overrides: []string{"data.debug.max_seq_length=48"}},
+			opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Debug: true, Overrides: []string{"data.debug.max_seq_length=48"}}},
 			check: func(t *testing.T, c *config.All) {
 				if c.Model.MaxSeqLength != 48 || c.Data.Debug.MaxSeqLength != 48 {
 					t.Errorf("max_seq_length %d, debug %d", c.Model.MaxSeqLength, c.Data.Debug.MaxSeqLength)
@@ -67,7 +67,7 @@ func TestResolveConfig(t *testing.T) {
 		},
 		{
 			name: "bfloat16 model in float32 training",
-			opts: Options{ConfigPath: configsDir, Overrides: []string{"training.bf16=false"}},
+			opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: configsDir, Overrides: []string{"training.bf16=false"}}},
 			check: func(t *testing.T, c *config.All) {
 				if stage.ModelDType(c) != config.DTypeFloat32 {
 					t.Errorf("dtype %s, want float32", stage.ModelDType(c))
@@ -83,12 +83,12 @@ func TestResolveConfig(t *testing.T) {
 				}
 			},
 		},
-		{name: "bad dtype", opts: Options{DType: "float64"}, err: `dtype "float64"`},
-		{name: "negative steps", opts: Options{MaxSteps: -1}, err: "max steps -1"},
-		{name: "unknown key", opts: Options{Overrides: []string{"training.epochs=2"}}, err: `unknown key "training.epochs"`},
-		{name: "not an assignment", opts: Options{Debug: true, Overrides: []string{"training.seed"}}, err: "want key=value"},
-		{name: "invalid value", opts: Options{Overrides: []string{"lora.r=0"}}, err: "r"},
-		{name: "missing config", opts: Options{ConfigPath: "no/such/configs"}, err: "no such file"},
+		{name: "bad dtype", opts: Options{ConfigOptions: stage.ConfigOptions{DType: "float64"}}, err: `dtype "float64"`},
+		{name: "negative steps", opts: Options{ConfigOptions: stage.ConfigOptions{MaxSteps: -1}}, err: "max steps -1"},
+		{name: "unknown key", opts: Options{ConfigOptions: stage.ConfigOptions{Overrides: []string{"training.epochs=2"}}}, err: `unknown key "training.epochs"`},
+		{name: "not an assignment", opts: Options{ConfigOptions: stage.ConfigOptions{Debug: true, Overrides: []string{"training.seed"}}}, err: "want key=value"},
+		{name: "invalid value", opts: Options{ConfigOptions: stage.ConfigOptions{Overrides: []string{"lora.r=0"}}}, err: "r"},
+		{name: "missing config", opts: Options{ConfigOptions: stage.ConfigOptions{ConfigPath: "no/such/configs"}}, err: "no such file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,13 +52,9 @@ func TestRunLearnsRealData(t *testing.T) {
 	}
 
 	// The run directory.
-	for _, name := range []string{ConfigFileName, DataSummaryFileName, SummaryFileName, train.MetricsFileName,
+	testutil.WantFiles(t, out, ConfigFileName, DataSummaryFileName, SummaryFileName, train.MetricsFileName,
 		filepath.Join(AdapterDirName, lora.ConfigFileName), filepath.Join(AdapterDirName, lora.WeightsFileName),
-		filepath.Join("checkpoints", "step-00000006", "state.json")} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("run directory: %v", err)
-		}
-	}
+		filepath.Join("checkpoints", "step-00000006", "state.json"))
 	if _, err := os.Stat(filepath.Join(out, BestAdapterDirName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("best_adapter written without any evaluation (err %v)", err)
 	}

@@ -1,12 +1,13 @@
 package tokenizer
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // Tests of the embedded tiny tokenizer (made by the shrinker of
@@ -134,11 +135,7 @@ func TestWriteTiny(t *testing.T) {
 	if err := WriteTiny(dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{TokenizerFile, TokenizerConfigFile, "NOTICE"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			t.Error(err)
-		}
-	}
+	testutil.WantFiles(t, dir, TokenizerFile, TokenizerConfigFile, "NOTICE")
 	tok, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 )
 
 // runCmdAll runs the program and returns stdout and stderr separately.
@@ -32,11 +33,7 @@ func TestMergeCommand(t *testing.T) {
 	if lines[len(lines)-1] != out {
 		t.Errorf("last line %q, want the output directory %s", lines[len(lines)-1], out)
 	}
-	for _, name := range []string{"model.safetensors", "config.json", "tokenizer.json", "merge_info.json"} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Error(err)
-		}
-	}
+	testutil.WantFiles(t, out, "model.safetensors", "config.json", "tokenizer.json", "merge_info.json")
 	// The output directory now holds a model: a second merge refuses it.
 	if _, _, err := runCmdAll("merge", "--model", tinyFixture, "--adapter", tinyLoRAFixture, "--out", out); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("merge into a full directory: got %v", err)

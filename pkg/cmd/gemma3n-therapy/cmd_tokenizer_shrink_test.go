@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 )
 
@@ -36,11 +36,7 @@ func TestTokenizerShrinkCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &stats); err != nil || stats.Dir != dir || stats.VocabSize != tokenizer.TinyVocabSize || stats.Ratio < 1 {
 		t.Fatalf("output %q: %+v, %v", out, stats, err)
 	}
-	for _, name := range []string{"tokenizer.json.gz", "tokenizer_config.json.gz", "NOTICE"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			t.Error(err)
-		}
-	}
+	testutil.WantFiles(t, dir, "tokenizer.json.gz", "tokenizer_config.json.gz", "NOTICE")
 	written, err := tokenizer.Load(dir)
 	if err != nil {
 		t.Fatal(err)

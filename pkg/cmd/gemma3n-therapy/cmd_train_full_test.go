@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,27 +16,21 @@ func TestTrainFullCommand(t *testing.T) {
 		t.Skip("trains and measures a model")
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	var stdout, stderr bytes.Buffer
-	ctx := &runContext{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
-	err := runMain(ctx, []string{
+	stdout, stderr, err := runCmdAll(
 		"train", "full", "--model", "tiny", "--from-scratch", "--data", "corpus", "--loss-on", "all", "--debug",
 		"--max-steps", "2", "--out", out, "--config", "../../../configs", "--max-eval-examples", "1", "--save-dtype", "bfloat16",
 		"--set", "data.debug.max_seq_length=96", "--set", "dpo.max_length=96", "--set", "dpo.max_prompt_length=48",
 		"--set", "training.per_device_train_batch_size=2", "--set", "training.gradient_accumulation_steps=1",
-	})
+	)
 	if err != nil {
-		t.Fatalf("train full: %v\n%s", err, stderr.String())
+		t.Fatalf("train full: %v\n%s", err, stderr)
 	}
-	if got := strings.TrimSpace(stdout.String()); got != out {
+	if got := strings.TrimSpace(stdout); got != out {
 		t.Errorf("stdout %q, want the run directory %q", got, out)
 	}
-	for _, name := range []string{"config.yaml", "data_summary.json", "metrics.jsonl", "summary.json",
+	testutil.WantFiles(t, out, "config.yaml", "data_summary.json", "metrics.jsonl", "summary.json",
 		"model/config.json", "model/model.safetensors", "model/tokenizer.json", "model/generation_config.json",
-		"best_model/model.safetensors", "checkpoints/step-00000002/state.json"} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("run directory: %v", err)
-		}
-	}
+		"best_model/model.safetensors", "checkpoints/step-00000002/state.json")
 	var summary struct {
 		Full        bool   `json:"full"`
 		FromScratch bool   `json:"from_scratch"`
@@ -50,15 +42,13 @@ func TestTrainFullCommand(t *testing.T) {
 	if !summary.Full || !summary.FromScratch || summary.LossOn != "all" || summary.SaveDType != "bfloat16" || summary.Steps != 2 {
 		t.Errorf("summary.json: %+v", summary)
 	}
-	if !strings.Contains(stderr.String(), "model: "+filepath.Join(out, "model")+" (bfloat16)") {
-		t.Errorf("stderr lacks the model line:\n%s", stderr.String())
+	if !strings.Contains(stderr, "model: "+filepath.Join(out, "model")+" (bfloat16)") {
+		t.Errorf("stderr lacks the model line:\n%s", stderr)
 	}
 
 	// `generate` takes the trained model directory.
-	stdout.Reset()
-	stderr.Reset()
-	if err := runMain(ctx, []string{"generate", "--model", filepath.Join(out, "model"), "--prompt", "I feel stuck.", "--max-new-tokens", "3"}); err != nil {
-		t.Fatalf("generate with the trained model: %v\n%s", err, stderr.String())
+	if _, stderr, err := runCmdAll("generate", "--model", filepath.Join(out, "model"), "--prompt", "I feel stuck.", "--max-new-tokens", "3"); err != nil {
+		t.Fatalf("generate with the trained model: %v\n%s", err, stderr)
 	}
 }
 
@@ -73,8 +63,7 @@ func TestTrainFullCommandErrors(t *testing.T) {
 		{[]string{"pretrain", "ship", "--run", "x"}, "--run and --out are required"},
 		{[]string{"pretrain", "check", "--run", "x"}, "--run and --shipped are required"},
 	} {
-		var stdout, stderr bytes.Buffer
-		err := runMain(&runContext{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}, tc.args)
+		_, _, err := runCmdAll(tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got error %v, want one containing %q", tc.args, err, tc.want)
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,27 +14,22 @@ import (
 // run directory it prints.
 func TestTrainSFTCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
-	var stdout, stderr bytes.Buffer
-	err := runMain(&runContext{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}, []string{
+	stdout, stderr, err := runCmdAll(
 		"train", "sft", "--model", "tiny", "--data", "counselchat", "--debug", "--max-steps", "3", "--out", out,
 		"--config", "../../../configs", "--dtype", "float32", "--max-eval-examples", "1",
 		"--set", "data.debug.max_seq_length=96", "--set", "data.debug.counselchat_questions=4",
 		"--set", "training.per_device_train_batch_size=1", "--set", "training.gradient_accumulation_steps=1",
-	})
+	)
 	if err != nil {
-		t.Fatalf("train sft: %v\n%s", err, stderr.String())
+		t.Fatalf("train sft: %v\n%s", err, stderr)
 	}
-	if got := strings.TrimSpace(stdout.String()); got != out {
+	if got := strings.TrimSpace(stdout); got != out {
 		t.Errorf("stdout %q, want the run directory %q", got, out)
 	}
-	for _, name := range []string{"config.yaml", "data_summary.json", "metrics.jsonl", "summary.json",
+	testutil.WantFiles(t, out, "config.yaml", "data_summary.json", "metrics.jsonl", "summary.json",
 		"adapter/adapter_config.json", "adapter/adapter_model.safetensors",
 		"best_adapter/adapter_config.json", "best_adapter/adapter_model.safetensors",
-		"checkpoints/step-00000003/state.json", "checkpoints/best.json"} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("run directory: %v", err)
-		}
-	}
+		"checkpoints/step-00000003/state.json", "checkpoints/best.json")
 	var summary struct {
 		Steps        int                `json:"steps"`
 		DType        string             `json:"dtype"`
@@ -50,8 +43,8 @@ func TestTrainSFTCommand(t *testing.T) {
 		summary.Compilations < 3 || summary.EvalLoss["counselchat"] <= 0 {
 		t.Errorf("summary.json: %+v", summary)
 	}
-	if !strings.Contains(stderr.String(), "trained 3 of 3 steps") {
-		t.Errorf("stderr lacks the summary line:\n%s", stderr.String())
+	if !strings.Contains(stderr, "trained 3 of 3 steps") {
+		t.Errorf("stderr lacks the summary line:\n%s", stderr)
 	}
 }
 
@@ -67,8 +60,7 @@ func TestTrainSFTCommandErrors(t *testing.T) {
 		{[]string{"train", "sft", "--data", "annomi", "--out", "x", "--dtype", "int8"}, `dtype "int8"`},
 	}
 	for _, tc := range tests {
-		var stdout, stderr bytes.Buffer
-		err := runMain(&runContext{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}, tc.args)
+		_, _, err := runCmdAll(tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got error %v, want one containing %q", tc.args, err, tc.want)
 		}

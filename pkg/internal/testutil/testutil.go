@@ -338,3 +338,14 @@ func ChangedFiles(before, after map[string]string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// WantFiles reports an error for each of names (paths relative to dir)
+// that does not exist.
+func WantFiles(tb testing.TB, dir string, names ...string) {
+	tb.Helper()
+	for _, name := range names {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			tb.Error(err)
+		}
+	}
+}
