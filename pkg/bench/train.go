@@ -281,15 +281,17 @@ func runTraining(b compute.Backend, m *gemma3n.Model, opts TrainOptions, example
 		Schedule:     train.ScheduleConstant,
 		MaxGradNorm:  1.0,
 		Seed:         int64(opts.Seed),
-		NoProgress:   true,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnStep: func(s train.StepMetrics) {
-			now := time.Now()
-			run.stepSeconds = append(run.stepSeconds, now.Sub(last).Seconds())
-			run.losses = append(run.losses, s.Loss)
-			log.Info("bench: step", "step", fmt.Sprintf("%d/%d", len(run.stepSeconds), opts.Warmup+opts.Steps),
-				"s", roundSeconds(now.Sub(last)), "loss", s.Loss, "warmup", len(run.stepSeconds) <= opts.Warmup)
-			last = now
+		Reporting: train.Reporting{
+			NoProgress: true,
+			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+			OnStep: func(s train.StepMetrics) {
+				now := time.Now()
+				run.stepSeconds = append(run.stepSeconds, now.Sub(last).Seconds())
+				run.losses = append(run.losses, s.Loss)
+				log.Info("bench: step", "step", fmt.Sprintf("%d/%d", len(run.stepSeconds), opts.Warmup+opts.Steps),
+					"s", roundSeconds(now.Sub(last)), "loss", s.Loss, "warmup", len(run.stepSeconds) <= opts.Warmup)
+				last = now
+			},
 		},
 	}
 	if eval {

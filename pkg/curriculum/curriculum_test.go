@@ -150,7 +150,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 	if _, err := RunCurriculum(t.Context(), smallOptions(t, "tiny", out)); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("a second run in the same directory: got %v", err)
 	}
-	again, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger()})
+	again, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testutil.Backend(t), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestCurriculumResume(t *testing.T) {
 				t.Fatalf("summary.json of the killed run: %+v (%v)", onDisk, err)
 			}
 
-			got, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger()})
+			got, err := RunCurriculum(t.Context(), Options{Out: out, Resume: true, BackendInstance: testutil.Backend(t), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()}})
 			if err != nil {
 				t.Fatal(err)
 			}

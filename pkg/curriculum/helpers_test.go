@@ -5,6 +5,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 // The shipped configuration, relative to this package.
@@ -38,6 +39,6 @@ func smallOptions(t testing.TB, model, out string, overrides ...string) Options 
 			Overrides: append(append([]string(nil), smallOverrides...), overrides...),
 		},
 		LRScale: 100, Epochs: 3, MaxEvalExamples: 2, DPOMaxSteps: 2, Out: out,
-		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
+		BackendInstance: testutil.Backend(t), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	}
 }

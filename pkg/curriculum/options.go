@@ -3,8 +3,6 @@ package curriculum
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -69,16 +67,10 @@ type Options struct {
 	// Hub configures the download of repo ids (zero: the environment).
 	Hub hub.Options
 
-	// Progress receives the progress bars (nil: stderr when it is a
-	// terminal); NoProgress disables them.
-	Progress   io.Writer
-	NoProgress bool
-	// Logger receives what the stages report (nil: slog.Default()).
-	Logger *slog.Logger
-	// OnStep and OnEval are called after each logged step and each
-	// evaluation of every stage (StepMetrics.Phase names the stage).
-	OnStep func(train.StepMetrics)
-	OnEval func(train.EvalMetrics)
+	// Reporting (Progress, NoProgress, Logger, OnStep, OnEval) goes to
+	// every stage as it is: OnStep and OnEval see the steps and evaluations
+	// of all of them (StepMetrics.Phase names the stage).
+	train.Reporting
 	// OnStage is called after each stage (phase, DPO, merge) with the
 	// summary as it stands, e.g. to redraw a notebook table.
 	OnStage func(stage string, s *Summary)

@@ -91,10 +91,7 @@ func run(runCtx stdcontext.Context, opts Options, pipeline string) (*Summary, er
 	if err := opts.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", pipeline, err)
 	}
-	r := &runner{opts: opts, log: opts.Logger, start: start}
-	if r.log == nil {
-		r.log = slog.Default()
-	}
+	r := &runner{opts: opts, log: opts.Log(), start: start}
 	if err := r.prepare(pipeline); err != nil {
 		return nil, fmt.Errorf("%s: %w", pipeline, err)
 	}
@@ -319,8 +316,7 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st sftStage, initAdapter, p
 		SaveOnCancel:    true,
 		Phase:           st.Name,
 		BackendInstance: r.backend, Hub: r.opts.Hub,
-		Progress: r.opts.Progress, NoProgress: r.opts.NoProgress, Logger: r.log,
-		OnStep: r.opts.OnStep, OnEval: r.opts.OnEval,
+		Reporting: r.opts.Reporting,
 	}
 	if initAdapter != "" {
 		o.InitAdapter = filepath.Join(r.opts.Out, initAdapter)
@@ -417,7 +413,7 @@ func (r *runner) runDPO(runCtx stdcontext.Context, sftAdapter string) (*DPOSumma
 		Config: r.cfg, Model: model.Path, Adapter: filepath.Join(r.opts.Out, sftAdapter), RunDir: dir,
 		Resume: resume, SaveOnCancel: true, MaxSteps: r.settings.DPOMaxSteps, DType: dtype, Backend: r.backend,
 		Tokenizer: tok, TrainPairs: trainPairs, EvalPairs: evalPairs,
-		Progress: r.opts.Progress, NoProgress: r.opts.NoProgress, Logger: r.log, OnStep: r.opts.OnStep, OnEval: r.opts.OnEval,
+		Reporting: r.opts.Reporting,
 	}
 	if len(evalPairs) == 0 {
 		o.EvalPairs = nil

@@ -12,6 +12,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 // TestRunResolvesHubID: --model takes a Hugging Face repo id, as train sft
@@ -27,7 +28,7 @@ func TestRunResolvesHubID(t *testing.T) {
 	}
 	res, err := Run(stdcontext.Background(), Options{
 		Config: cfg, Model: repo, Hub: hubOpts, RunDir: t.TempDir(), MaxSteps: 1, DType: dtypes.Float32,
-		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: testutil.QuietLogger(),
+		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	stdcontext "context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -84,13 +83,9 @@ type Options struct {
 	// (and dpo.extra_pairs) when not nil.
 	TrainPairs, EvalPairs []data.PreferencePair
 
-	// Observability, passed to the trainer: progress bar writer (NoProgress
-	// disables it), logger (default slog.Default()) and callbacks.
-	Progress   io.Writer
-	NoProgress bool
-	Logger     *slog.Logger
-	OnStep     func(train.StepMetrics)
-	OnEval     func(train.EvalMetrics)
+	// Reporting (Progress, NoProgress, Logger, OnStep, OnEval) goes to the
+	// trainer as it is; the Logger also receives the stage's own messages.
+	train.Reporting
 }
 
 // Result summarises a DPO stage.
@@ -137,10 +132,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := opts.Log()
 	b := opts.Backend
 	if b == nil {
 		if b, err = backend.Shared(); err != nil {
@@ -208,7 +200,6 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if resumption != nil {
 		tc.OnResume = resumption.Record
 	}
-	tc.Logger = log
 	if res.evalSource != nil {
 		tc.EvalSets = []train.EvalSet{{Name: EvalSetName, Source: res.evalSource}}
 	}
@@ -403,8 +394,7 @@ func trainConfig(t config.Training, opts Options) train.Config {
 	tc.Phase = "dpo"
 	tc.Steps = opts.MaxSteps
 	tc.Resume, tc.ResumeFrom, tc.SaveOnCancel = opts.Resume, opts.ResumeFrom, opts.SaveOnCancel
-	tc.Progress, tc.NoProgress = opts.Progress, opts.NoProgress
-	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
+	tc.Reporting = opts.Reporting
 	return tc
 }
 

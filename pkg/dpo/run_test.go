@@ -58,7 +58,7 @@ func TestRun(t *testing.T) {
 	opts := Options{
 		Config: smallConfig(t), Model: tinyDir, Adapter: sftAdapter, RunDir: runDir, MaxSteps: 2, DType: dtypes.Float32,
 		Backend: testutil.Backend(t), TrainPairs: textPairs(3, "t"), EvalPairs: textPairs(2, "e"),
-		NoProgress: true, Logger: testutil.QuietLogger(),
+		Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	}
 	var steps []train.StepMetrics
 	opts.OnStep = func(m train.StepMetrics) { steps = append(steps, m) }
@@ -165,8 +165,11 @@ func TestRunTinyPreset(t *testing.T) {
 	var steps []train.StepMetrics
 	res, err := Run(stdcontext.Background(), Options{
 		Config: cfg, Model: "tiny", RunDir: t.TempDir(), MaxSteps: 1, DType: dtypes.Float32,
-		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: testutil.QuietLogger(),
-		OnStep: func(m train.StepMetrics) { steps = append(steps, m) },
+		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"),
+		Reporting: train.Reporting{
+			NoProgress: true, Logger: testutil.QuietLogger(),
+			OnStep: func(m train.StepMetrics) { steps = append(steps, m) },
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +193,7 @@ func TestRunErrors(t *testing.T) {
 	// The fixture model's 512 ids cannot hold the Gemma tokenizer's.
 	_, err := Run(stdcontext.Background(), Options{
 		Config: cfg, Model: tinyDir, Adapter: sftAdapter, RunDir: t.TempDir(), DType: dtypes.Float32, Tokenizer: gemmaTokenizer(t),
-		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), NoProgress: true, Logger: testutil.QuietLogger(),
+		Backend: testutil.Backend(t), TrainPairs: textPairs(2, "t"), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	})
 	if err == nil || !strings.Contains(err.Error(), "outside the model's vocabulary of 512") {
 		t.Errorf("vocabulary mismatch: %v", err)
@@ -198,7 +201,7 @@ func TestRunErrors(t *testing.T) {
 	// Pairs that cannot be encoded.
 	_, err = Run(stdcontext.Background(), Options{
 		Config: cfg, Model: tinyDir, RunDir: t.TempDir(), DType: dtypes.Float32, Backend: testutil.Backend(t),
-		TrainPairs: []data.PreferencePair{{ID: "x", Chosen: "a", Rejected: "b"}}, NoProgress: true, Logger: testutil.QuietLogger(),
+		TrainPairs: []data.PreferencePair{{ID: "x", Chosen: "a", Rejected: "b"}}, Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	})
 	if err == nil || !strings.Contains(err.Error(), "pair x: the prompt must end with a user message") {
 		t.Errorf("unencodable pairs: %v", err)

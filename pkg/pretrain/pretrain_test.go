@@ -16,6 +16,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 const configsDir = "../../configs"
@@ -37,7 +38,7 @@ func fullRun(t *testing.T, seed string, steps string) string {
 		},
 		Data: sft.DataCorpus, Out: out,
 		Full: true, FromScratch: true, LossOn: sft.LossOnAll, MaxEvalExamples: 2,
-		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
+		BackendInstance: testutil.Backend(t), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	})
 	if err != nil {
 		t.Fatal(err)

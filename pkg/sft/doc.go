@@ -37,7 +37,9 @@
 //			Overrides: []string{"training.learning_rate=1e-4"},
 //		},
 //		Data: "annomi", Out: "runs/annomi",
-//		OnStep: func(m train.StepMetrics) { /* redraw the loss curve */ },
+//		Reporting: train.Reporting{
+//			OnStep: func(m train.StepMetrics) { /* redraw the loss curve */ },
+//		},
 //	})
 //
 // Evaluation uses the validation split of each source (one eval set per

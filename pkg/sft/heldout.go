@@ -155,7 +155,7 @@ func HeldOutLoss(ctx stdcontext.Context, opts LossOptions) ([]LossResult, error)
 	}
 	// A trainer that never trains: its evaluation graph scores the sets.
 	trainer, err := train.New(b, m.Store, train.CausalLM(logitsFn(m, cfg.Training.Packing)), sets[0].Source, train.Config{
-		RunDir: "unused: the trainer only evaluates", NoProgress: true, Logger: logger,
+		RunDir: "unused: the trainer only evaluates", Reporting: train.Reporting{NoProgress: true, Logger: logger},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sft: loss: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 // Paths of the shipped configuration and data, relative to this package.
@@ -52,7 +53,7 @@ func tinyOptions(t testing.TB, out string, overrides ...string) Options {
 			}, overrides...),
 		},
 		Out:             out,
-		BackendInstance: testutil.Backend(t), NoProgress: true, Logger: testutil.QuietLogger(),
+		BackendInstance: testutil.Backend(t), Reporting: train.Reporting{NoProgress: true, Logger: testutil.QuietLogger()},
 	}
 }
 

@@ -3,8 +3,6 @@ package sft
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 
 	"github.com/gomlx/compute"
 
@@ -96,17 +94,10 @@ type Options struct {
 	// Hub configures the download of repo ids (zero: the environment).
 	Hub hub.Options
 
-	// Progress receives the progress bar (nil: stderr when it is a
-	// terminal); NoProgress disables it.
-	Progress   io.Writer
-	NoProgress bool
-	// Logger receives what the run reports: adapter size, skipped data,
-	// checkpoints, evaluations (nil: slog.Default()).
-	Logger *slog.Logger
-	// OnStep and OnEval are called after each logged step (every
-	// training.logging_steps) and each evaluation, e.g. to redraw live charts.
-	OnStep func(train.StepMetrics)
-	OnEval func(train.EvalMetrics)
+	// Reporting (Progress, NoProgress, Logger, OnStep, OnEval) goes to the
+	// trainer as it is; the Logger also receives the adapter size and the
+	// skipped data, and OnStep sees every training.logging_steps step.
+	train.Reporting
 }
 
 // ResolveConfig returns the configuration a run with these options uses
@@ -117,7 +108,7 @@ func ResolveConfig(opts Options) (*config.All, error) {
 }
 
 // trainConfig maps training_config.yaml onto the trainer's configuration.
-func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logger *slog.Logger) train.Config {
+func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet) train.Config {
 	bestOn := ""
 	if len(evalSets) > 0 {
 		bestOn = evalSets[0].Name // the first source: counselchat before annomi
@@ -127,8 +118,7 @@ func trainConfig(opts *Options, cfg *config.All, evalSets []train.EvalSet, logge
 	tc.EvalSets, tc.BestOn = evalSets, bestOn
 	tc.Resume, tc.ResumeFrom, tc.SaveOnCancel = opts.Resume, opts.ResumeFrom, opts.SaveOnCancel
 	tc.InitOptimizerFrom = opts.InitOptimizer
-	tc.Progress, tc.NoProgress, tc.Logger = opts.Progress, opts.NoProgress, logger
-	tc.OnStep, tc.OnEval = opts.OnStep, opts.OnEval
+	tc.Reporting = opts.Reporting
 	return tc
 }
 

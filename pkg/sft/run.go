@@ -117,10 +117,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	if abs, err := filepath.Abs(opts.Out); err == nil {
 		opts.Out = abs // summary.json and the printed run directory hold absolute paths
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := opts.Log()
 	cfg, err := ResolveConfig(opts)
 	if err != nil {
 		return nil, fmt.Errorf("sft: configuration: %w", err)
@@ -222,7 +219,7 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 	}
 
 	var stepRates []float64
-	tcfg := trainConfig(&opts, cfg, evalSets, logger)
+	tcfg := trainConfig(&opts, cfg, evalSets)
 	if resumption != nil {
 		tcfg.OnResume = resumption.Record
 	}

@@ -108,16 +108,8 @@ type Config struct {
 
 	// LogEvery writes every Nth step to the metrics log and callbacks (default 1).
 	LogEvery int
-	// Progress receives the progress bar; nil means stderr when it is a
-	// terminal. NoProgress disables the bar.
-	Progress   io.Writer
-	NoProgress bool
-	// Logger receives skipped steps, checkpoints and evaluations (default slog.Default()).
-	Logger *slog.Logger
-	// OnStep and OnEval are called synchronously after each logged step and
-	// each evaluation, e.g. by notebooks to redraw live charts.
-	OnStep func(StepMetrics)
-	OnEval func(EvalMetrics)
+	// Reporting: the progress bar, the logger and the callbacks.
+	Reporting
 }
 
 // DefaultConfig returns the defaults of a LoRA fine-tuning run as TRL users
@@ -268,9 +260,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.NoDecay == nil {
 		c.NoDecay = DefaultNoDecay
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Logger = c.Log()
 	switch {
 	case c.Steps < 0 || c.Epochs < 0 || c.GradAccum < 0 || c.LogEvery < 0 || c.MaxBadSteps < 0:
 		return c, errors.New("train: Steps, Epochs, GradAccum, LogEvery and MaxBadSteps must be ≥ 0")

@@ -10,6 +10,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 func init() {
@@ -71,7 +72,7 @@ func runDPO(ctx *runContext, args []string) error {
 	opts := dpo.Options{
 		Config: cfg, Model: *model, Adapter: *adapter, RunDir: *out, Debug: *debug,
 		Resume: *resume || *resumeFrom != "", ResumeFrom: *resumeFrom, SaveOnCancel: true, MaxSteps: *maxSteps,
-		Logger: slog.New(slog.NewTextHandler(ctx.stderr, nil)),
+		Reporting: train.Reporting{Logger: slog.New(slog.NewTextHandler(ctx.stderr, nil))},
 	}
 	if *dtypeName != "" {
 		dtype, err := parseModelDType(*dtypeName)

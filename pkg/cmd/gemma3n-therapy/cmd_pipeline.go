@@ -90,7 +90,7 @@ func runPipeline(ctx *runContext, args []string, pipeline, usage, summary string
 		}
 		o.Out = filepath.Join("runs", pipeline+"-"+time.Now().Format("20060102-150405"))
 	}
-	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
+	o.Reporting = ctx.trainingOutput()
 
 	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
 	// save it; --resume continues it.

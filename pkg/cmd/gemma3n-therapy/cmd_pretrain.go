@@ -39,7 +39,7 @@ func runPretrainShip(ctx *runContext, args []string) error {
 	if o.Run == "" || o.Out == "" {
 		return errors.New("pretrain ship: --run and --out are required")
 	}
-	o.Logger, _, _ = ctx.trainingOutput()
+	o.Logger = ctx.trainingOutput().Logger
 	runCtx, stop := stopContext()
 	defer stop()
 	card, err := pretrain.Ship(runCtx, o)
@@ -76,7 +76,7 @@ func runPretrainCheck(ctx *runContext, args []string) error {
 	if o.Run == "" || o.Shipped == "" {
 		return errors.New("pretrain check: --run and --shipped are required")
 	}
-	o.Logger, _, _ = ctx.trainingOutput()
+	o.Logger = ctx.trainingOutput().Logger
 	runCtx, stop := stopContext()
 	defer stop()
 	r, err := pretrain.Check(runCtx, o)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
 func init() {
@@ -78,7 +79,7 @@ func runSFTCommand(ctx *runContext, fs *flag.FlagSet, name string, args []string
 	o.Overrides = *sets
 	o.Resume = o.Resume || o.ResumeFrom != ""
 	o.SaveOnCancel = true // a stop signal keeps every finished step for --resume
-	o.Logger, o.Progress, o.NoProgress = ctx.trainingOutput()
+	o.Reporting = ctx.trainingOutput()
 
 	// Ctrl-C, SIGTERM or SIGHUP stop the run after the current step and
 	// save it; --resume continues it.
@@ -129,13 +130,13 @@ func printTrainSummary(w io.Writer, res *sft.Result) {
 
 // trainingOutput is where a training run reports: its log (info and above)
 // on stderr, and its progress bars there too when stderr is a terminal;
-// otherwise noProgress turns them off.
-func (ctx *runContext) trainingOutput() (logger *slog.Logger, progress io.Writer, noProgress bool) {
-	logger = slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// otherwise NoProgress turns them off.
+func (ctx *runContext) trainingOutput() train.Reporting {
+	logger := slog.New(slog.NewTextHandler(ctx.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if f, ok := ctx.stderr.(*os.File); ok && isTerminalFile(f) {
-		return logger, f, false
+		return train.Reporting{Logger: logger, Progress: f}
 	}
-	return logger, nil, true
+	return train.Reporting{Logger: logger, NoProgress: true}
 }
 
 // isTerminalFile reports whether f is a character device (a terminal).
