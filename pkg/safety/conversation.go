@@ -250,7 +250,7 @@ var cueKinds = map[string]string{
 	"cue_finality": "finality", "cue_note": "farewell", "cue_affairs": "farewell", "cue_decided": "intent",
 	"cue_date": "plan", "cue_aborted": "attempt", "cue_return": "return", "cue_access": "access",
 	"cue_method_idea": "method", "cue_harm_approach": "approach", "cue_empty_bottle": "substance",
-	"cue_entrapment": "entrapment", "cue_implied": "intent",
+	"cue_entrapment": "entrapment", "cue_implied": "intent", "farewell_forever": "farewell",
 }
 
 func cueKind(rule string) string {

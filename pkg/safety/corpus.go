@@ -59,9 +59,10 @@ type CorpusScan struct {
 }
 
 // ScanCorpus screens every CounselChat question (title and text, as the
-// model sees it) and every AnnoMI client turn (consecutive client
-// utterances merged) and keeps sample flagged texts per source, High ones
-// first, spread over the corpus. Either corpus may be nil.
+// model sees it) and the AnnoMI client turns (consecutive client
+// utterances merged) of the transcripts the learned screen was not trained
+// on (TrainsOnTranscript), and keeps sample flagged texts per source, High
+// ones first, spread over the corpus. Either corpus may be nil.
 func ScanCorpus(cc *data.CounselChat, anno *data.AnnoMI, sample int) *CorpusScan {
 	scan := &CorpusScan{}
 	var ccFlagged, annoFlagged []FlaggedText
@@ -75,13 +76,16 @@ func ScanCorpus(cc *data.CounselChat, anno *data.AnnoMI, sample int) *CorpusScan
 	if anno != nil {
 		var texts []corpusText
 		for _, t := range anno.Transcripts {
+			if TrainsOnTranscript(t.ID) {
+				continue
+			}
 			for _, turn := range t.Turns() {
 				if turn.Speaker == data.SpeakerClient {
 					texts = append(texts, corpusText{id: fmt.Sprintf("%d:%d", t.ID, turn.FirstID), topic: t.Topic, text: turn.Text})
 				}
 			}
 		}
-		scan.AnnoMI, annoFlagged = scanTexts(data.SourceAnnoMI, "client turn", texts)
+		scan.AnnoMI, annoFlagged = scanTexts(data.SourceAnnoMI, "held-out client turn", texts)
 	}
 	scan.Sample = append(pickSample(ccFlagged, sample), pickSample(annoFlagged, sample)...)
 	if scan.Sample == nil {

@@ -21,6 +21,9 @@ func TestScanCorpus(t *testing.T) {
 		{ID: 2, Speaker: data.SpeakerClient, Text: "I cut myself last night."},
 		{ID: 3, Speaker: data.SpeakerTherapist, Text: "Thank you for telling me."},
 		{ID: 4, Speaker: data.SpeakerClient, Text: "My feet are killing me."},
+	}}, {ID: 8, Topic: "smoking cessation", Utterances: []data.Utterance{
+		// An even transcript: the learned screen trains on it, the scan skips it.
+		{ID: 0, Speaker: data.SpeakerClient, Text: "I want to kill myself."},
 	}}}}
 	s := ScanCorpus(cc, anno, 10)
 	c := s.CounselChat
@@ -30,8 +33,8 @@ func TestScanCorpus(t *testing.T) {
 	if c.ByTopic[0].Topic != "depression" || c.ByTopic[0].Flagged() != 2 || c.ByTopic[len(c.ByTopic)-1].Flagged() != 0 {
 		t.Errorf("topics %+v", c.ByTopic)
 	}
-	// Consecutive client utterances are one turn.
-	if a := s.AnnoMI; a.Total != 2 || a.High != 1 || a.Unit != "client turn" {
+	// Consecutive client utterances are one turn; transcripts trained on are skipped.
+	if a := s.AnnoMI; a.Total != 2 || a.High != 1 || a.Unit != "held-out client turn" {
 		t.Errorf("annomi %+v", a)
 	}
 	if len(s.Sample) != 4 || s.Sample[0].Level != High || s.Sample[0].Source != data.SourceCounselChat {
@@ -46,8 +49,8 @@ func TestScanCorpus(t *testing.T) {
 	}
 }
 
-// The shipped corpora: the screen flags a small share of CounselChat
-// questions, mostly on the topics where crisis talk belongs, and almost no
+// The shipped corpora: the screen flags a share of CounselChat questions,
+// mostly on the topics where crisis talk belongs, and almost no held-out
 // AnnoMI client turns (MI demonstrations about drinking, smoking, exercise).
 func TestScanShippedCorpora(t *testing.T) {
 	if testing.Short() {
@@ -58,19 +61,21 @@ func TestScanShippedCorpora(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc, anno := o.Corpus.CounselChat, o.Corpus.AnnoMI
-	if cc.Total != 940 || anno.Total < 4000 {
+	if cc.Total != 940 || anno.Total < 2000 {
 		t.Fatalf("scanned %d questions and %d client turns", cc.Total, anno.Total)
 	}
-	// The learned screen flags far more than the rules did (70 questions
-	// and 6 client turns): CounselChat questions are often about
-	// depression, abuse and self-harm, where Concern is fair; AnnoMI client
-	// turns are mostly talk about drinking, smoking and health, where it
-	// errs (datasets/safety/README.md). The bounds keep it from growing.
-	if flagged := cc.Concern + cc.High; flagged == 0 || flagged > cc.Total/3 || cc.High > cc.Total/25 {
+	// The learned screen flags far more CounselChat questions than the
+	// rules did (70): they are often about depression, abuse and self-harm,
+	// where Concern is fair. It trains on the client turns of half of the
+	// AnnoMI transcripts as ordinary talk (RealNegatives), and the scan
+	// reads the other half: talk about drinking, smoking and health, which
+	// it flagged at 9% before it saw real talk (datasets/safety/README.md).
+	// The bounds keep both from growing.
+	if flagged := cc.Concern + cc.High; flagged == 0 || flagged > cc.Total/3 || cc.High > cc.Total/40 {
 		t.Errorf("%d of %d CounselChat questions flagged, %d high", flagged, cc.Total, cc.High)
 	}
-	if flagged := anno.Concern + anno.High; flagged == 0 || flagged > anno.Total*8/100 || anno.High > anno.Total/100 {
-		t.Errorf("%d of %d AnnoMI client turns flagged, %d high", flagged, anno.Total, anno.High)
+	if flagged := anno.Concern + anno.High; flagged == 0 || flagged > anno.Total*3/100 || anno.High > anno.Total/200 {
+		t.Errorf("%d of %d held-out AnnoMI client turns flagged, %d high", flagged, anno.Total, anno.High)
 	}
 	top := map[string]bool{}
 	for _, tc := range cc.ByTopic[:3] {

@@ -3,7 +3,6 @@ package safety
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,21 +82,17 @@ func TestLearnedThresholdsFromFile(t *testing.T) {
 	}
 }
 
-// Training is reproducible: the shipped parts, the train part and the
+// Training is reproducible: the training parts, the real negatives and the
 // default options give the shipped file, byte for byte.
 func TestLearnedReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the model (about half a minute)")
 	}
-	var parts []PartItems
-	for _, p := range TrainParts {
-		items, err := LoadLabelled(filepath.Join(setDir, p+".jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, PartItems{Part: p, Items: items})
+	parts, err := LoadTrainingParts(setDir, TrainParts, "../../datasets")
+	if err != nil {
+		t.Fatal(err)
 	}
-	m, err := TrainShippedLearned(parts, DefaultLearnedOptions(), true)
+	m, err := TrainShippedLearned(parts, DefaultLearnedOptions(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

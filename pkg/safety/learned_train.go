@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -43,8 +44,12 @@ type LearnedOptions struct {
 	// BudgetNoneHigh and BudgetNoneFlagged are the shares of hard
 	// negatives (non-crisis items that look like crisis) that the combined
 	// screen (rules and learned) may screen High, and at least Concern, in
-	// cross-validation: the thresholds are the lowest that keep within them. They sit below the limits (3%
-	// and 15%) to leave room for text unlike the training set.
+	// cross-validation: the thresholds are the lowest that keep within them.
+	// They count the hard negatives alone, the non-crisis items a screen is
+	// likely to flag: over all non-crisis items of the cross-validation the
+	// shipped budgets (2.5% and 12%) give about 2% High and 10% at least
+	// Concern, below the limits (3% and 15%) to leave room for text
+	// unlike the training set.
 	BudgetNoneHigh    float64
 	BudgetNoneFlagged float64
 }
@@ -56,15 +61,15 @@ func DefaultLearnedOptions() LearnedOptions {
 		BlockWeight: [numBlocks]float64{1, 1, 1, 1},
 		Window:      0, HighVsNone: true, RequireRiskWord: true,
 		Folds: 5, FoldSeed: 20250817,
-		BudgetNoneHigh: 0.02, BudgetNoneFlagged: 0.10,
+		BudgetNoneHigh: 0.025, BudgetNoneFlagged: 0.12,
 	}
 }
 
-// TrainParts are the parts the shipped model is trained on: the shipped
-// parts and train, a part written for training only. holdout5 and later
-// parts are not among them: they measure the screen on text it has not
-// seen.
-var TrainParts = append(slices.Clone(Parts), "train")
+// TrainParts are the parts the shipped model is trained on: the measured
+// parts and train, train2, ..., parts written for training only, each in
+// other voices. FreshParts are not among them: they measure the screen on
+// text it has not seen.
+var TrainParts = append(slices.Clone(Parts), "train", "train2", "train3", "train4", "train5", "train6", "train7")
 
 // learnedExample is one training text.
 type learnedExample struct {
@@ -564,4 +569,61 @@ func TrainShippedLearned(parts []PartItems, opts LearnedOptions, leavePartOut bo
 	m.Thresholds = cv.Thresholds
 	m.CV = cv
 	return m, nil
+}
+
+// RealNegativesPart names the real, unlabelled ordinary talk the learned
+// screen trains on as non-crisis (RealNegatives).
+const RealNegativesPart = "annomi-client-turns"
+
+// TrainsOnTranscript reports whether the learned screen trains on the
+// client turns of an AnnoMI transcript: those with even ids do; the odd
+// ones are kept to measure how often it flags real talk (ScanCorpus).
+func TrainsOnTranscript(id int) bool { return id%2 == 0 }
+
+// RealNegatives are the AnnoMI client turns (consecutive utterances merged)
+// of the transcripts TrainsOnTranscript picks, of at least 20 characters,
+// that the rules leave alone, as non-crisis items. They are real spoken
+// talk about drinking, smoking, pills, plans and health: written examples
+// alone taught the learned screen to read that talk as risk (it flagged
+// 9% of the client turns it never saw and 42% of CounselChat questions;
+// with them, 1% and 29%). Turns the rules flag are left out, so the few
+// real disclosures among them are not taught as harmless.
+func RealNegatives(anno *data.AnnoMI) []Item {
+	var items []Item
+	for _, t := range anno.Transcripts {
+		if !TrainsOnTranscript(t.ID) {
+			continue
+		}
+		for _, turn := range t.Turns() {
+			if turn.Speaker != data.SpeakerClient || len(turn.Text) < 20 || ScreenRules(turn.Text).Level != None {
+				continue
+			}
+			items = append(items, Item{ID: fmt.Sprintf("annomi-%d-%d", t.ID, turn.FirstID), Text: turn.Text,
+				Level: None, Categories: []Category{}, Kind: "spoken_real"})
+		}
+	}
+	return items
+}
+
+// LoadTrainingParts loads the named parts of the labelled set in setDir
+// and, when datasetsDir is not empty, the RealNegatives of the AnnoMI
+// corpus there (a datasets directory, as data.PathsIn reads it). The
+// shipped learned screen is trained on TrainParts and the real negatives.
+func LoadTrainingParts(setDir string, parts []string, datasetsDir string) ([]PartItems, error) {
+	var out []PartItems
+	for _, p := range parts {
+		items, err := LoadLabelled(filepath.Join(setDir, p+".jsonl"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PartItems{Part: p, Items: items})
+	}
+	if datasetsDir == "" {
+		return out, nil
+	}
+	anno, err := data.LoadAnnoMI(data.PathsIn(datasetsDir).AnnoMISimple, "")
+	if err != nil {
+		return nil, fmt.Errorf("annomi: %w", err)
+	}
+	return append(out, PartItems{Part: RealNegativesPart, Items: RealNegatives(anno)}), nil
 }

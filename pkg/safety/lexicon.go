@@ -49,6 +49,8 @@ var variants = map[string][]string{
 	"noone": {"no", "one"}, "nobodys": {"nobody", "is"}, "wud": {"would"}, "shud": {"should"},
 	"cud": {"could"}, "tho": {"though"}, "b4": {"before"},
 	"alot": {"a", "lot"},
+	"slef": {"self"}, "whant": {"want"}, "nife": {"knife"}, "knif": {"knife"}, "kil'd": {"killed"},
+	"mysefl": {"myself"}, "myselfe": {"myself"}, "sucide": {"suicide"}, "suecide": {"suicide"}, "deid": {"died"},
 	// More chat spellings: dropped letters and common abbreviations.
 	"bout": {"about"}, "abt": {"about"}, "boutta": {"about", "to"}, "bouta": {"about", "to"},
 	"urself": {"yourself"}, "yourslef": {"yourself"}, "gona": {"going", "to"}, "gnna": {"going", "to"},

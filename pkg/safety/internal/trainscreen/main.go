@@ -37,7 +37,7 @@ func run(args []string, stdout io.Writer) error {
 	set := fs.String("set", "datasets/safety", "the labelled set's directory")
 	out := fs.String("out", "", "where to write the model (nothing is written when empty)")
 	parts := fs.String("parts", strings.Join(safety.TrainParts, ","), "parts to train on")
-	lpo := fs.Bool("leave-part-out", true, "also predict each part from a model trained on the others")
+	lpo := fs.Bool("leave-part-out", false, "also predict each part from a model trained on the others (a minute more; recorded in the model)")
 	asJSON := fs.Bool("json", false, "print the cross-validation as JSON")
 	opts := safety.DefaultLearnedOptions()
 	l2 := fs.Float64("l2", opts.L2, "L2 penalty")
@@ -48,6 +48,7 @@ func run(args []string, stdout io.Writer) error {
 	budgetFlagged := fs.Float64("budget-flagged", opts.BudgetNoneFlagged, "share of non-crisis items screened at least concern, at most")
 	riskWord := fs.Bool("require-risk-word", opts.RequireRiskWord, "flag only texts with a word of a risk class")
 	highVsNone := fs.Bool("high-vs-none", opts.HighVsNone, "train the high head on high against none items only")
+	realNegatives := fs.Bool("real-negatives", true, "also train on AnnoMI client turns as non-crisis (safety.RealNegatives; the datasets directory is the one above -set)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,13 +68,13 @@ func run(args []string, stdout io.Writer) error {
 			opts.BlockWeight[i] = v
 		}
 	}
-	var data []safety.PartItems
-	for _, p := range strings.Split(*parts, ",") {
-		items, err := safety.LoadLabelled(filepath.Join(*set, p+".jsonl"))
-		if err != nil {
-			return err
-		}
-		data = append(data, safety.PartItems{Part: p, Items: items})
+	datasets := ""
+	if *realNegatives {
+		datasets = filepath.Dir(filepath.Clean(*set))
+	}
+	data, err := safety.LoadTrainingParts(*set, strings.Split(*parts, ","), datasets)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	m, err := safety.TrainShippedLearned(data, opts, *lpo)
