@@ -584,9 +584,9 @@ func TrainsOnTranscript(id int) bool { return id%2 == 0 }
 // of the transcripts TrainsOnTranscript picks, of at least 20 characters,
 // that the rules leave alone, as non-crisis items. They are real spoken
 // talk about drinking, smoking, pills, plans and health: written examples
-// alone taught the learned screen to read that talk as risk (it flagged
-// 9% of the client turns it never saw and 42% of CounselChat questions;
-// with them, 1% and 29%). Turns the rules flag are left out, so the few
+// alone taught the learned screen to read that talk as risk (in round 4
+// of datasets/safety/README.md it flagged 9% of the client turns it never
+// saw and 42% of CounselChat questions; with them, 1% and 29%). Turns the rules flag are left out, so the few
 // real disclosures among them are not taught as harmless.
 func RealNegatives(anno *data.AnnoMI) []Item {
 	var items []Item
