@@ -43,10 +43,22 @@ const (
 	headFlag  = iota // at least Concern
 	headHigh         // High
 	headThird        // about someone else, given flagged
-	numHeads
+	// headCategory is the first of one head per labelled category
+	// (labelCategories), each the probability that a flagged text has it:
+	// the category of a learned flag.
+	headCategory
+	numHeads = headCategory + numLabelCategories
 )
 
-var headNames = [numHeads]string{"flag", "high", "third_party"}
+// labelCategories are the categories of the labelled set, in the order of
+// the category heads (CrisisLanguage is the learned screen's own, never a
+// label).
+var labelCategories = [...]Category{SuicidalIdeation, SuicidePlan, SelfHarm, HarmToOthers, AbuseViolence, OverdoseMedical}
+
+const numLabelCategories = len(labelCategories)
+
+var headNames = [numHeads]string{"flag", "high", "third_party", "suicidal_ideation", "suicide_plan", "self_harm",
+	"harm_to_others", "abuse_violence", "overdose_medical"}
 
 // LearnedThresholds turn the heads' probabilities into a level: High when
 // P(high) ≥ High, else Concern when P(at least concern) ≥ Concern.
@@ -125,7 +137,9 @@ func (m *Learned) score(c *canonical, a, b int, markerIn func(*marker) bool) lea
 		s := float64(m.Scale[j])
 		sq[block] += s * s
 		for h := range numHeads {
-			sum[h][block] += s * float64(m.Heads[h][j])
+			if m.Heads[h] != nil {
+				sum[h][block] += s * float64(m.Heads[h][j])
+			}
 		}
 	})
 	m.putScratch(sc)
@@ -135,6 +149,9 @@ func (m *Learned) score(c *canonical, a, b int, markerIn func(*marker) bool) lea
 	}
 	n := len(m.Vocab)
 	for h := range numHeads {
+		if m.Heads[h] == nil {
+			continue
+		}
 		z := float64(m.Heads[h][n])
 		for k := range numBlocks {
 			if sq[k] > 0 {
@@ -325,25 +342,14 @@ func (m *Learned) evidence(t *learnedText, level Level, s learnedScore, w [2]int
 	}
 	slices.SortFunc(runs, func(x, y run) int { return x.a - y.a })
 
-	// The category: the risk class whose words carry the most weight.
-	var classScore [lexClasses]float64
-	var present [lexClasses]bool
-	for _, h := range lexHits(c, w[0], w[1], nil) {
-		present[h.class] = true
-		for i := h.a; i < h.b; i++ {
-			classScore[h.class] += tokScore[i]
+	// The category: that of the category head with the highest probability.
+	best := 0
+	for k := 1; k < numLabelCategories; k++ {
+		if s.p[headCategory+k] > s.p[headCategory+best] {
+			best = k
 		}
 	}
-	cat := CrisisLanguage
-	bestClass := -1
-	for k := range lexClasses {
-		if lexCategory[k] != "" && present[k] && classScore[k] > 0 && (bestClass < 0 || classScore[k] > classScore[bestClass]) {
-			bestClass = int(k)
-		}
-	}
-	if bestClass >= 0 {
-		cat = lexCategory[bestClass]
-	}
+	cat := labelCategories[best]
 	subject := Self
 	if s.p[headThird] >= 0.5 {
 		subject = ThirdParty
@@ -433,7 +439,7 @@ type learnedFile struct {
 	CV         *LearnedCV
 }
 
-const learnedFormat = "gemma3n-therapy/safety-learned-screen/v1"
+const learnedFormat = "gemma3n-therapy/safety-learned-screen/v2"
 
 // WriteTo writes the model as gzip-compressed gob. The encoding is
 // deterministic: the same model gives the same bytes.

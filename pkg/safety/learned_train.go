@@ -76,6 +76,7 @@ type learnedExample struct {
 	text  string
 	level Level
 	third bool
+	cats  []Category
 }
 
 func learnedExamples(items []Item) []learnedExample {
@@ -91,7 +92,7 @@ func learnedExamples(items []Item) []learnedExample {
 			}
 			text = strings.Join(users, "\n")
 		}
-		out[i] = learnedExample{text: text, level: it.Level, third: it.Subject == ThirdParty}
+		out[i] = learnedExample{text: text, level: it.Level, third: it.Subject == ThirdParty, cats: it.Categories}
 	}
 	return out
 }
@@ -118,6 +119,13 @@ func exampleFeatures(text string) []string {
 // (TrainShippedLearned does both). Training is deterministic: the same
 // items and options give the same model, byte for byte.
 func TrainLearned(items []Item, opts LearnedOptions) (*Learned, error) {
+	return trainLearned(items, opts, true)
+}
+
+// trainLearned trains the heads; withCategories false leaves out the
+// category heads, which cross-validation does not need (a model without
+// them names every learned flag suicidal_ideation).
+func trainLearned(items []Item, opts LearnedOptions, withCategories bool) (*Learned, error) {
 	if len(items) == 0 {
 		return nil, errors.New("safety: no training items")
 	}
@@ -171,7 +179,14 @@ func TrainLearned(items []Item, opts LearnedOptions) (*Learned, error) {
 			func(e learnedExample) bool { return e.level == High }},
 		headThird: {func(e learnedExample) bool { return e.level >= Concern }, func(e learnedExample) bool { return e.third }},
 	}
+	for k, c := range labelCategories {
+		heads[headCategory+k] = head{func(e learnedExample) bool { return e.level >= Concern },
+			func(e learnedExample) bool { return slices.Contains(e.cats, c) }}
+	}
 	for h, hd := range heads {
+		if h >= headCategory && !withCategories {
+			continue
+		}
 		p := &logreg.Binary{Features: len(m.Vocab)}
 		for i, e := range exs {
 			if hd.use(e) {
@@ -356,7 +371,7 @@ func oofPredict(items []Item, group []int, groups int, opts LearnedOptions) (pFl
 				train = append(train, it)
 			}
 		}
-		models[g], errs[g] = TrainLearned(train, opts)
+		models[g], errs[g] = trainLearned(train, opts, false)
 		if errs[g] != nil {
 			return nil, nil, fmt.Errorf("fold %d: %w", g, errs[g])
 		}
