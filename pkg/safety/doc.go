@@ -127,14 +127,16 @@
 // sentence (first or third person, negation, question, past, future),
 // length, and the rules' markers. Its flag head gives P(at least
 // Concern), its high head P(High) (trained against non-crisis text only),
-// a third head whether a flagged text is about someone else. It flags
-// only a text that holds a word of a risk class. Two thresholds, stored in
-// the model file, turn the probabilities into a level: they were chosen
-// by 5-fold cross-validation on the training parts as the lowest that keep
-// the combined screen within 2% High and 10% at least Concern on the hard
-// negatives. The result's level is the higher of the rules' and the
-// learned screen's; a learned flag's evidence is the words that pushed its
-// score up most, with the category of the strongest word class, and the
+// a third head whether a flagged text is about someone else, and one head
+// per labelled category which category a flagged text has. It flags only
+// a text that holds a word of a risk class. Two thresholds, stored in the
+// model file, turn the probabilities into a level: they were chosen by
+// 5-fold cross-validation on the training parts as the lowest that keep
+// the combined screen within 3.5% High and 12% at least Concern on the
+// hard negatives. It also trains on real ordinary talk (RealNegatives).
+// The result's level is the higher of the rules' and the learned
+// screen's; a learned flag's evidence is the words that pushed its score
+// up most, with the category of the most probable category head, and the
 // explanation gives its probability ("learned screen: p=0.83, threshold
 // 0.70"). At the same level a rule's evidence explains the result. In a
 // conversation it reads each user turn alone and all of them together.

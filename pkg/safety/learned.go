@@ -237,8 +237,8 @@ func (m *Learned) assessedLevel(a *assessment) Level {
 }
 
 // evidence explains a flag: the spans of text whose features pushed the
-// deciding head's score up most, the category of the strongest word class
-// among them, and the subject.
+// deciding head's score up most, the category of the most probable
+// category head, and the subject.
 func (m *Learned) evidence(t *learnedText, level Level, s learnedScore, w [2]int) []Evidence {
 	head := headFlag
 	threshold := m.Thresholds.Concern

@@ -36,8 +36,10 @@ const (
 var lexNames = [lexClasses]string{"death", "suicide", "hopeless", "selfharm", "means", "lethality", "timing",
 	"farewell", "prepare", "abuse", "danger", "harmothers", "overdose", "benign", "joke", "sadness"}
 
-// lexCategory is the category a classifier-only flag takes when the class
-// is the strongest one in the text ("" for the classes that are not risk).
+// lexCategory is the category a risk class points to ("" for the classes
+// that are not risk): it marks the risk classes for the features and for
+// RequireRiskWord. A learned flag's own category comes from the category
+// heads.
 var lexCategory = [lexClasses]Category{
 	lexDeath: SuicidalIdeation, lexSuicide: SuicidalIdeation, lexHopeless: SuicidalIdeation,
 	lexSelfHarm: SelfHarm, lexMeans: SuicidePlan, lexLethality: SuicidePlan, lexTiming: SuicidePlan,

@@ -110,7 +110,7 @@ func TestLearnedReproducible(t *testing.T) {
 }
 
 // A flag of the learned screen alone carries evidence that points at the
-// text, the category of the strongest word class, and an explanation with
+// text, the category of its category heads, and an explanation with
 // its probability.
 func TestLearnedEvidence(t *testing.T) {
 	for _, c := range []struct {
