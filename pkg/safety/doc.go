@@ -128,8 +128,8 @@
 // length, and the rules' markers. Its flag head gives P(at least
 // Concern), its high head P(High) (trained against non-crisis text only),
 // a third head whether a flagged text is about someone else, and one head
-// per labelled category which category a flagged text has. It flags only
-// a text that holds a word of a risk class. Two thresholds, stored in the
+// per labelled category which category a flagged text has. Two
+// thresholds, stored in the
 // model file, turn the probabilities into a level: they were chosen by
 // 5-fold cross-validation on the training parts as the lowest that keep
 // the combined screen within 3.5% High and 12% at least Concern on the
