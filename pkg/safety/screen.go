@@ -255,6 +255,11 @@ func (s *messageScreen) keepOutermost(all, idioms []match) (kept, _ []match) {
 // followedByOther reports whether the words from token b on are one of the
 // rule's other-sense continuations.
 func (s *messageScreen) followedByOther(r *rule, b int) bool {
+	// A closing quotation mark does not part a match from the words after
+	// it ("what does 'unalive' mean").
+	for w := s.word(b); w == markQuote || w == "'"; w = s.word(b) {
+		b++
+	}
 	for _, phrase := range r.notFollowedBy {
 		ok := true
 		for k, w := range phrase {
