@@ -128,12 +128,12 @@
 // length, and the rules' markers. Its flag head gives P(at least
 // Concern), its high head P(High) (trained against non-crisis text only),
 // a third head whether a flagged text is about someone else, and one head
-// per labelled category which category a flagged text has. Two
-// thresholds, stored in the
-// model file, turn the probabilities into a level: they were chosen by
-// 5-fold cross-validation on the training parts as the lowest that keep
-// the combined screen within 3.5% High and 12% at least Concern on the
-// hard negatives. It also trains on real ordinary talk (RealNegatives).
+// per labelled category which category a flagged text has. Two thresholds,
+// stored in the model file, turn the probabilities into a level: they were
+// chosen by 5-fold cross-validation on the training parts as the lowest
+// that keep the combined screen within 3.5% High and 12% at least Concern
+// on the hard negatives. It also trains on real ordinary talk
+// (RealNegatives).
 // The result's level is the higher of the rules' and the learned
 // screen's; a learned flag's evidence is the words that pushed its score
 // up most, with the category of the most probable category head, and the
@@ -191,9 +191,10 @@
 // screen on holdout18 and holdout19; the one before it scored 0.993 on
 // holdout16 and holdout17), 0.85 to 0.92 were screened High, and 10.6%
 // of harmless messages were flagged, 4.4% referred as High; text further
-// from the training set will score lower. On real text it flags 30% of CounselChat
-// questions (many of them about depression, abuse and self-harm, where
-// Concern is fair) and 2% of the held-out AnnoMI client turns.
+// from the training set will score lower. On real text it flags 30% of
+// CounselChat questions (many of them about depression, abuse and
+// self-harm, where Concern is fair) and 2% of the held-out AnnoMI client
+// turns.
 // Both miss plans and preparations in everyday words, new euphemisms,
 // irony, sarcasm and context outside the conversation; it reads English
 // only; it cannot tell a joke from a disguised cry for help beyond the

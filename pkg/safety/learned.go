@@ -57,8 +57,14 @@ var labelCategories = [...]Category{SuicidalIdeation, SuicidePlan, SelfHarm, Har
 
 const numLabelCategories = len(labelCategories)
 
-var headNames = [numHeads]string{"flag", "high", "third_party", "suicidal_ideation", "suicide_plan", "self_harm",
-	"harm_to_others", "abuse_violence", "overdose_medical"}
+// headNames name the heads in errors: a category head by its category.
+var headNames = func() [numHeads]string {
+	names := [numHeads]string{headFlag: "flag", headHigh: "high", headThird: "third_party"}
+	for k, c := range labelCategories {
+		names[headCategory+k] = string(c)
+	}
+	return names
+}()
 
 // LearnedThresholds turn the heads' probabilities into a level: High when
 // P(high) ≥ High, else Concern when P(at least concern) ≥ Concern.

@@ -118,6 +118,9 @@ func TestLearnedEvidence(t *testing.T) {
 		cat  Category
 	}{
 		{"Bought a second lot of paracetamol from a different shop so they wouldn't ask questions.", SuicidePlan},
+		// The category heads name what the lexicon's classes did not.
+		{"my ex's new fella finishes his shift at 10 and there's a bat in the boot of my car. not bluffing this time", HarmToOthers},
+		{"my 2yo got into the dishwasher tabs, blue stuff round her mouth and she keeps coughing", OverdoseMedical},
 	} {
 		r := Screen(c.text)
 		checkResult(t, c.text, r)

@@ -605,8 +605,9 @@ func TrainsOnTranscript(id int) bool { return id%2 == 0 }
 // talk about drinking, smoking, pills, plans and health: written examples
 // alone taught the learned screen to read that talk as risk (in round 4
 // of datasets/safety/README.md it flagged 9% of the client turns it never
-// saw and 42% of CounselChat questions; with them, 1% and 29%). Turns the rules flag are left out, so the few
-// real disclosures among them are not taught as harmless.
+// saw and 42% of CounselChat questions; with them, 1% and 29%). Turns the
+// rules flag are left out, so the few real disclosures among them are not
+// taught as harmless.
 func RealNegatives(anno *data.AnnoMI) []Item {
 	var items []Item
 	for _, t := range anno.Transcripts {
