@@ -150,22 +150,31 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 		} else if k.f == familySuicide && g.strong && s.timedCue(g.cues) {
 			note = "with a near time"
 		}
+		// "It's not happening right now": abuse without present danger is
+		// a concern.
+		lowered := ""
+		if k.f == familyViolence && s.inAll(notNow) {
+			lowered = "not happening now"
+		}
 		// Thoughts of a way or a place, with a stated denial of intent ("what
 		// if I fall ... I don't want to do it"), are a concern.
-		denied := k.f == familySuicide && s.inAll(denialMarker) && thoughtsOnly(g.kinds)
+		if k.f == familySuicide && s.inAll(denialMarker) && thoughtsOnly(g.kinds) {
+			lowered = "the writer rules out acting on it"
+		}
 		for _, f := range g.cues {
 			f.pending = false
 			switch {
 			case note != "":
 				f.counted = true
-				if denied && f.ev.Level > Concern {
+				n := note
+				if lowered != "" && f.ev.Level > Concern {
 					f.ev.Level = Concern
-					note += "; the writer rules out acting on it"
+					n += "; " + lowered
 				}
 				if f.ev.Note == "" {
-					f.ev.Note = note
+					f.ev.Note = n
 				} else {
-					f.ev.Note += "; " + note
+					f.ev.Note += "; " + n
 				}
 			case f.r.alone > None:
 				f.counted = true
@@ -218,7 +227,8 @@ func thoughtsOnly(kinds map[string]bool) bool {
 // updated my will ... after Sunday").
 func (s *messageScreen) timedCue(cues []*finding) bool {
 	for _, f := range cues {
-		if f.r.flags&strongCue == 0 {
+		// A symptom before an exam "tomorrow" is not a plan with a date.
+		if f.r.flags&strongCue == 0 || f.r.category == OverdoseMedical {
 			continue
 		}
 		sent := s.sentence(f.a)

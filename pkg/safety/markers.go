@@ -22,6 +22,10 @@ func newMarker(name, src string) *marker {
 // starts and ends with a space).
 func (m *marker) in(seg string) bool { return m.matchString(seg) }
 
+// thingFarewell is a goodbye letter or note to something that is not a
+// person.
+const thingFarewell = `(?:letter|note)s? to (?:my|our|the) (?:old |first |younger |teenage )?(?:house|flat|home|apartment|room|job|car|anxiety|depression|vape|cigarettes|smoking|eating disorder|self|body|city|school|uni)`
+
 var (
 	// pastMarker: the event is past and over (C-SSRS counts a lifetime
 	// event as lower risk than a recent one).
@@ -38,7 +42,7 @@ var (
 	jokeMarker = newMarker("joke", `<lol>|just kidding|kidding|jk|(?:literally|omg|lmao|ugh) {g5}<sob>|<sob> {g5}(?:literally|omg|embarrass\w*|cringe)|literally (?:want to die|dying|dead|going to die)|so embarrassing|of embarrassment|lmao|lmfao`)
 	// trivialCondition: "if I have to sit through one more meeting": the
 	// consequence is hyperbole.
-	trivialCondition = newMarker("trivial", `if {g5}(?:one more|another|again|have to (?:sit|hear|listen|watch|go|do|deal|read|write|see|work|eat|wait|drive)|hear that|see that|sit through|listen to|keeps|does that|says that|borrows|eats|ate|touches my (?:stuff|food|things)|takes my (?:stuff|food|charger|clothes|things|seat|spot|parking)|uses my (?:stuff|charger|things|shampoo)|steals my (?:fries|food|stuff))|so {w}(?: {w})? (?:that )?i (?:literally )?(?:want|wanted|could|almost|nearly|thought i would|swear i) (?:to )?(?:die|have died|died)|when (?:she|he|they|my {w}|mom|dad) (?:sees|finds out|find out|see|hears|notices|gets home and sees|looks at)|(?:ate|eats|stole|took|borrowed) my (?:leftovers|food|fries|sweater|charger|clothes|snacks|lunch)|(?:if|when) i (?:am late|come home late|break|lose|fail|forget|miss|get (?:home|back) late)`)
+	trivialCondition = newMarker("trivial", `if {g5}(?:one more|another|again|have to (?:sit|hear|listen|watch|go|do|deal|read|write|see|work|eat|wait|drive)|hear that|see that|sit through|listen to|keeps|does that|says that|borrows|eats|ate|touches my (?:stuff|food|things)|takes my (?:stuff|food|charger|clothes|things|seat|spot|parking)|uses my (?:stuff|charger|things|shampoo)|steals my (?:fries|food|stuff))|so {w}(?: {w})? (?:that )?i (?:literally )?(?:want|wanted|could|almost|nearly|thought i would|swear i) (?:to )?(?:die|have died|died)|when (?:she|he|they|my {w}|mom|dad) (?:sees|finds out|find out|see|hears|notices|gets home and sees|looks at)|(?:ate|eats|stole|took|borrowed) my (?:leftovers|food|fries|sweater|charger|clothes|snacks|lunch)|(?:if|when) i (?:am late|come home late|break|lose|fail|forget|miss|get (?:home|back) late|spoil|tell (?:the|that|this) joke|tell (?:her|him|them) about the (?:surprise|party|present))`)
 	// serious cancels a joke: "I'm serious", "not joking", "I mean it".
 	seriousMarker = newMarker("serious", `(?:i am|am) (?:serious|not joking|not kidding|dead serious|being serious)|i mean it|(?:not|no) (?:a )?joke|seriously though|for real`)
 	// denialMarker: the writer rules out acting on suicidal thoughts,
@@ -49,19 +53,19 @@ var (
 	// clinical: professional, academic or fictional writing about the topic.
 	clinicalMarker = newMarker("clinical", `paper|thesis|dissertation|essay|reading|shakespeare|romeo|juliet|play|study|studies|research|researcher|researching (?:the|suicide prevention|prevention|rates|statistics)|class|course|lecture|seminar|presentation|project|assignment|homework|article|articles|journal|documentary|novel|book|books|story|stories|character|characters|protagonist|author|film|movie|show|episode|series|patient|patients|client|clients|nurse|doctors|physician|psychiatrists|psychologists|therapists|counselors|counsellors|social worker|volunteer|training|statistics|rate|rates|risk factors|prevention|awareness|warning signs|signs of|hotline|hotlines|crisis line|scale|assessment|ethics|cdc|cause of death|literature|history of|philosophy|psychology|poem|song|lyrics|quote|writing (?:a|my|about)|as a (?:nurse|doctor|counselor|counsellor|therapist|teacher|social worker|volunteer|psychologist|psychiatrist|paramedic|emt)|professional|clinically|clinical|diagnosis|treatment for|what is the treatment|how do (?:therapists|doctors|psychiatrists|nurses)`)
 	// fictionMarker: characters of a story, play or film.
-	fictionMarker = newMarker("fiction", `novel|book|story|stories|character|characters|movie|film|play|shakespeare|romeo|juliet|episode|series|fiction|villain|protagonist|tv show|cartoon|anime|video game`)
+	fictionMarker = newMarker("fiction", `television|tv (?:drama|show|series)|netflix|soap opera|novel|book|story|stories|character|characters|movie|film|play|shakespeare|romeo|juliet|episode|series|fiction|villain|protagonist|tv show|cartoon|anime|video game`)
 	// hypothetical: "how can I tell if my friend is suicidal?".
 	hypothetical = newMarker("hypothetical", `(?:tell|know|find out|check|see|be sure|figure out|notice|recognize|recognise|spot) (?:if|whether)`)
 	// relationship: "ending it" is about a relationship.
 	relationshipMarker = newMarker("relationship", `boyfriend|girlfriend|relationship|marriage|married|husband|wife|partner|dating|breakup|break up|divorce|engagement|fiance|fiancee|affair|ex|friendship|him|her|them|job|contract|lease|subscription|membership|game|call|conversation|meeting|argument|fight`)
 	// panic: symptoms in the frame of a panic or anxiety attack.
-	panicMarker = newMarker("panic", `panic|panic attack|panic attacks|anxiety|anxious|hyperventilating|nightmares?|dreams?`)
+	panicMarker = newMarker("panic", `panic|panic attack|panic attacks|anxiety|anxious|hyperventilating|nightmares?|dreams?|calm down|calm myself|nervous|nerves`)
 	// notSuicidal: an explicit denial that discounts loose talk of death.
 	notSuicidal = newMarker("not_suicidal", `(?:am|i am) not suicidal|(?:do|i do) not want to die|no thoughts of suicide|never (?:been|felt) suicidal|not (?:thinking|planning) (?:of|about|to) (?:suicide|killing myself|ending my life)`)
 	// metaphor: "I feel like I can't breathe".
 	metaphorMarker = newMarker("metaphor", `feel like|feels like|felt like|as if|like i am|in this (?:relationship|job|house|town|marriage)`)
 	// accident: an injury by accident, not self-harm.
-	accidentMarker = newMarker("accident", `accident|accidentally|by mistake|at the gym|working out|playing|lifting|running|skiing|fell|fall|falling|tripped|slipped|in the long run|financially|my chances|my career|on the stove|cooking|sports|football|soccer|basketball|tennis|hiking|training|the oven|the iron|sunburn|sunburned|sunburnt`)
+	accidentMarker = newMarker("accident", `accident|accidentally|by mistake|at the gym|working out|playing|lifting|running|skiing|fell|fall|falling|tripped|slipped|in the long run|financially|my chances|my career|on the stove|cooking|sports|football|soccer|basketball|tennis|hiking|training|the oven|the iron|sunburn|sunburned|sunburnt|dicing|chopping|peeling|onions?|garlic|chicken|meat|bone|fish|butcher\w*|fillet\w*|whittl\w*|sewing|hem|hemming|needle and thread|knitting|pruning|thorns?|tin lid|can lid|paper cut|knife skills|woodwork`)
 	// affirmation opens a reply that answers a question with yes.
 	affirmation = regexp.MustCompile(`^ (?:yes|yeah|yep|yup|yea|ya|yah|sure|i do|i have|i am|i did|sometimes|often|a lot|all the time|every day|most days|kind of|sort of|kinda|maybe|probably|mhm|uh huh|honestly yes|i think so|constantly|always|lately|definitely|correct|true|right|it is|that is right|more or less|at times|occasionally|now and then|every night|i guess|pretty much|basically|unfortunately|honestly|not gonna lie) `)
 	// denial opens a reply that answers a question with no.
@@ -77,7 +81,18 @@ var (
 	everydayCause = newMarker("everyday_cause", `(?:this|the|my|that) (?:homework|class|lecture|exam|test|quiz|assignment|essay|paper|meeting|traffic|commute|queue|line|weather|heat|song|show|episode|game|printer|wifi|app|teacher|hangover|haircut|outfit|meme|video|group chat)|(?:homework|exam|exams|test|quiz|assignment|essay|meeting|traffic|commute|hangover|finals|midterms) (?:is|was|are|were|has been) (?:so|too|literally|actually)`)
 	// everydayFarewell: an everyday reason to say goodbye or give things
 	// away.
-	everydayFarewell = newMarker("everyday_farewell", `moving|move (?:abroad|away|out|to)|moved|relocating|relocate|retire|retired|retiring|retirement|new job|graduat\w*|charity|donate|donated|donating|donation|declutter\w*|spring cleaning|minimalis\w*|holiday|vacation|trip|travel\w*|abroad|wedding|last day (?:at|of)|leaving (?:the|my) (?:company|job|team|school)|baby|newborn|estate planning|christmas cards?|thank you cards?|grandparents|pen pal|university|college|uni|boarding school|summer camp|camp|deployment|exchange|semester|off to|heading off|christmas|birthday|invitations?|thank you (?:notes|letters)`)
+	everydayFarewell = newMarker("everyday_farewell", `moving|move (?:abroad|away|out|to)|moved|relocating|relocate|retire|retired|retiring|retirement|new job|graduat\w*|charity|donate|donated|donating|donation|declutter\w*|spring cleaning|minimalis\w*|holiday|vacation|trip|travel\w*|abroad|wedding|last day (?:at|of)|leaving (?:the|my) (?:company|job|team|school)|baby|newborn|estate planning|christmas cards?|thank you cards?|grandparents|pen pal|university|college|uni|boarding school|summer camp|camp|deployment|exchange|semester|off to|heading off|christmas|birthday|invitations?|thank you (?:notes|letters)|fly home|flying home|flight|new phone|new number|this number|offline|no internet|digital detox|hike|hiking|maternity leave|paternity leave|house sale|contract (?:ends|is over|is up)|`+thingFarewell)
+	// farewellToThing: a goodbye letter to a place, a habit or one's old
+	// self ("a goodbye letter to our house", "to my anxiety").
+	farewellToThing = newMarker("farewell_to_thing", thingFarewell)
+	// gameOrSport: a game, a film plot or a sport that jumps off things or
+	// bleeds out ("respawn", "bungee", "coasteering").
+	gameOrSport = newMarker("game_or_sport", `game|games|gaming|gamer|respawn\w*|npc|rpg|pvp|dayz|minecraft|fortnite|roblox|skyrim|elden ring|call of duty|valorant|xbox|playstation|ps5|nintendo|d&d|dnd|rogue ?lite|roguelike|boss fight|bungee|coasteering|cliff (?:jumping|diving)|tombstoning|wetsuit|instructor|diving board|skydiv\w*|parachut\w*|zip ?line|paraglid\w*|base jump\w*`)
+	// notNow: the danger is not present now ("it's not happening right
+	// now", "he's away at work").
+	notNow = newMarker("not_now", `not (?:happening )?(?:right )?now|(?:he is|she is|they are) (?:away|out|at work|travelling|traveling|at church|abroad|in jail|in prison)`)
+	// longStanding: a symptom of weeks or months is not an emergency.
+	longStanding = newMarker("long_standing", `for (?:a few|several|some|two|three|four|five|six|\d+|many|a couple of) (?:weeks|months|years)|on and off|every now and then`)
 	// innerVoice: the writer's own head, thoughts or voices speaking.
 	innerVoice = newMarker("inner_voice", `(?:my (?:head|brain|mind|thoughts|inner voice|depression)|the voices?|a voice|voices|something in my head) (?:in my head )?(?:keeps |keep |is |are |just |always |still )?(?:saying|telling me|tells me|says|say|whispering|whispers|screaming|screams|repeating)`)
 	// socialStory: a social-media story, not a tale.
@@ -94,7 +109,7 @@ var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypothet
 	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

@@ -543,6 +543,15 @@ func (s *messageScreen) evaluate(m match) *finding {
 			return discount("a figure of speech, anxiety or a panic attack")
 		}
 	}
+	if r.name == "preparation_note" && farewellToThing.in(sentSeg) {
+		return discount("a goodbye letter to a place, a habit or one's old self")
+	}
+	if (r.name == "method_jump" || r.name == "emergency_symptoms") && gameOrSport.in(sentSeg) {
+		return discount("a game, a plot or a sport")
+	}
+	if r.name == "emergency_symptoms" && longStanding.in(sentSeg) {
+		return discount("a symptom of weeks or months")
+	}
 	if r.name == "violence_passive" && metaphorMarker.in(before) {
 		return discount("a figure of speech")
 	}
@@ -620,7 +629,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 		if subject == subjThird {
 			danger = acuteMarker.in(sentSeg) || presentDanger.in(clauseSeg) && s.inAll(acuteMarker)
 		}
-		if danger && !pastMarker.in(clauseSeg) && level < High {
+		if danger && !pastMarker.in(clauseSeg) && !s.inAll(notNow) && level < High {
 			level = High
 			note("happening now or just happened")
 		}
