@@ -8,6 +8,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 )
 
 // DefaultNumericsTolerance is the issue's bound on the relative difference
@@ -42,14 +44,14 @@ type NumericsRun struct {
 func (r NumericsRun) MarshalJSON() ([]byte, error) {
 	losses := make([]any, len(r.Losses))
 	for i, l := range r.Losses {
-		losses[i] = finiteOrNil(l)
+		losses[i] = floats.FiniteOrNil(l)
 	}
 	type plain NumericsRun
 	return json.Marshal(struct {
 		plain
 		Losses    []any `json:"losses"`
 		FinalLoss any   `json:"final_loss"`
-	}{plain(r), losses, finiteOrNil(r.FinalLoss)})
+	}{plain(r), losses, floats.FiniteOrNil(r.FinalLoss)})
 }
 
 // NumericsReport is the result of Numerics.
@@ -79,7 +81,7 @@ func (r NumericsReport) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		RelDiff any `json:"rel_diff"`
-	}{plain(r), finiteOrNil(r.RelDiff)})
+	}{plain(r), floats.FiniteOrNil(r.RelDiff)})
 }
 
 // Numerics trains the model of opts.Size twice from the same seed — with

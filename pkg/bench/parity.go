@@ -53,7 +53,7 @@ func (c ParityCheck) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		Value any `json:"value"`
-	}{plain(c), finiteOrNil(c.Value)})
+	}{plain(c), floats.FiniteOrNil(c.Value)})
 }
 
 // ParityReport is the result of Parity.
@@ -342,12 +342,4 @@ func mismatches(a, b []int32) int {
 		}
 	}
 	return n
-}
-
-// finiteOrNil returns x, or nil (JSON null) for NaN and ±Inf, which JSON cannot hold.
-func finiteOrNil(x float64) any {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return x
 }

@@ -13,40 +13,33 @@ import (
 // input_subtype, reflection_subtype, question_subtype, annotations.
 // Labels that do not apply are empty strings.
 func AnnoMIFrame(a *AnnoMI) dataframe.DataFrame {
-	var (
-		tid, uid, chars, words, annotations                           []int
-		quality, topic, speaker, timestamp, text, behaviour, talkType []string
-		inputSub, reflectionSub, questionSub                          []string
-	)
-	for _, t := range a.Transcripts {
-		for _, u := range t.Utterances {
-			tid, uid = append(tid, t.ID), append(uid, u.ID)
-			quality, topic = append(quality, t.Quality), append(topic, t.Topic)
-			speaker, timestamp, text = append(speaker, u.Speaker), append(timestamp, u.Timestamp), append(text, u.Text)
-			chars, words = append(chars, utf8.RuneCountInString(u.Text)), append(words, wordCount(u.Text))
-			behaviour, talkType = append(behaviour, u.Behaviour), append(talkType, u.TalkType)
-			inputSub = append(inputSub, u.Fine.InputSubtype)
-			reflectionSub = append(reflectionSub, u.Fine.ReflectionSubtype)
-			questionSub = append(questionSub, u.Fine.QuestionSubtype)
-			annotations = append(annotations, u.Fine.Annotations)
+	type row struct {
+		t *Transcript
+		u *Utterance
+	}
+	var rows []row
+	for i := range a.Transcripts {
+		t := &a.Transcripts[i]
+		for j := range t.Utterances {
+			rows = append(rows, row{t, &t.Utterances[j]})
 		}
 	}
-	return dataframe.New(
-		series.New(tid, series.Int, "transcript_id"),
-		series.New(quality, series.String, "quality"),
-		series.New(topic, series.String, "topic"),
-		series.New(uid, series.Int, "utterance_id"),
-		series.New(speaker, series.String, "speaker"),
-		series.New(timestamp, series.String, "timestamp"),
-		series.New(text, series.String, "text"),
-		series.New(chars, series.Int, "chars"),
-		series.New(words, series.Int, "words"),
-		series.New(behaviour, series.String, "behaviour"),
-		series.New(talkType, series.String, "talk_type"),
-		series.New(inputSub, series.String, "input_subtype"),
-		series.New(reflectionSub, series.String, "reflection_subtype"),
-		series.New(questionSub, series.String, "question_subtype"),
-		series.New(annotations, series.Int, "annotations"),
+	return newFrame(rows,
+		frameColumn("transcript_id", series.Int, func(r row) int { return r.t.ID }),
+		frameColumn("quality", series.String, func(r row) string { return r.t.Quality }),
+		frameColumn("topic", series.String, func(r row) string { return r.t.Topic }),
+		frameColumn("utterance_id", series.Int, func(r row) int { return r.u.ID }),
+		frameColumn("speaker", series.String, func(r row) string { return r.u.Speaker }),
+		frameColumn("timestamp", series.String, func(r row) string { return r.u.Timestamp }),
+		frameColumn("text", series.String, func(r row) string { return r.u.Text }),
+		frameColumn("chars", series.Int, func(r row) int { return utf8.RuneCountInString(r.u.Text) }),
+		frameColumn("words", series.Int, func(r row) int { return wordCount(r.u.Text) }),
+		frameColumn("behaviour", series.String, func(r row) string { return r.u.Behaviour }),
+		frameColumn("talk_type", series.String, func(r row) string { return r.u.TalkType }),
+		frameColumn("input_subtype", series.String, func(r row) string { return r.u.Fine.InputSubtype }),
+		frameColumn("reflection_subtype", series.String, func(r row) string { return r.u.Fine.ReflectionSubtype }),
+		frameColumn("question_subtype", series.String, func(r row) string { return r.u.Fine.QuestionSubtype }),
+		frameColumn("annotations", series.Int, func(r row) int { return r.u.Fine.Annotations }),
 	)
 }
 
@@ -54,32 +47,57 @@ func AnnoMIFrame(a *AnnoMI) dataframe.DataFrame {
 // Columns: question_id, topic, title, question, therapist, therapist_url,
 // answer, answer_chars, answer_words, upvotes, views, answers_to_question.
 func CounselChatFrame(c *CounselChat) dataframe.DataFrame {
-	var (
-		qid, chars, words, upvotes, views, siblings             []int
-		topic, title, question, therapist, therapistURL, answer []string
-	)
-	for _, q := range c.Questions {
-		for _, a := range q.Answers {
-			qid, topic, title, question = append(qid, q.ID), append(topic, q.Topic), append(title, q.Title), append(question, q.Text)
-			therapist, therapistURL, answer = append(therapist, a.Therapist), append(therapistURL, a.TherapistURL), append(answer, a.Text)
-			chars, words = append(chars, utf8.RuneCountInString(a.Text)), append(words, wordCount(a.Text))
-			upvotes, views, siblings = append(upvotes, a.Upvotes), append(views, a.Views), append(siblings, len(q.Answers))
+	type row struct {
+		q *Question
+		a *Answer
+	}
+	var rows []row
+	for i := range c.Questions {
+		q := &c.Questions[i]
+		for j := range q.Answers {
+			rows = append(rows, row{q, &q.Answers[j]})
 		}
 	}
-	return dataframe.New(
-		series.New(qid, series.Int, "question_id"),
-		series.New(topic, series.String, "topic"),
-		series.New(title, series.String, "title"),
-		series.New(question, series.String, "question"),
-		series.New(therapist, series.String, "therapist"),
-		series.New(therapistURL, series.String, "therapist_url"),
-		series.New(answer, series.String, "answer"),
-		series.New(chars, series.Int, "answer_chars"),
-		series.New(words, series.Int, "answer_words"),
-		series.New(upvotes, series.Int, "upvotes"),
-		series.New(views, series.Int, "views"),
-		series.New(siblings, series.Int, "answers_to_question"),
+	return newFrame(rows,
+		frameColumn("question_id", series.Int, func(r row) int { return r.q.ID }),
+		frameColumn("topic", series.String, func(r row) string { return r.q.Topic }),
+		frameColumn("title", series.String, func(r row) string { return r.q.Title }),
+		frameColumn("question", series.String, func(r row) string { return r.q.Text }),
+		frameColumn("therapist", series.String, func(r row) string { return r.a.Therapist }),
+		frameColumn("therapist_url", series.String, func(r row) string { return r.a.TherapistURL }),
+		frameColumn("answer", series.String, func(r row) string { return r.a.Text }),
+		frameColumn("answer_chars", series.Int, func(r row) int { return utf8.RuneCountInString(r.a.Text) }),
+		frameColumn("answer_words", series.Int, func(r row) int { return wordCount(r.a.Text) }),
+		frameColumn("upvotes", series.Int, func(r row) int { return r.a.Upvotes }),
+		frameColumn("views", series.Int, func(r row) int { return r.a.Views }),
+		frameColumn("answers_to_question", series.Int, func(r row) int { return len(r.q.Answers) }),
 	)
+}
+
+// column builds one series of a frame from the frame's rows. A frame lists
+// its columns as name, type and value side by side, so that each column is
+// spelled out once.
+type column[R any] func(rows []R) series.Series
+
+// frameColumn is the column called name, of type typ, holding value(row)
+// for every row.
+func frameColumn[R, V any](name string, typ series.Type, value func(R) V) column[R] {
+	return func(rows []R) series.Series {
+		values := make([]V, len(rows))
+		for i, r := range rows {
+			values[i] = value(r)
+		}
+		return series.New(values, typ, name)
+	}
+}
+
+// newFrame is the frame of rows with columns, in order.
+func newFrame[R any](rows []R, columns ...column[R]) dataframe.DataFrame {
+	all := make([]series.Series, len(columns))
+	for i, c := range columns {
+		all[i] = c(rows)
+	}
+	return dataframe.New(all...)
 }
 
 // wordCount counts white-space separated words.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"path/filepath"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/hub"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
@@ -451,24 +451,17 @@ func ReadSummary(runDir string) (*Summary, error) {
 	return &s, nil
 }
 
-func finiteOrNil(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
-}
-
 // writeSummary saves the result as JSON, atomically.
 func writeSummary(res *Result) error {
 	tr := res.Train
 	ts := TrainSummary{
 		Steps: tr.Steps, Updates: tr.Updates, SkippedSteps: tr.SkippedSteps, Examples: tr.Examples, Tokens: tr.Tokens,
-		FinalLoss: finiteOrNil(tr.FinalLoss), Evals: tr.Evals, BestCheckpoint: tr.BestCheckpoint,
+		FinalLoss: floats.FiniteOrNil(tr.FinalLoss), Evals: tr.Evals, BestCheckpoint: tr.BestCheckpoint,
 		LastCheckpoint: tr.LastCheckpoint, ResumedFrom: tr.ResumedFrom, StoppedEarly: tr.StoppedEarly,
 		Compilations: tr.Compilations, ElapsedSeconds: tr.Elapsed.Seconds(),
 	}
 	if tr.HasBest {
-		ts.BestStep, ts.BestEvalLoss = tr.BestStep, finiteOrNil(tr.BestEvalLoss)
+		ts.BestStep, ts.BestEvalLoss = tr.BestStep, floats.FiniteOrNil(tr.BestEvalLoss)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(res.RunDir, SummaryFileName), Summary{Result: *res, Train: ts}); err != nil {
 		return fmt.Errorf("dpo: %w", err)

@@ -189,19 +189,20 @@ func parseIntOrList(raw json.RawMessage) ([]int, error) {
 	return list, nil
 }
 
-// parseOptionalFloat reads a JSON number or null. absent reports whether
-// the field was missing (as opposed to an explicit null).
-func parseOptionalFloat(raw json.RawMessage) (v float64, isNull, absent bool, err error) {
+// parseOptionalFloat reads a JSON number that null disables: an absent
+// field is def, an explicit null 0 (off).
+func parseOptionalFloat(raw json.RawMessage, def float64) (float64, error) {
 	if len(raw) == 0 {
-		return 0, false, true, nil
+		return def, nil
 	}
 	if string(raw) == "null" {
-		return 0, true, false, nil
+		return 0, nil
 	}
+	var v float64
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return 0, false, false, fmt.Errorf("want a number or null, got %s", truncate(string(raw), 60))
+		return 0, fmt.Errorf("want a number or null, got %s", truncate(string(raw), 60))
 	}
-	return v, false, false, nil
+	return v, nil
 }
 
 func truncate(s string, n int) string {
@@ -276,25 +277,12 @@ func (r *rawTextConfig) toConfig() (*Config, error) {
 	}
 
 	// Optional numbers that may be null (disabled).
-	v, isNull, absent, err := parseOptionalFloat(r.FinalLogitSoftcapping)
-	if err != nil {
+	var err error
+	if c.FinalLogitSoftcapping, err = parseOptionalFloat(r.FinalLogitSoftcapping, defaultFinalLogitSoftcapping); err != nil {
 		return nil, fmt.Errorf("final_logit_softcapping: %w", err)
 	}
-	switch {
-	case absent:
-		c.FinalLogitSoftcapping = defaultFinalLogitSoftcapping
-	case !isNull:
-		c.FinalLogitSoftcapping = v
-	}
-	v, isNull, absent, err = parseOptionalFloat(r.AltUpCoefClip)
-	if err != nil {
+	if c.AltUpCoefClip, err = parseOptionalFloat(r.AltUpCoefClip, defaultAltUpCoefClip); err != nil {
 		return nil, fmt.Errorf("altup_coef_clip: %w", err)
-	}
-	switch {
-	case absent:
-		c.AltUpCoefClip = defaultAltUpCoefClip
-	case !isNull:
-		c.AltUpCoefClip = v
 	}
 
 	// intermediate_size: a scalar or one value per layer.

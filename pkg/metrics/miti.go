@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 )
 
 // MITI 4.2 summary-score thresholds (Moyers et al., 2016): the
@@ -71,8 +72,8 @@ type mitiCounts MITISummary // without its methods; the ratios are json:"-"
 // MarshalJSON writes undefined ratios as null and +Inf R:Q as null with a
 // rating of "good".
 func (s MITISummary) MarshalJSON() ([]byte, error) {
-	return json.Marshal(mitiJSON{mitiCounts(s), finiteOrNil(s.QuestionRate), finiteOrNil(s.ReflectionRate),
-		finiteOrNil(s.ReflectionToQuestion), finiteOrNil(s.PercentComplexReflections), finiteOrNil(s.PercentOpenQuestions)})
+	return json.Marshal(mitiJSON{mitiCounts(s), floats.FiniteOrNil(s.QuestionRate), floats.FiniteOrNil(s.ReflectionRate),
+		floats.FiniteOrNil(s.ReflectionToQuestion), floats.FiniteOrNil(s.PercentComplexReflections), floats.FiniteOrNil(s.PercentOpenQuestions)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes: a null ratio is NaN, except
@@ -97,13 +98,6 @@ func orNaN(p *float64) float64 {
 		return math.NaN()
 	}
 	return *p
-}
-
-func finiteOrNil(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
 }
 
 // SummarizeMITI computes the MITI-style summary of one response code each.
@@ -193,8 +187,8 @@ func (c MITIGroupComparison) MarshalJSON() ([]byte, error) {
 		OQ *float64 `json:"mean_percent_open"`
 		QR *float64 `json:"mean_question_rate"`
 		RR *float64 `json:"mean_reflection_rate"`
-	}{plain(c), finiteOrNil(c.MeanRQ), finiteOrNil(c.MeanComplexPct), finiteOrNil(c.MeanOpenPct),
-		finiteOrNil(c.MeanQuestionRate), finiteOrNil(c.MeanReflRate)})
+	}{plain(c), floats.FiniteOrNil(c.MeanRQ), floats.FiniteOrNil(c.MeanComplexPct), floats.FiniteOrNil(c.MeanOpenPct),
+		floats.FiniteOrNil(c.MeanQuestionRate), floats.FiniteOrNil(c.MeanReflRate)})
 }
 
 // rqCap replaces an infinite per-session R:Q in means and rankings.

@@ -4,7 +4,6 @@ import (
 	stdcontext "context"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/config"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/runcheck"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
@@ -334,19 +334,19 @@ func newSummary(opts *Options, cfg *config.All, lm *stage.Model, trainable int64
 		Full: opts.Full, FromScratch: opts.FromScratch, LossOn: lossOnLabel(opts.LossOn),
 		Steps: tres.Steps, TotalSteps: trainer.TotalSteps(), Updates: tres.Updates, SkippedSteps: tres.SkippedSteps,
 		StoppedEarly: tres.StoppedEarly, Examples: tres.Examples, Tokens: tres.Tokens,
-		FinalTrainLoss: finite(tres.FinalLoss), FinalEvalLoss: map[string]float64{},
+		FinalTrainLoss: floats.FiniteOrNil(tres.FinalLoss), FinalEvalLoss: map[string]float64{},
 		TrainSeconds: tres.Elapsed.Seconds(), Compilations: tres.Compilations,
 	}
 	if opts.Full {
 		s.DType = fullDType
 	}
 	for name, em := range tres.Evals {
-		if finite(em.Loss) != nil {
+		if floats.FiniteOrNil(em.Loss) != nil {
 			s.FinalEvalLoss[name] = em.Loss
 		}
 	}
 	if tres.HasBest {
-		s.BestStep, s.BestEvalLoss = &tres.BestStep, finite(tres.BestEvalLoss)
+		s.BestStep, s.BestEvalLoss = &tres.BestStep, floats.FiniteOrNil(tres.BestEvalLoss)
 	}
 	if s.TrainSeconds > 0 {
 		s.TokensPerSec = float64(tres.Tokens) / s.TrainSeconds
@@ -431,13 +431,6 @@ func installAdapter(m *gemma3n.Model, cfg *config.All, initDir string, logger *s
 		logger.Warn("sft: adapter: " + w)
 	}
 	return a, nil
-}
-
-func finite(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
 }
 
 func median(xs []float64) float64 {

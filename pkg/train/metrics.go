@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
 )
 
 // MetricsFileName is the JSON-lines metrics log in the run directory.
@@ -83,11 +84,11 @@ func marshalRecord(kind string, v any) ([]byte, error) {
 		}
 		switch x := field.Interface().(type) {
 		case float64:
-			out[name] = jsonFloat(x)
+			out[name] = floats.FiniteOrNil(x)
 		case map[string]float64:
 			m := make(map[string]any, len(x))
 			for k, f := range x {
-				m[k] = jsonFloat(f)
+				m[k] = floats.FiniteOrNil(f)
 			}
 			out[name] = m
 		default:
@@ -95,14 +96,6 @@ func marshalRecord(kind string, v any) ([]byte, error) {
 		}
 	}
 	return json.Marshal(out)
-}
-
-// jsonFloat returns x, or nil (JSON null) when x is NaN or infinite.
-func jsonFloat(x float64) any {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return x
 }
 
 // progress wraps the terminal progress bar; a nil *progress is a no-op.

@@ -1,5 +1,6 @@
 // Package floats holds the float comparisons that parity checks (bench,
-// curriculum merge verification) and tests share.
+// curriculum merge verification) and tests share, and the JSON spelling of
+// a float that reports and summaries share.
 package floats
 
 import "math"
@@ -20,4 +21,13 @@ func MaxAbsDiff(a, b []float32) float64 {
 		worst = max(worst, d)
 	}
 	return worst
+}
+
+// FiniteOrNil returns &x, or nil (JSON null) for NaN and ±Inf, which JSON
+// cannot hold.
+func FiniteOrNil(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
 }

@@ -22,3 +22,14 @@ func TestMaxAbsDiff(t *testing.T) {
 		}
 	}
 }
+
+func TestFiniteOrNil(t *testing.T) {
+	for _, x := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if p := FiniteOrNil(x); p != nil {
+			t.Errorf("FiniteOrNil(%v) = %v, want nil", x, *p)
+		}
+	}
+	if p := FiniteOrNil(-2.5); p == nil || *p != -2.5 {
+		t.Errorf("FiniteOrNil(-2.5) = %v, want a pointer to -2.5", p)
+	}
+}
