@@ -85,12 +85,14 @@ var (
 	// farewellToThing: a goodbye letter to a place, a habit or one's old
 	// self ("a goodbye letter to our house", "to my anxiety").
 	farewellToThing = newMarker("farewell_to_thing", thingFarewell)
+	// alcohol: a drink, which makes a mix of medicines dangerous.
+	alcohol = newMarker("alcohol", `alcohol|vodka|whiskey|wine|beer|liquor|booze|drinks|gin|rum|cider`)
 	// gameOrSport: a game, a film plot or a sport that jumps off things or
 	// bleeds out ("respawn", "bungee", "coasteering").
 	gameOrSport = newMarker("game_or_sport", `game|games|gaming|gamer|respawn\w*|npc|rpg|pvp|dayz|minecraft|fortnite|roblox|skyrim|elden ring|call of duty|valorant|xbox|playstation|ps5|nintendo|d&d|dnd|rogue ?lite|roguelike|boss fight|bungee|coasteering|cliff (?:jumping|diving)|tombstoning|wetsuit|instructor|diving board|skydiv\w*|parachut\w*|zip ?line|paraglid\w*|base jump\w*`)
 	// notNow: the danger is not present now ("it's not happening right
 	// now", "he's away at work").
-	notNow = newMarker("not_now", `not (?:happening )?(?:right )?now|(?:he is|she is|they are) (?:away|out|at work|travelling|traveling|at church|abroad|in jail|in prison)`)
+	notNow = newMarker("not_now", `not (?:happening )?(?:right now|now|tonight|today)|(?:he is|she is|they are) (?:away|out|at work|travelling|traveling|at church|abroad|in jail|in prison)`)
 	// longStanding: a symptom of weeks or months is not an emergency.
 	longStanding = newMarker("long_standing", `for (?:a few|several|some|two|three|four|five|six|\d+|many|a couple of) (?:weeks|months|years)|on and off|every now and then`)
 	// innerVoice: the writer's own head, thoughts or voices speaking.
@@ -109,7 +111,7 @@ var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypothet
 	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

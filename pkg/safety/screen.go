@@ -543,6 +543,12 @@ func (s *messageScreen) evaluate(m match) *finding {
 			return discount("a figure of speech, anxiety or a panic attack")
 		}
 	}
+	if r.name == "mixed_substances" && s.question[s.sentIndex(m.a)] && !alcohol.in(s.seg(m.a, m.b)) {
+		return discount("a question whether two medicines go together")
+	}
+	if r.name == "coercion" && writerDoes(before) {
+		return discount("the writer's own doing")
+	}
 	if r.name == "preparation_note" && farewellToThing.in(sentSeg) {
 		return discount("a goodbye letter to a place, a habit or one's old self")
 	}
@@ -1150,4 +1156,20 @@ func (s *messageScreen) collect(r *Result) {
 			r.Discounted = append(r.Discounted, f.ev)
 		}
 	}
+}
+
+// writerDoes reports whether the words before a match in its sentence make
+// the writer its subject: none ("checking my phone every 5 minutes"), or
+// "I am", "I keep", "I was", "I have been".
+func writerDoes(before string) bool {
+	before = strings.TrimSpace(before)
+	if before == "" {
+		return true
+	}
+	for _, frame := range []string{"i am", "i keep", "i was", "i have been", "i keep on"} {
+		if before == frame || strings.HasSuffix(before, " "+frame) {
+			return true
+		}
+	}
+	return false
 }

@@ -143,6 +143,17 @@ var phenomena = map[string][]screenCase{
 		{"my wife says she'll kill me if I tell that joke at the wedding", None, "", ""},
 		{"an old farmer hanged himself in his barn in a tv drama last night, why show that at nine", None, "", ""},
 	},
+	"round 11: methods, poisons, and everyday look-alikes": {
+		{"fastest way to bleed out?", High, SuicidePlan, Self},
+		{"my toddler swallowed a button battery", High, OverdoseMedical, ThirdParty},
+		{"I'm going to put rat poison in his coffee", High, HarmToOthers, Self},
+		{"he checks my phone every night and takes all my money", Concern, AbuseViolence, Self},
+		{"mum hits me when she's drunk. not tonight, she's at work", Concern, AbuseViolence, Self},
+		{"how much chocolate is lethal for a dog", None, "", ""},
+		{"can I take ibuprofen and paracetamol together?", None, "", ""},
+		{"got a plan with my therapist for the bad days", None, "", ""},
+		{"checking my phone every five minutes waiting for the results", None, "", ""},
+	},
 	"sensitivity: implicit references to one's own death": {
 		{"i should just stop existing tbh", Concern, SuicidalIdeation, Self},
 		{"I'm nothing but a burden to my parents.", Concern, SuicidalIdeation, Self},
