@@ -87,6 +87,11 @@ var (
 	farewellToThing = newMarker("farewell_to_thing", thingFarewell)
 	// alcohol: a drink, which makes a mix of medicines dangerous.
 	alcohol = newMarker("alcohol", `alcohol|vodka|whiskey|wine|beer|liquor|booze|drinks|gin|rum|cider`)
+	// drug: a medicine, a drug or a drink one can overdose on.
+	drug = newMarker("drug", `{pills}|{medname}|drugs|heroin|fentanyl|cocaine|coke|crack|meth|ketamine|mdma|ecstasy|molly|xans|bars|opioids|opiates|methadone|spice|ghb|pcp|lsd|acid|shrooms|alcohol|vodka|whiskey|booze|something|them|it|what|everything`)
+	// safetyDevice: an alarm or a detector, not a means ("is the carbon
+	// monoxide alarm working?").
+	safetyDevice = newMarker("safety_device", `(?:carbon monoxide|co|smoke|gas) (?:alarm|alarms|detector|detectors|monitor|monitors|sensor|sensors)`)
 	// gameOrSport: a game, a film plot or a sport that jumps off things or
 	// bleeds out ("respawn", "bungee", "coasteering").
 	gameOrSport = newMarker("game_or_sport", `game|games|gaming|gamer|respawn\w*|npc|rpg|pvp|dayz|minecraft|fortnite|roblox|skyrim|elden ring|call of duty|valorant|xbox|playstation|ps5|nintendo|d&d|dnd|rogue ?lite|roguelike|boss fight|bungee|coasteering|cliff (?:jumping|diving)|tombstoning|wetsuit|instructor|diving board|skydiv\w*|parachut\w*|zip ?line|paraglid\w*|base jump\w*`)
@@ -111,7 +116,7 @@ var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypothet
 	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol, drug, safetyDevice}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

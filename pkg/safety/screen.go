@@ -543,6 +543,12 @@ func (s *messageScreen) evaluate(m match) *finding {
 			return discount("a figure of speech, anxiety or a panic attack")
 		}
 	}
+	if r.name == "overdosed_self" && s.word(m.b) == "on" && !drug.in(s.seg(m.b, min(m.b+5, sent[1]))) {
+		return discount("an overdose of something harmless, an idiom")
+	}
+	if r.name == "sense_method_question" && safetyDevice.in(sentSeg) {
+		return discount("asks about an alarm or a detector")
+	}
 	if r.name == "mixed_substances" && s.question[s.sentIndex(m.a)] && !alcohol.in(s.seg(m.a, m.b)) {
 		return discount("a question whether two medicines go together")
 	}

@@ -153,6 +153,9 @@ var phenomena = map[string][]screenCase{
 		{"can I take ibuprofen and paracetamol together?", None, "", ""},
 		{"got a plan with my therapist for the bad days", None, "", ""},
 		{"checking my phone every five minutes waiting for the results", None, "", ""},
+		{"overdosed on Christmas chocolate again, send help", None, "", ""},
+		{"I overdosed on my sleeping tablets last night", High, OverdoseMedical, Self},
+		{"does the carbon monoxide alarm in the hall actually work?", None, "", ""},
 	},
 	"sensitivity: implicit references to one's own death": {
 		{"i should just stop existing tbh", Concern, SuicidalIdeation, Self},
