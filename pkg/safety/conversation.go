@@ -254,7 +254,7 @@ func ctxSeen(ctx *riskContext, k contextKey) (int, bool) {
 // one kind ("I'm done", "going to do it") do not.
 var cueKinds = map[string]string{
 	"cue_means": "means", "cue_means_specific": "means", "at_the_edge": "place", "cue_place": "place",
-	"cue_intent": "intent", "cue_plan": "plan", "cue_goodbye": "farewell", "goodbye_letters": "farewell", "cue_unreachable": "unreachable",
+	"cue_intent": "intent", "cue_plan": "plan", "cue_goodbye": "farewell", "goodbye_letters": "farewell", "goodbyes_written": "farewell", "cue_unreachable": "unreachable",
 	"cue_relapse": "relapse", "weak_symptoms": "symptom", "mixed_substances": "substance", "cue_drugs": "substance",
 	"urges_again": "urge", "danger_signs": "danger", "cue_harm_means": "means",
 	"cue_finality": "finality", "cue_note": "farewell", "cue_affairs": "farewell", "cue_decided": "intent",

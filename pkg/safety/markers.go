@@ -55,7 +55,7 @@ var (
 	// fictionMarker: characters of a story, play or film.
 	fictionMarker = newMarker("fiction", `television|tv (?:drama|show|series)|netflix|soap opera|novel|book|story|stories|character|characters|movie|film|play|shakespeare|romeo|juliet|episode|series|fiction|villain|protagonist|tv show|cartoon|anime|video game`)
 	// hypothetical: "how can I tell if my friend is suicidal?".
-	hypothetical = newMarker("hypothetical", `(?:tell|know|find out|check|see|be sure|figure out|notice|recognize|recognise|spot) (?:if|whether)`)
+	hypothetical = newMarker("hypothetical", `(?:tell|know|find out|check|see|be sure|figure out|notice|recognize|recognise|spot) (?:if|whether)|what are (?:the )?(?:signs|warning signs|red flags)`)
 	// relationship: "ending it" is about a relationship.
 	relationshipMarker = newMarker("relationship", `boyfriend|girlfriend|relationship|marriage|married|husband|wife|partner|dating|breakup|break up|divorce|engagement|fiance|fiancee|affair|ex|friendship|him|her|them|job|contract|lease|subscription|membership|game|call|conversation|meeting|argument|fight`)
 	// panic: symptoms in the frame of a panic or anxiety attack.
@@ -92,6 +92,8 @@ var (
 	// safetyDevice: an alarm or a detector, not a means ("is the carbon
 	// monoxide alarm working?").
 	safetyDevice = newMarker("safety_device", `(?:carbon monoxide|co|smoke|gas) (?:alarm|alarms|detector|detectors|monitor|monitors|sensor|sensors)`)
+	// onPurpose: no accident.
+	onPurpose = newMarker("on_purpose", `on purpose|deliberately|intentionally|meant to`)
 	// gameOrSport: a game, a film plot or a sport that jumps off things or
 	// bleeds out ("respawn", "bungee", "coasteering").
 	gameOrSport = newMarker("game_or_sport", `game|games|gaming|gamer|respawn\w*|npc|rpg|pvp|dayz|minecraft|fortnite|roblox|skyrim|elden ring|call of duty|valorant|xbox|playstation|ps5|nintendo|d&d|dnd|rogue ?lite|roguelike|boss fight|bungee|coasteering|cliff (?:jumping|diving)|tombstoning|wetsuit|instructor|diving board|skydiv\w*|parachut\w*|zip ?line|paraglid\w*|base jump\w*`)
@@ -116,7 +118,7 @@ var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypothet
 	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol, drug, safetyDevice}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol, drug, safetyDevice, onPurpose}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

@@ -579,7 +579,7 @@ func (s *messageScreen) evaluate(m match) *finding {
 	if r.name == "end_it" && s.inAll(relationshipMarker) {
 		return discount("about ending a relationship or an activity")
 	}
-	if r.category == SelfHarm && accidentMarker.in(sentSeg) {
+	if r.category == SelfHarm && accidentMarker.in(sentSeg) && !onPurpose.in(sentSeg) {
 		return discount("an accidental injury")
 	}
 
@@ -787,6 +787,7 @@ const (
 )
 
 var (
+	quoteWorkAfter      = newMarker("quote_work_after", `version|cover|song|songs|lyric|lyrics|track|album|film|movie|book|novel|poem|episode|band|singer|rapper|chorus`)
 	quoteWorkMarker     = newMarker("quote_work", `song|songs|lyric|lyrics|chorus|verse|refrain|hook|line|lines|movie|film|show|book|novel|poem|quote|saying|villain|character|meme|tiktok|video|sings|sang|singing|sing|listening|hum|humming|rapper|singer|album|track|episode|game|goes|playing|band|title|called|named|grandma always|motto|expression|phrase`)
 	quoteHabitMarker    = newMarker("quote_habit", `always|keeps|every time|constantly|whenever|all the time|jokingly|joked|joking`)
 	quoteQuestionMarker = newMarker("quote_question", `asked|asks|asking|ask|question|questions|form|survey|questionnaire|intake|screening|checklist`)
@@ -814,6 +815,9 @@ func (s *messageScreen) attribution(q [2]int) int {
 		return quoteHabit
 	case quoteQuestionMarker.in(attr) || strings.Contains(inner, " ? "):
 		return quoteQuestion
+	case from == open && q[1]+1 < len(s.c.tokens) && quoteWorkAfter.in(s.seg(q[1]+1, min(q[1]+7, s.sentence(q[1])[1]))):
+		// "'I hurt myself today' - the Cash version gets me every time".
+		return quoteWork
 	}
 	for i := open - 1; i >= from; i-- {
 		switch w := s.word(i); {
