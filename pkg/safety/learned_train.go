@@ -73,7 +73,7 @@ func DefaultLearnedOptions() LearnedOptions {
 // parts and train, train2, ..., parts written for training only, each in
 // other voices. FreshParts are not among them: they measure the screen on
 // text it has not seen.
-var TrainParts = append(slices.Clone(Parts), "train", "train2", "train3", "train4", "train5", "train6", "train7", "train8", "train9", "train10", "train11", "train12", "train13", "train14", "train15", "train16", "train17", "train18", "train19", "train20", "train21", "train22", "train23", "train24", "train25", "train26", "train27", "train28")
+var TrainParts = append(slices.Clone(Parts), "train", "train2", "train3", "train4", "train5", "train6", "train7", "train8", "train9", "train10", "train11", "train12", "train13", "train14", "train15", "train16", "train17", "train18", "train19", "train20", "train21", "train22", "train23", "train24", "train25", "train26", "train27", "train28", "train29", "train30")
 
 // learnedExample is one training text.
 type learnedExample struct {
