@@ -171,9 +171,9 @@
 // holdout23, each written before a round of tuning and measured once before
 // it was tuned or trained on (datasets/safety/README.md has the numbers of
 // those first measurements); train, train2, ..., train30, written to train
-// the learned screen in many voices; and FreshParts (holdout24, holdout25),
-// written last by other authors and measured once, on nothing of which the
-// screen was tuned. The learned screen also trains on real ordinary talk:
+// the learned screen in many voices; and FreshParts (holdout24 ...
+// holdout29), written last by other authors and measured once, on nothing
+// of which the screen was tuned or trained. The learned screen also trains on real ordinary talk:
 // the AnnoMI client turns of half of the transcripts (RealNegatives).
 // Evaluate scores the screen against a part: precision and recall per
 // level and per category, the targets, and the misses. ScanCorpus
@@ -186,14 +186,14 @@
 // It is a screen, not an assessment, and it will miss people in danger.
 // The rules know the phrasings their authors thought of: on text written
 // before each round of tuning they screened 0.29 to 0.89 of High messages
-// at least Concern. With the learned screen, on fresh parts (a pair of 400
-// messages by two other authors for each of the last three rounds, each
-// measured once by its round's screen) the share was 0.971 to 0.993 (0.983
-// pooled), 0.93 were screened High, and 9 to 12% of harmless messages were
-// flagged, 2.5 to 3.8% referred as High (3.1% pooled); text further from the
-// training set will score lower. On real text it flags 21% of CounselChat
-// questions (many of them about depression, abuse and self-harm, where
-// Concern is fair) and 2% of the held-out AnnoMI client turns.
+// at least Concern. With the learned screen, on the fresh parts (three
+// pairs, 1,195 messages by six other authors, each measured once) the
+// share was 0.990 pooled (0.979 to 1.000 per pair), 0.93 were screened
+// High, and 11.6% of harmless messages were flagged, 2.3% referred as High
+// (1.9 to 3.1% per pair); text further from the training set will score
+// lower. On real text it flags 21% of CounselChat questions (many of them
+// about depression, abuse and self-harm, where Concern is fair) and 2% of
+// the held-out AnnoMI client turns.
 // Both miss plans and preparations in everyday words, new euphemisms,
 // irony, sarcasm and context outside the conversation; it reads English
 // only; it cannot tell a joke from a disguised cry for help beyond the

@@ -59,7 +59,7 @@ var Parts = []string{"dev", "test", "holdout", "holdout2", "holdout3", "holdout4
 // once with the screen as shipped: no rule was changed and nothing was
 // trained because of them. They are the honest estimate of the screen on
 // text it has not seen; `safety eval --file` scores them.
-var FreshParts = []string{"holdout24", "holdout25"}
+var FreshParts = []string{"holdout24", "holdout25", "holdout26", "holdout27", "holdout28", "holdout29"}
 
 // LoadLabelled reads a labelled set (JSON lines of Item).
 func LoadLabelled(path string) ([]Item, error) {
