@@ -153,7 +153,7 @@ func (s *messageScreen) resolveCues(ctx *riskContext) {
 		// "It's not happening right now": abuse without present danger is
 		// a concern.
 		lowered := ""
-		if k.f == familyViolence && s.inAll(notNow) {
+		if k.f == familyViolence && s.inAll(notNow) && !s.inAll(justHappened) {
 			lowered = "not happening now"
 		}
 		// Thoughts of a way or a place, with a stated denial of intent ("what

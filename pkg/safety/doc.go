@@ -173,8 +173,9 @@
 // those first measurements); train, train2, ..., train30, written to train
 // the learned screen in many voices; and FreshParts (holdout24 ...
 // holdout29), written last by other authors and measured once, on nothing
-// of which the screen was tuned or trained. The learned screen also trains on real ordinary talk:
-// the AnnoMI client turns of half of the transcripts (RealNegatives).
+// of which the screen was tuned or trained. The learned screen also
+// trains on real ordinary talk: the AnnoMI client turns of half of the
+// transcripts (RealNegatives).
 // Evaluate scores the screen against a part: precision and recall per
 // level and per category, the targets, and the misses. ScanCorpus
 // counts the CounselChat questions (by topic) and held-out AnnoMI client

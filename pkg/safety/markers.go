@@ -53,7 +53,7 @@ var (
 	// clinical: professional, academic or fictional writing about the topic.
 	clinicalMarker = newMarker("clinical", `paper|thesis|dissertation|essay|reading|shakespeare|romeo|juliet|play|study|studies|research|researcher|researching (?:the|suicide prevention|prevention|rates|statistics)|class|course|lecture|seminar|presentation|project|assignment|homework|article|articles|journal|documentary|novel|book|books|story|stories|character|characters|protagonist|author|film|movie|show|episode|series|patient|patients|client|clients|nurse|doctors|physician|psychiatrists|psychologists|therapists|counselors|counsellors|social worker|volunteer|training|statistics|rate|rates|risk factors|prevention|awareness|warning signs|signs of|hotline|hotlines|crisis line|scale|assessment|ethics|cdc|cause of death|literature|history of|philosophy|psychology|poem|song|lyrics|quote|writing (?:a|my|about)|as a (?:nurse|doctor|counselor|counsellor|therapist|teacher|social worker|volunteer|psychologist|psychiatrist|paramedic|emt)|professional|clinically|clinical|diagnosis|treatment for|what is the treatment|how do (?:therapists|doctors|psychiatrists|nurses)`)
 	// fictionMarker: characters of a story, play or film.
-	fictionMarker = newMarker("fiction", `television|tv (?:drama|show|series)|netflix|soap opera|novel|book|story|stories|character|characters|movie|film|play|shakespeare|romeo|juliet|episode|series|fiction|villain|protagonist|tv show|cartoon|anime|video game`)
+	fictionMarker = newMarker("fiction", `television|tv (?:drama|show|series)|netflix|soap opera|novel|book|story|stories|character|characters|movie|film|play|shakespeare|romeo|juliet|episode|series|fiction|villain|protagonist|cartoon|anime|video game`)
 	// hypothetical: "how can I tell if my friend is suicidal?".
 	hypothetical = newMarker("hypothetical", `(?:tell|know|find out|check|see|be sure|figure out|notice|recognize|recognise|spot) (?:if|whether)|what are (?:the )?(?:signs|warning signs|red flags)`)
 	// relationship: "ending it" is about a relationship.
@@ -97,8 +97,12 @@ var (
 	// gameOrSport: a game, a film plot or a sport that jumps off things or
 	// bleeds out ("respawn", "bungee", "coasteering").
 	gameOrSport = newMarker("game_or_sport", `game|games|gaming|gamer|respawn\w*|npc|rpg|pvp|dayz|minecraft|fortnite|roblox|skyrim|elden ring|call of duty|valorant|xbox|playstation|ps5|nintendo|d&d|dnd|rogue ?lite|roguelike|boss fight|bungee|coasteering|cliff (?:jumping|diving)|tombstoning|wetsuit|instructor|diving board|skydiv\w*|parachut\w*|zip ?line|paraglid\w*|base jump\w*`)
+	// justHappened: the part of presentDanger that tells of violence just
+	// past ("last night", "an hour ago"), which "not right now" leaves
+	// standing.
+	justHappened = newMarker("just_happened", `last night|yesterday|this morning|earlier|an hour ago|hours ago|minutes ago|again|(?:a |two |few |couple of )?days ago|just (?:pushed|hit|beat|punched|kicked|choked|strangled|slapped|raped|attacked|threw|stabbed|shot|grabbed|hurt|assaulted)`)
 	// notNow: the danger is not present now ("it's not happening right
-	// now", "he's away at work").
+	// now", "he's away at work"); violence that just happened still is.
 	notNow = newMarker("not_now", `not (?:happening )?(?:right now|now|tonight|today)|(?:he is|she is|they are) (?:away|out|at work|travelling|traveling|at church|abroad|in jail|in prison)`)
 	// longStanding: a symptom of weeks or months is not an emergency.
 	longStanding = newMarker("long_standing", `for (?:a few|several|some|two|three|four|five|six|\d+|many|a couple of) (?:weeks|months|years)|on and off|every now and then`)
@@ -118,7 +122,7 @@ var allMarkers = []*marker{populationStat, burdenScope, partnerPronoun, hypothet
 	pastMarker, recentMarker, presentDanger, acuteMarker, jokeMarker, trivialCondition, seriousMarker,
 	denialMarker, conditionalMarker, relationshipMarker, clinicalMarker, panicMarker, notSuicidal, metaphorMarker, accidentMarker,
 	threatTime, pastTense, reportedQuestion, answerYes, resolvedNegation, quoteWorkMarker, quoteHabitMarker,
-	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol, drug, safetyDevice, onPurpose}
+	quoteQuestionMarker, writerInDanger, hypothetical, actNow, fictionMarker, recentAct, gameOrSport, notNow, longStanding, farewellToThing, alcohol, drug, safetyDevice, onPurpose, justHappened}
 
 // monthsAgo finds "N months ago" and reports whether N is more than three
 // (the C-SSRS window for recent behaviour); "a few months ago" counts as

@@ -641,7 +641,8 @@ func (s *messageScreen) evaluate(m match) *finding {
 		if subject == subjThird {
 			danger = acuteMarker.in(sentSeg) || presentDanger.in(clauseSeg) && s.inAll(acuteMarker)
 		}
-		if danger && !pastMarker.in(clauseSeg) && !s.inAll(notNow) && level < High {
+		overNow := s.inAll(notNow) && !justHappened.in(sentSeg) // "not right now", nothing just happened
+		if danger && !pastMarker.in(clauseSeg) && !overNow && level < High {
 			level = High
 			note("happening now or just happened")
 		}
