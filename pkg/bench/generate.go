@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // GenerateOptions configure Generate.
@@ -92,7 +93,7 @@ func Generate(b compute.Backend, backendName string, opts GenerateOptions) (*Gen
 	}
 	defer m.Store.Finalize()
 	r := &GenerateReport{
-		Kind: "generate", Backend: backendName, Device: b.Description(), DType: dtypeName(opts.DType),
+		Kind: "generate", Backend: backendName, Device: b.Description(), DType: stage.DTypeName(opts.DType),
 		Model: summarizeModel(opts.Size.Preset, cfg), Batch: 1, PromptLen: opts.PromptLen,
 		NewTokens: opts.NewTokens, Runs: opts.Runs, KVCache: generatorKVCache, Bucket: gemma3n.DefaultBucket,
 		InitSeconds: time.Since(start).Seconds(),

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // InitStd is the standard deviation of the random weights (HF's
@@ -50,7 +51,7 @@ func randomModel(b compute.Backend, cfg *gemma3n.Config, dtype dtypes.DType, see
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	log.Info("bench: drawing random weights", "params", cfg.NumParameters(), "dtype", dtypeName(dtype),
+	log.Info("bench: drawing random weights", "params", cfg.NumParameters(), "dtype", stage.DTypeName(dtype),
 		"where", map[bool]string{true: "host memory shared with the backend", false: "device"}[b.HasSharedBuffers()])
 	progress := gemma3n.LogProgress(log, "bench: weights")
 	if b.HasSharedBuffers() {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -76,7 +77,7 @@ func MatMulRate(b compute.Backend, backendName string, opts MatMulOptions) (*Mat
 	}
 	stats := Summarize(times)
 	return &MatMulReport{
-		Kind: "matmul", Backend: backendName, Device: b.Description(), DType: dtypeName(opts.DType),
+		Kind: "matmul", Backend: backendName, Device: b.Description(), DType: stage.DTypeName(opts.DType),
 		M: opts.M, K: opts.K, N: opts.N, Run: stats,
 		GFLOPsPerSecond: 2 * float64(opts.M) * float64(opts.K) * float64(opts.N) / stats.Median / 1e9,
 	}, nil

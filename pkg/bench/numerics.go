@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/floats"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // DefaultNumericsTolerance is the bound on the relative difference
@@ -117,7 +118,7 @@ func Numerics(b compute.Backend, backendName string, opts TrainOptions, toleranc
 		o := opts
 		o.DType = run.dtype
 		start := time.Now()
-		orDiscard(opts.Progress).Info("bench: numerics run", "dtype", dtypeName(run.dtype))
+		orDiscard(opts.Progress).Info("bench: numerics run", "dtype", stage.DTypeName(run.dtype))
 		m, err := randomModel(b, cfg, run.dtype, opts.Seed, opts.Progress)
 		if err != nil {
 			return nil, err
@@ -129,9 +130,9 @@ func Numerics(b compute.Backend, backendName string, opts TrainOptions, toleranc
 		res, err := runTraining(b, m, o, examples, true)
 		m.Store.Finalize() // free the device memory before the next run
 		if err != nil {
-			return nil, fmt.Errorf("bench: numerics, %s run: %w", dtypeName(run.dtype), err)
+			return nil, fmt.Errorf("bench: numerics, %s run: %w", stage.DTypeName(run.dtype), err)
 		}
-		*run.out = NumericsRun{DType: dtypeName(run.dtype), Losses: res.losses, FinalLoss: res.evalLoss, Seconds: time.Since(start).Seconds()}
+		*run.out = NumericsRun{DType: stage.DTypeName(run.dtype), Losses: res.losses, FinalLoss: res.evalLoss, Seconds: time.Since(start).Seconds()}
 	}
 	r.RelDiff = math.Abs(r.BFloat16.FinalLoss-r.Float32.FinalLoss) / math.Abs(r.Float32.FinalLoss)
 	r.OK = r.RelDiff <= tolerance

@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gomlx/compute/dtypes"
-
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // ModelSize selects the architecture to benchmark: a gemma3n preset with
@@ -149,25 +146,4 @@ func clampIDs(ids []int, vocab int) []int {
 		}
 	}
 	return out
-}
-
-// ParseDType reads a weight dtype flag: "bfloat16" (or "bf16") or
-// "float32" (or "f32"), as stage.ParseDType does.
-func ParseDType(s string) (dtypes.DType, error) {
-	d, err := stage.ParseDType(s)
-	if err != nil {
-		return dtypes.InvalidDType, fmt.Errorf("bench: %w", err)
-	}
-	return d, nil
-}
-
-// dtypeName spells a weight dtype as the flags do.
-func dtypeName(d dtypes.DType) string {
-	switch d {
-	case dtypes.BFloat16:
-		return "bfloat16"
-	case dtypes.Float32:
-		return "float32"
-	}
-	return d.String()
 }

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
-
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 )
 
@@ -102,20 +100,5 @@ func TestModelSizeConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want it to mention %q", tc.size, err, tc.want)
 		}
-	}
-}
-
-func TestParseDType(t *testing.T) {
-	for in, want := range map[string]dtypes.DType{"bfloat16": dtypes.BFloat16, "BF16": dtypes.BFloat16, "float32": dtypes.Float32, "f32": dtypes.Float32} {
-		got, err := ParseDType(in)
-		if err != nil || got != want {
-			t.Errorf("ParseDType(%q) = %s, %v", in, got, err)
-		}
-		if name := dtypeName(got); name != "bfloat16" && name != "float32" {
-			t.Errorf("dtypeName(%s) = %q", got, name)
-		}
-	}
-	if _, err := ParseDType("float16"); err == nil {
-		t.Error("float16 accepted")
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -216,7 +217,7 @@ func Train(b compute.Backend, backendName string, opts TrainOptions) (*TrainRepo
 		return nil, err
 	}
 	r := &TrainReport{
-		Kind: "train", Backend: backendName, Device: b.Description(), DType: dtypeName(opts.DType),
+		Kind: "train", Backend: backendName, Device: b.Description(), DType: stage.DTypeName(opts.DType),
 		Model: summarizeModel(opts.Size.Preset, cfg), Batch: opts.Batch, Seq: opts.Seq,
 		TokensPerStep: opts.Batch * opts.Seq, Warmup: opts.Warmup, Steps: opts.Steps,
 		LoRA: opts.LoRA, LoRAModules: len(adapter.Modules()),
@@ -307,7 +308,7 @@ func runTraining(b compute.Backend, m *gemma3n.Model, opts TrainOptions, example
 	}
 	defer tr.Close()
 	log.Info("bench: first step: building and compiling the training graphs, then one step",
-		"batch", opts.Batch, "seq", opts.Seq, "dtype", dtypeName(opts.DType))
+		"batch", opts.Batch, "seq", opts.Seq, "dtype", stage.DTypeName(opts.DType))
 	last = time.Now()
 	res, err := tr.Run(stdcontext.Background())
 	if err != nil {

@@ -22,13 +22,17 @@ func ParseDType(name string) (dtypes.DType, error) {
 	return dtypes.InvalidDType, fmt.Errorf("dtype %q: want float32 or bfloat16", name)
 }
 
-// DTypeName is the name ParseDType reads for a model dtype: "bfloat16" for
-// bfloat16, "float32" for everything else.
+// DTypeName is the name ParseDType reads for a model dtype ("bfloat16",
+// "float32"); any other dtype, which no flag or configuration names, by
+// GoMLX's name for it.
 func DTypeName(d dtypes.DType) string {
-	if d == dtypes.BFloat16 {
+	switch d {
+	case dtypes.BFloat16:
 		return config.DTypeBFloat16
+	case dtypes.Float32:
+		return config.DTypeFloat32
 	}
-	return config.DTypeFloat32
+	return d.String()
 }
 
 // ModelDType is the dtype the base weights (and activations) of a training

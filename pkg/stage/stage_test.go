@@ -28,6 +28,9 @@ func TestParseDType(t *testing.T) {
 	if _, err := ParseDType("float16"); err == nil || err.Error() != `dtype "float16": want float32 or bfloat16` {
 		t.Errorf("ParseDType(float16) error %v", err)
 	}
+	if got := DTypeName(dtypes.Float16); got != dtypes.Float16.String() {
+		t.Errorf("DTypeName(Float16) = %q, want GoMLX's name %q", got, dtypes.Float16.String())
+	}
 }
 
 func TestTrainConfigMapsTraining(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/backend"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/bench"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 func init() {
@@ -174,7 +175,7 @@ func runBenchTrain(ctx *runContext, args []string) error {
 	opts.LearningRate, opts.Seed = *lr, *seed
 	opts.Attention, opts.GradientCheckpointing = gemma3n.AttentionKernel(*attn), *remat
 	var err error
-	if opts.DType, err = bench.ParseDType(*dtype); err != nil {
+	if opts.DType, err = stage.ParseDType(*dtype); err != nil {
 		return err
 	}
 	b, name, err := openBenchBackend("train", *common.backend)
@@ -212,7 +213,7 @@ func runBenchGenerate(ctx *runContext, args []string) error {
 	opts := def
 	opts.Size, opts.PromptLen, opts.NewTokens, opts.Runs, opts.Seed = *size, *promptLen, *newTokens, *runs, *seed
 	var err error
-	if opts.DType, err = bench.ParseDType(*dtype); err != nil {
+	if opts.DType, err = stage.ParseDType(*dtype); err != nil {
 		return err
 	}
 	b, name, err := openBenchBackend("generate", *common.backend)
@@ -347,7 +348,7 @@ func runBenchMatMul(ctx *runContext, args []string) error {
 	}
 	opts := bench.MatMulOptions{M: *m, K: *k, N: *n, Runs: *runs}
 	var err error
-	if opts.DType, err = bench.ParseDType(*dtype); err != nil {
+	if opts.DType, err = stage.ParseDType(*dtype); err != nil {
 		return err
 	}
 	b, name, err := openBenchBackend("matmul", *common.backend)
