@@ -77,9 +77,7 @@ const TinyVocabSize = 8192
 // is E2B's.
 func tinyConfig() *Config {
 	const layers = 4
-	c := E2BConfig()
-	c.VocabSize = TinyVocabSize
-	c.VocabSizePerLayerInput = TinyVocabSize
+	c := compactE2BConfig()
 	c.HiddenSize = 64
 	c.HiddenSizePerLayerInput = 16
 	c.IntermediateSize = repeat(128, layers)
@@ -92,6 +90,16 @@ func tinyConfig() *Config {
 	c.LaurelRank = 8
 	c.ActivationSparsity = []float64{0.95, 0, 0, 0}
 	c.NumKVSharedLayers = 2
+	return c
+}
+
+// compactE2BConfig is what the small presets (tiny, tiny-e2b, mini) change
+// in E2B before they change its shape: the tiny tokenizer's 8,192-id
+// vocabulary, 4,096 positions and float32 weights.
+func compactE2BConfig() *Config {
+	c := E2BConfig()
+	c.VocabSize = TinyVocabSize
+	c.VocabSizePerLayerInput = TinyVocabSize
 	c.MaxPositionEmbeddings = 4096
 	c.TorchDType = "float32"
 	return c
@@ -148,9 +156,8 @@ func E2BConfig() *Config {
 // per-layer embedding (they use row 0). Weights are random: it is a
 // verification model, not a counsellor.
 func tinyE2BConfig() *Config {
-	c := E2BConfig()
+	c := compactE2BConfig()
 	const layers = 30
-	c.VocabSize = TinyVocabSize
 	c.VocabSizePerLayerInput = TinyVocabSize - 256
 	c.HiddenSize = 256
 	c.IntermediateSize = repeat(1024, layers)
@@ -158,8 +165,6 @@ func tinyE2BConfig() *Config {
 	c.NumKeyValueHeads = 2
 	c.HeadDim = 16
 	c.SlidingWindow = 16
-	c.MaxPositionEmbeddings = 4096
-	c.TorchDType = "float32"
 	return c
 }
 
@@ -177,18 +182,14 @@ func tinyE2BConfig() *Config {
 // ten.
 func miniConfig() *Config {
 	const layers = 6
-	c := tinyConfig()
+	c := tinyConfig() // its heads, KV heads, per-layer inputs and KV sharing
 	c.HiddenSize = 128
-	c.HiddenSizePerLayerInput = 16
 	c.IntermediateSize = repeat(512, layers)
 	c.NumHiddenLayers = layers
-	c.NumAttentionHeads = 4
-	c.NumKeyValueHeads = 2
 	c.HeadDim = 32
 	c.LayerTypes = []LayerType{SlidingAttention, SlidingAttention, FullAttention, SlidingAttention, SlidingAttention, FullAttention}
 	c.SlidingWindow = 64
 	c.LaurelRank = 16
 	c.ActivationSparsity = []float64{0.95, 0, 0, 0, 0, 0}
-	c.NumKVSharedLayers = 2
 	return c
 }
