@@ -334,7 +334,13 @@ func CrossValidateMI(examples []MIExample, k int, seed uint64, opts MITrainOptio
 			if ex.Behaviour == BehaviourQuestion && ex.QuestionSubtype != "" {
 				qGold = append(qGold, ex.QuestionSubtype)
 				qPred = append(qPred, argmaxLabel(p.Scores, MIQuestionSubtypes))
-				qKw = append(qKw, keywordQuestionSubtype(ex.Text))
+				// The keywords' verdict on a question they do not see
+				// as one is "closed": no open opener was found.
+				kwq := QuestionClosed
+				if kwb.Behaviour == BehaviourQuestion {
+					kwq = kwb.Subtype
+				}
+				qKw = append(qKw, kwq)
 			}
 			if ex.Behaviour == BehaviourReflection && ex.ReflectionSubtype != "" {
 				rGold = append(rGold, ex.ReflectionSubtype)

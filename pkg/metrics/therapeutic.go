@@ -218,14 +218,6 @@ var complexReflectionCue = mustPatterns(
 	`you (?:feel|felt|'re feeling|are feeling)`, `(?:worried|scared|afraid|frustrated|angry|sad|hopeful|torn|stuck|ready|important|matters|value|values)`,
 )
 
-// keywordQuestionSubtype is the keyword open/closed verdict for a question.
-func keywordQuestionSubtype(text string) string {
-	if c := CountMITechniques(text); c.OpenQuestions > 0 {
-		return QuestionOpen
-	}
-	return QuestionClosed
-}
-
 // QualityWeights are the weights of the composite keyword measures. Each
 // group is normalised by its sum, so only ratios matter.
 type QualityWeights struct {
