@@ -22,6 +22,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil/modeltest"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -93,17 +94,17 @@ func TestCurriculumEndToEnd(t *testing.T) {
 	}
 
 	// The run directory.
-	testutil.WantFiles(t, out, ConfigFileName, SettingsFileName, DataSummaryFileName, SummaryFileName, MetricsFileName,
-		filepath.Join(AdapterDirName, lora.WeightsFileName), filepath.Join(DPODirName, dpo.SummaryFileName),
+	testutil.WantFiles(t, out, stage.ConfigFileName, SettingsFileName, stage.DataSummaryFileName, SummaryFileName, MetricsFileName,
+		filepath.Join(stage.AdapterDirName, lora.WeightsFileName), filepath.Join(DPODirName, dpo.SummaryFileName),
 		filepath.Join(MergedDirName, "model.safetensors"), filepath.Join(MergedDirName, "config.json"),
 		filepath.Join(MergedDirName, "generation_config.json"), filepath.Join(MergedDirName, "tokenizer.json"),
 		filepath.Join(MergedDirName, export.MergeInfoFileName))
-	final, _ := os.ReadFile(filepath.Join(out, AdapterDirName, lora.WeightsFileName))
-	dpoFinal, _ := os.ReadFile(filepath.Join(out, DPODirName, dpo.AdapterDirName, lora.WeightsFileName))
+	final, _ := os.ReadFile(filepath.Join(out, stage.AdapterDirName, lora.WeightsFileName))
+	dpoFinal, _ := os.ReadFile(filepath.Join(out, DPODirName, stage.AdapterDirName, lora.WeightsFileName))
 	if len(final) == 0 || !bytes.Equal(final, dpoFinal) {
 		t.Error("adapter/ is not DPO's final adapter")
 	}
-	resolved, err := config.LoadResolved(filepath.Join(out, ConfigFileName))
+	resolved, err := config.LoadResolved(filepath.Join(out, stage.ConfigFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		t.Errorf("config.yaml: phase 0 lr %v, max_seq_length %d, target %d", resolved.Curriculum.Phases[0].LearningRate, resolved.Model.MaxSeqLength, resolved.Curriculum.TargetDatasetSize)
 	}
 	var ds DataSummary
-	if err := atomicfile.ReadJSON(filepath.Join(out, DataSummaryFileName), &ds); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(out, stage.DataSummaryFileName), &ds); err != nil {
 		t.Fatal(err)
 	}
 	if len(ds.Stages) != 5 || ds.Stages[1].Mix == nil || ds.Stages[1].BySource[data.SourceAnnoMI] != 1 || ds.EvalSets[data.SourceAnnoMI] == 0 || !ds.Debug {
@@ -142,7 +143,7 @@ func TestCurriculumEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := export.VerifyIDs(filepath.Join(out, MergedDirName), merged.Config.VocabSize)
-	if d := testutil.MaxAbsDiff(modeltest.AdapterLogits(t, "tiny", filepath.Join(out, AdapterDirName), dtypes.Float32, ids), modeltest.Logits(t, merged, ids)); d > 1e-4 {
+	if d := testutil.MaxAbsDiff(modeltest.AdapterLogits(t, "tiny", filepath.Join(out, stage.AdapterDirName), dtypes.Float32, ids), modeltest.Logits(t, merged, ids)); d > 1e-4 {
 		t.Errorf("reloaded merged model: max |Δlogit| %g", d)
 	}
 
@@ -232,7 +233,7 @@ func TestCurriculumResume(t *testing.T) {
 			if base := filepath.Base(got.Phases[1].ResumedFrom); got.Phases[1].ResumedFrom != "" && base != tc.resumedFrom || (got.Phases[1].ResumedFrom == "") != (tc.resumedFrom == "") {
 				t.Errorf("second phase resumed from %q, want %q", got.Phases[1].ResumedFrom, tc.resumedFrom)
 			}
-			for i, dir := range []string{want.Phases[0].Adapter, want.Phases[1].Adapter, AdapterDirName} {
+			for i, dir := range []string{want.Phases[0].Adapter, want.Phases[1].Adapter, stage.AdapterDirName} {
 				weights := filepath.Join(dir, lora.WeightsFileName)
 				d := testutil.MaxAbsDiffByName(t, testutil.ReadFloat32Tensors(t, filepath.Join(straight, weights)), testutil.ReadFloat32Tensors(t, filepath.Join(out, weights)))
 				if d > 1e-6 {

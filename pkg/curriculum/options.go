@@ -148,14 +148,14 @@ func (opts *Options) check() error {
 // own (without configuration options) or the options' when it differs from
 // the run's only in runcheck.Mutable settings (resumption records them).
 func runConfig(opts *Options) (cfg *config.All, resumption *runcheck.Resumption, err error) {
-	path := filepath.Join(opts.Out, ConfigFileName)
+	path := filepath.Join(opts.Out, stage.ConfigFileName)
 	_, statErr := os.Stat(path)
 	exists := statErr == nil
 	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
 		return nil, nil, statErr
 	}
 	if exists && !opts.Resume {
-		return nil, nil, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, ConfigFileName)
+		return nil, nil, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", opts.Out, stage.ConfigFileName)
 	}
 	if exists && !opts.configOptionsSet() {
 		cfg, err = config.LoadResolved(path)

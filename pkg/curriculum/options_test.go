@@ -69,7 +69,7 @@ func TestRunConfigResume(t *testing.T) {
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("runConfig wrote %d files", len(entries))
 	}
-	if err := cfg.WriteYAML(filepath.Join(out, ConfigFileName)); err != nil {
+	if err := cfg.WriteYAML(filepath.Join(out, stage.ConfigFileName)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := runConfig(&opts); err == nil || !strings.Contains(err.Error(), "already holds a run") {
@@ -125,7 +125,7 @@ func TestRunRejects(t *testing.T) {
 	if err := writeJSON(filepath.Join(out, SettingsFileName), runSettings{Pipeline: PipelineCurriculum}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, ConfigFileName), []byte("{}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, stage.ConfigFileName), []byte("{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := RunSequential(t.Context(), Options{Out: out, Resume: true}); err == nil || !strings.Contains(err.Error(), "is a curriculum run") {

@@ -25,15 +25,12 @@ import (
 
 // File and directory names inside a run directory.
 const (
-	ConfigFileName      = "config.yaml"
-	SettingsFileName    = "run.json"
-	DataSummaryFileName = "data_summary.json"
-	SummaryFileName     = "summary.json"
-	MetricsFileName     = train.MetricsFileName
-	PhasesDirName       = "phases"
-	DPODirName          = "dpo"
-	AdapterDirName      = "adapter"
-	MergedDirName       = "merged"
+	SettingsFileName = "run.json"
+	SummaryFileName  = "summary.json"
+	MetricsFileName  = train.MetricsFileName
+	PhasesDirName    = "phases"
+	DPODirName       = "dpo"
+	MergedDirName    = "merged"
 )
 
 // The pipelines.
@@ -127,7 +124,7 @@ func (r *runner) prepare(pipeline string) error {
 		if err := writeJSON(filepath.Join(r.opts.Out, SettingsFileName), set); err != nil {
 			return err
 		}
-		if err := r.cfg.WriteYAML(filepath.Join(r.opts.Out, ConfigFileName)); err != nil {
+		if err := r.cfg.WriteYAML(filepath.Join(r.opts.Out, stage.ConfigFileName)); err != nil {
 			return fmt.Errorf("writing the resolved configuration: %w", err)
 		}
 	}
@@ -161,9 +158,9 @@ func (r *runner) prepare(pipeline string) error {
 func (r *runner) runSettings(pipeline string) (runSettings, error) {
 	o := &r.opts
 	set := runSettings{Pipeline: pipeline, Debug: o.Debug, MaxEvalExamples: o.MaxEvalExamples, DPOMaxSteps: o.DPOMaxSteps, VerifyMerge: o.VerifyMerge}
-	_, cfgErr := os.Stat(filepath.Join(o.Out, ConfigFileName))
+	_, cfgErr := os.Stat(filepath.Join(o.Out, stage.ConfigFileName))
 	if o.Resume && errors.Is(cfgErr, os.ErrNotExist) {
-		return set, runcheck.NothingToResume(o.Out, "there is no run in it (no "+filepath.Join(o.Out, ConfigFileName)+")")
+		return set, runcheck.NothingToResume(o.Out, "there is no run in it (no "+filepath.Join(o.Out, stage.ConfigFileName)+")")
 	}
 	if o.Resume && cfgErr == nil {
 		var saved runSettings
@@ -189,7 +186,7 @@ func (r *runner) runSettings(pipeline string) (runSettings, error) {
 		return saved, nil
 	}
 	if cfgErr == nil {
-		return set, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", o.Out, ConfigFileName)
+		return set, fmt.Errorf("run directory %s already holds a run (%s): resume it, or use a new directory", o.Out, stage.ConfigFileName)
 	}
 	return set, nil
 }
@@ -209,7 +206,7 @@ func (r *runner) runStages(runCtx stdcontext.Context, pipeline string) error {
 		return fmt.Errorf("data: %w", err)
 	}
 	ds := newDataSummary(pipeline, r.cfg, &r.settings, r.corpus, stages, withDPO)
-	if err := writeJSON(filepath.Join(r.opts.Out, DataSummaryFileName), ds); err != nil {
+	if err := writeJSON(filepath.Join(r.opts.Out, stage.DataSummaryFileName), ds); err != nil {
 		return err
 	}
 	r.log.Info(pipeline+": data", "stages", len(stages), "eval_counselchat", ds.EvalSets[data.SourceCounselChat], "eval_annomi", ds.EvalSets[data.SourceAnnoMI])
@@ -245,11 +242,11 @@ func (r *runner) runStages(runCtx stdcontext.Context, pipeline string) error {
 			return err
 		}
 	}
-	final := filepath.Join(r.opts.Out, AdapterDirName)
+	final := filepath.Join(r.opts.Out, stage.AdapterDirName)
 	if err := copyDir(filepath.Join(r.opts.Out, adapter), final); err != nil {
 		return fmt.Errorf("final adapter: %w", err)
 	}
-	r.summary.Adapter = AdapterDirName
+	r.summary.Adapter = stage.AdapterDirName
 	if r.cfg.Curriculum.MergeFinalModel {
 		mr, err := r.merge(runCtx, final)
 		r.summary.Merge = mr
@@ -302,7 +299,7 @@ func (r *runner) runPhase(runCtx stdcontext.Context, st sftStage, initAdapter, p
 	}
 	o := sft.Options{
 		ConfigOptions: stage.ConfigOptions{
-			ConfigPath: filepath.Join(r.opts.Out, ConfigFileName),
+			ConfigPath: filepath.Join(r.opts.Out, stage.ConfigFileName),
 			Overrides: append(r.changedSettings(),
 				"training.learning_rate="+strconv.FormatFloat(st.LearningRate, 'g', -1, 64),
 				"training.num_train_epochs="+strconv.Itoa(st.Epochs),

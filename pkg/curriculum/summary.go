@@ -11,6 +11,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/atomicfile"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/sft"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -116,7 +117,7 @@ func phaseSummary(runDir string, st sftStage, initAdapter string) (*PhaseSummary
 	ps := &PhaseSummary{
 		Index: st.Index, Name: st.Name, Dir: st.Dir, LearningRate: st.LearningRate, Epochs: st.Epochs,
 		AnnoMIQuality: st.Quality, Examples: len(st.train), InitAdapter: initAdapter,
-		Adapter: filepath.Join(st.Dir, sft.AdapterDirName),
+		Adapter: filepath.Join(st.Dir, stage.AdapterDirName),
 		Steps:   s.Steps, TotalSteps: s.TotalSteps, TrainedExamples: s.Examples, Tokens: s.Tokens,
 		FinalTrainLoss: s.FinalTrainLoss, EvalLoss: s.FinalEvalLoss,
 		WallSeconds: s.WallSeconds, TrainSeconds: s.TrainSeconds, ResumedFrom: s.ResumedFrom,
@@ -147,7 +148,7 @@ func dpoSummary(runDir, sftAdapter string) (*DPOSummary, error) {
 		return nil, fmt.Errorf("DPO: %w", err)
 	}
 	ds := &DPOSummary{
-		Dir: DPODirName, SFTAdapter: sftAdapter, Adapter: filepath.Join(DPODirName, dpo.AdapterDirName),
+		Dir: DPODirName, SFTAdapter: sftAdapter, Adapter: filepath.Join(DPODirName, stage.AdapterDirName),
 		TrainPairs: f.TrainPairs.Pairs, EvalPairs: f.EvalPairs.Pairs,
 		Steps: f.Train.Steps, Tokens: f.Train.Tokens, FinalTrainLoss: f.Train.FinalLoss, Eval: f.Train.Evals,
 		TrainSeconds: f.Train.ElapsedSeconds, ResumedFrom: f.Train.ResumedFrom,

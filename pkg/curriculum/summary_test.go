@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/export"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 func TestLossTrend(t *testing.T) {
@@ -82,7 +83,7 @@ func TestTrainLosses(t *testing.T) {
 func TestSummaryTable(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
 	s := &Summary{
-		RunDir: "runs/x", Adapter: AdapterDirName,
+		RunDir: "runs/x", Adapter: stage.AdapterDirName,
 		Phases: []PhaseSummary{
 			{Name: "counselchat_foundation", Mix: &Mix{100, 0}, Steps: 4, TrainLossStart: f(9), TrainLossEnd: f(8.5), LossFell: true,
 				EvalLoss: map[string]float64{"counselchat": 8.7, "annomi": 8.9}},

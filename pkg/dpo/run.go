@@ -25,13 +25,11 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
-// Files and folders Run writes in the run directory, next to pkg/train's
-// metrics.jsonl and checkpoints/.
+// Files Run writes in the run directory, beside the ones every stage writes
+// (stage.ConfigFileName, stage.AdapterDirName, stage.BestAdapterDirName) and
+// pkg/train's metrics.jsonl and checkpoints/.
 const (
-	ConfigFileName   = "config.yaml"      // the resolved configuration
 	SummaryFileName  = "dpo_summary.json" // Result as JSON
-	AdapterDirName   = "adapter"          // the final adapter (PEFT layout)
-	BestAdapterDir   = "adapter-best"     // the adapter of the best evaluation, if any
 	EvalSetName      = "validation"       // the eval set of the CounselChat pairs
 	defaultBucketMin = 64                 // smallest padded length of a pair batch
 )
@@ -402,14 +400,14 @@ func trainConfig(t config.Training, opts Options) train.Config {
 // best step, that step's adapter (from its checkpoint), each atomically;
 // the model keeps the final adapter, as in package sft.
 func saveAdapters(a *lora.Adapter, res *Result) error {
-	res.Adapter = filepath.Join(res.RunDir, AdapterDirName)
+	res.Adapter = filepath.Join(res.RunDir, stage.AdapterDirName)
 	if err := stage.SaveAdapter(a, res.Adapter); err != nil {
 		return fmt.Errorf("dpo: %w", err)
 	}
 	if !res.Train.HasBest || res.Train.BestCheckpoint == "" {
 		return nil
 	}
-	res.BestAdapter = filepath.Join(res.RunDir, BestAdapterDir)
+	res.BestAdapter = filepath.Join(res.RunDir, stage.BestAdapterDirName)
 	if err := stage.SaveCheckpointAdapter(a, res.Train.BestCheckpoint, res.BestAdapter); err != nil {
 		return fmt.Errorf("dpo: best adapter: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -76,9 +77,9 @@ func TestRun(t *testing.T) {
 	if !res.PrecomputedRef || res.Reference != ReferenceSFT || res.ReferenceSeconds <= 0 {
 		t.Errorf("reference %q precomputed %v in %vs, want the shipped sft, precomputed", res.Reference, res.PrecomputedRef, res.ReferenceSeconds)
 	}
-	testutil.WantFiles(t, runDir, ConfigFileName, SummaryFileName, train.MetricsFileName,
-		filepath.Join(AdapterDirName, lora.ConfigFileName), filepath.Join(AdapterDirName, lora.WeightsFileName),
-		filepath.Join(BestAdapterDir, lora.WeightsFileName))
+	testutil.WantFiles(t, runDir, stage.ConfigFileName, SummaryFileName, train.MetricsFileName,
+		filepath.Join(stage.AdapterDirName, lora.ConfigFileName), filepath.Join(stage.AdapterDirName, lora.WeightsFileName),
+		filepath.Join(stage.BestAdapterDirName, lora.WeightsFileName))
 	var summary map[string]any
 	testutil.ReadJSON(t, filepath.Join(runDir, SummaryFileName), &summary)
 	if tr, ok := summary["train"].(map[string]any); !ok || tr["steps"] != float64(2) || summary["reference"] != "sft" {
@@ -87,7 +88,7 @@ func TestRun(t *testing.T) {
 	if s, err := ReadSummary(runDir); err != nil || s.Train.Steps != 2 || s.TrainPairs.Pairs != 3 || s.EvalPairs.Pairs != 2 || s.Adapter != res.Adapter || s.Reference != "sft" {
 		t.Errorf("ReadSummary = %+v, %v", s, err)
 	}
-	if _, err := config.LoadPath(filepath.Join(runDir, ConfigFileName)); err != nil {
+	if _, err := config.LoadPath(filepath.Join(runDir, stage.ConfigFileName)); err != nil {
 		t.Errorf("resolved config: %v", err)
 	}
 	// The saved adapter loads onto the base model, and differs from the SFT adapter.

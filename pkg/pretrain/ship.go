@@ -98,10 +98,10 @@ func Ship(ctx stdcontext.Context, opts ShipOptions) (*Card, error) {
 		return nil, fmt.Errorf("pretrain: ship: %s stopped after %d of %d steps: finish it first (--resume)", opts.Run, sum.Steps, sum.TotalSteps)
 	}
 	var ds sft.DataSummary
-	if err := atomicfile.ReadJSON(filepath.Join(opts.Run, sft.DataSummaryFileName), &ds); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(opts.Run, stage.DataSummaryFileName), &ds); err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)
 	}
-	runCfgPath := filepath.Join(opts.Run, sft.ConfigFileName)
+	runCfgPath := filepath.Join(opts.Run, stage.ConfigFileName)
 	cfg, err := config.LoadResolved(runCfgPath)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: ship: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/data"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/tokenizer"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
@@ -96,7 +97,7 @@ func TestFullTrainsEveryWeight(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.SavedModel, gemma3n.GenerationConfigFileName)); err != nil {
 		t.Error(err)
 	}
-	if _, err := os.Stat(filepath.Join(out, AdapterDirName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(out, stage.AdapterDirName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a full run wrote an adapter directory (err %v)", err)
 	}
 	// The best model is the checkpoint of the best evaluation, and loads too.

@@ -24,14 +24,9 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
-// File and directory names inside a run directory.
-const (
-	ConfigFileName      = "config.yaml"
-	DataSummaryFileName = "data_summary.json"
-	SummaryFileName     = "summary.json"
-	AdapterDirName      = "adapter"
-	BestAdapterDirName  = "best_adapter"
-)
+// SummaryFileName is Summary as JSON, in the run directory beside the
+// files every stage writes (stage.ConfigFileName, stage.AdapterDirName, ...).
+const SummaryFileName = "summary.json"
 
 // Result is what Run returns: the summary written to summary.json, the
 // data summary, the trainer's result, and the trained model (base weights
@@ -256,12 +251,12 @@ func Run(runCtx stdcontext.Context, opts Options) (*Result, error) {
 			return res, fmt.Errorf("sft: %w", err)
 		}
 	} else {
-		s.Adapter = filepath.Join(opts.Out, AdapterDirName)
+		s.Adapter = filepath.Join(opts.Out, stage.AdapterDirName)
 		if err := stage.SaveAdapter(adapter, s.Adapter); err != nil {
 			return res, fmt.Errorf("sft: %w", err)
 		}
 		if tres.HasBest && tres.BestCheckpoint != "" {
-			s.BestAdapter = filepath.Join(opts.Out, BestAdapterDirName)
+			s.BestAdapter = filepath.Join(opts.Out, stage.BestAdapterDirName)
 			if err := stage.SaveCheckpointAdapter(adapter, tres.BestCheckpoint, s.BestAdapter); err != nil {
 				return res, fmt.Errorf("sft: best adapter: %w", err)
 			}
@@ -296,7 +291,7 @@ func startRun(dir string, cfg *config.All, data *DataSummary, id runcheck.Identi
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, DataSummaryFileName), data); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, stage.DataSummaryFileName), data); err != nil {
 		return err
 	}
 	return runcheck.Start(dir, cfg, id)

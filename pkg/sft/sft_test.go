@@ -19,6 +19,7 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/gemma3n"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/lora"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -52,13 +53,13 @@ func TestRunLearnsRealData(t *testing.T) {
 	}
 
 	// The run directory.
-	testutil.WantFiles(t, out, ConfigFileName, DataSummaryFileName, SummaryFileName, train.MetricsFileName,
-		filepath.Join(AdapterDirName, lora.ConfigFileName), filepath.Join(AdapterDirName, lora.WeightsFileName),
+	testutil.WantFiles(t, out, stage.ConfigFileName, stage.DataSummaryFileName, SummaryFileName, train.MetricsFileName,
+		filepath.Join(stage.AdapterDirName, lora.ConfigFileName), filepath.Join(stage.AdapterDirName, lora.WeightsFileName),
 		filepath.Join("checkpoints", "step-00000006", "state.json"))
-	if _, err := os.Stat(filepath.Join(out, BestAdapterDirName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(out, stage.BestAdapterDirName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("best_adapter written without any evaluation (err %v)", err)
 	}
-	resolved, err := config.LoadResolved(filepath.Join(out, ConfigFileName))
+	resolved, err := config.LoadResolved(filepath.Join(out, stage.ConfigFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestRunLearnsRealData(t *testing.T) {
 		t.Errorf("summary.json: %+v", sum)
 	}
 	var ds DataSummary
-	testutil.ReadJSON(t, filepath.Join(out, DataSummaryFileName), &ds)
+	testutil.ReadJSON(t, filepath.Join(out, stage.DataSummaryFileName), &ds)
 	if ds.Train.Examples != 2 || ds.MaxSeqLength != 32 || len(ds.Sources) != 1 || !ds.Sources[0].OnlyFinalTurn || len(ds.Eval) != 0 {
 		t.Errorf("data_summary.json: %+v", ds)
 	}
@@ -130,7 +131,7 @@ func TestRunLearnsRealData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lora.Load(base, filepath.Join(out, AdapterDirName)); err != nil {
+	if _, err := lora.Load(base, filepath.Join(out, stage.AdapterDirName)); err != nil {
 		t.Fatal(err)
 	}
 	reloadedLogits, _, err := base.Score(testutil.Backend(t), ids)
@@ -148,7 +149,7 @@ func TestRunLearnsRealData(t *testing.T) {
 	// from adapter_config.json, not lora.r=4 of the options).
 	next := t.TempDir()
 	opts = tinyOptions(t, next, "training.max_steps=1", "training.learning_rate=1e-9")
-	opts.Conversations, opts.InitAdapter = withSplit(annomiTrain(t, 2), data.SplitTrain), filepath.Join(out, AdapterDirName)
+	opts.Conversations, opts.InitAdapter = withSplit(annomiTrain(t, 2), data.SplitTrain), filepath.Join(out, stage.AdapterDirName)
 	var nextLoss float64
 	opts.OnStep = func(m train.StepMetrics) { nextLoss = m.Loss }
 	phase2, err := Run(context.Background(), opts)
@@ -161,7 +162,7 @@ func TestRunLearnsRealData(t *testing.T) {
 	if !(nextLoss < first-0.5) {
 		t.Errorf("the next phase starts at loss %.4f, not from the trained adapter (first loss of phase 1: %.4f)", nextLoss, first)
 	}
-	if d := testutil.MaxAbsDiffByName(t, readAdapter(t, filepath.Join(out, AdapterDirName)), readAdapter(t, filepath.Join(next, AdapterDirName))); d > 1e-6 {
+	if d := testutil.MaxAbsDiffByName(t, readAdapter(t, filepath.Join(out, stage.AdapterDirName)), readAdapter(t, filepath.Join(next, stage.AdapterDirName))); d > 1e-6 {
 		t.Errorf("one step at learning rate 1e-9 moved the continued adapter by %g", d)
 	}
 }
@@ -238,7 +239,7 @@ func resumeAfterCancel(t *testing.T, options func(string) Options, straight stri
 	if filepath.Base(res.Summary.ResumedFrom) != want || res.Summary.Steps != 4 {
 		t.Errorf("resumed from %q, %d steps", res.Summary.ResumedFrom, res.Summary.Steps)
 	}
-	for _, dir := range []string{AdapterDirName, BestAdapterDirName} {
+	for _, dir := range []string{stage.AdapterDirName, stage.BestAdapterDirName} {
 		d := testutil.MaxAbsDiffByName(t, readAdapter(t, filepath.Join(straight, dir)), readAdapter(t, filepath.Join(killed, dir)))
 		t.Logf("%s: max |Δ| %g", dir, d)
 		if d > 1e-6 {
@@ -282,7 +283,7 @@ func runSteps(t *testing.T, file string, overrides ...string) stepsRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.res, r.adapter = res, readAdapter(t, filepath.Join(out, AdapterDirName))
+	r.res, r.adapter = res, readAdapter(t, filepath.Join(out, stage.AdapterDirName))
 	return r
 }
 

@@ -13,6 +13,9 @@
 //     PrepareOptions, PrepareShipped, SplitRatios, DebugSizes);
 //   - the trainer's configuration built from training_config.yaml
 //     (TrainConfig);
+//   - the names every stage gives what it writes in its run directory
+//     (ConfigFileName, DataSummaryFileName, AdapterDirName,
+//     BestAdapterDirName);
 //   - adapters: a fresh one of lora_config.yaml (NewAdapter), saved
 //     atomically (SaveAdapter), or saved from a checkpoint without
 //     disturbing the model (SaveCheckpointAdapter, WithCheckpointValues).

@@ -29,7 +29,7 @@ func runDPO(ctx *runContext, args []string) error {
 	fs := newFlagSet(ctx, "dpo", dpoUsage,
 		"Train the SFT adapter further on CounselChat preference pairs (more vs less upvoted answers, plus dpo.extra_pairs)\n"+
 			"with the DPO, IPO or hinge loss of dpo.yaml. RUN_DIR receives config.yaml, metrics.jsonl, checkpoints/,\n"+
-			"adapter/ (PEFT layout), adapter-best/ and dpo_summary.json. Ctrl-C, SIGTERM or SIGHUP save the last finished\n"+
+			"adapter/ (PEFT layout), best_adapter/ and dpo_summary.json. Ctrl-C, SIGTERM or SIGHUP save the last finished\n"+
 			"step and exit with 128 + the signal number; --resume continues it.")
 	model := fs.String("model", "", "base model: a checkpoint directory, a Hugging Face repo id (downloaded as $HF_ENDPOINT, $HF_TOKEN and $HF_HUB_OFFLINE say), or a preset: mini, tiny, e2b")
 	adapter := fs.String("adapter", "", "SFT adapter directory (PEFT layout) to start from; empty: a fresh adapter from lora_config.yaml")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/dpo"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/internal/testutil"
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
@@ -31,7 +32,7 @@ func TestDPOCommand(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{"adapter: trainable params:", "loss: sigmoid, beta 0.1; reference: sft, precomputed",
-		"steps: 2 (0 skipped)", "eval validation: loss", "wrote " + filepath.Join(runDir, dpo.AdapterDirName)} {
+		"steps: 2 (0 skipped)", "eval validation: loss", "wrote " + filepath.Join(runDir, stage.AdapterDirName)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
