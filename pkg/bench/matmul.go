@@ -5,12 +5,13 @@ import (
 	"io"
 	"time"
 
-	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // the GoMLX idiom for graph code
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/stage"
 )
 
 // MatMulOptions configure MatMulRate: the product [M, K] × [K, N] in DType,

@@ -23,7 +23,9 @@ import (
 	"github.com/gemma3n-therapy/gemma3n-therapy/pkg/train"
 )
 
-// File and directory names inside a run directory.
+// File and directory names inside a run directory, beside the ones every
+// stage writes (stage.ConfigFileName, stage.DataSummaryFileName,
+// stage.AdapterDirName).
 const (
 	SettingsFileName = "run.json"
 	SummaryFileName  = "summary.json"
